@@ -1,0 +1,67 @@
+"""The Onsite web application."""
+
+from __future__ import annotations
+
+import logging
+
+from apiflask import APIFlask
+from flask import Flask
+
+from app.config import ROOT, Config
+
+
+def create_app(config: object | None = None) -> Flask:
+    """Build the app: settings, extensions, blueprints. Never migrates."""
+    app = APIFlask(
+        __name__,
+        title="Onsite API",
+        version="1.0",
+        json_errors=False,
+        docs_path="/docs",
+        spec_path="/openapi.json",
+        template_folder=str(ROOT / "templates"),
+        instance_path=str(ROOT / "instance"),
+    )
+    app.config.from_object(config if config is not None else Config())
+    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+    from geoalchemy2 import alembic_helpers
+
+    from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(
+        app, db, directory=str(ROOT / "migrations"), compare_type=True,
+        include_object=alembic_helpers.include_object, render_item=alembic_helpers.render_item,
+    )
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app)
+
+    from app.auth.security import init_security
+    from app.errors import register_error_handlers
+
+    init_security(app)
+    register_error_handlers(app)
+
+    from app import web
+    from app.auth import api as auth_api
+    from app.auth import routes as auth_routes
+    from app.discovery import routes as discovery_routes
+    from app.merchants import api as merchants_api
+    from app.merchants import routes as merchants_routes
+    from app.offerings import api as offerings_api
+    from app.offerings import routes as offerings_routes
+
+    web.init_web(app)
+    for module in (auth_routes, discovery_routes, merchants_routes, offerings_routes,
+                   auth_api, merchants_api, offerings_api):
+        app.register_blueprint(module.bp)
+
+    from app.cli import register_cli
+
+    register_cli(app)
+    return app

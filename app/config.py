@@ -1,0 +1,126 @@
+"""Settings, every value from the environment."""
+
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = Path(os.environ.get("ONSITE_INSTANCE", ROOT / "instance"))
+
+DEFAULT_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+DEFAULT_TILE_ATTRIBUTION = "&copy; OpenStreetMap contributors"
+
+
+def _database_url(value: str | None) -> str | None:
+    """Normalise postgres:// URLs to the psycopg 3 driver."""
+    if not value:
+        return None
+    for prefix in ("postgres://", "postgresql://"):
+        if value.startswith(prefix):
+            return "postgresql+psycopg://" + value[len(prefix):]
+    return value
+
+
+def _development_secret() -> str:
+    """Generate a random secret once into instance/ and reuse it."""
+    path = INSTANCE / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        INSTANCE.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_hex(32)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    """Configuration read from the environment."""
+
+    ENV = os.environ.get("ONSITE_ENV", "development")
+    IS_PRODUCTION = ENV == "production"
+
+    SQLALCHEMY_DATABASE_URI = _database_url(os.environ.get("DATABASE_URL"))
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 5}
+    REDIS_URL = os.environ.get("REDIS_URL")
+
+    TILE_URL = os.environ.get("TILE_URL", DEFAULT_TILE_URL)
+    TILE_ATTRIBUTION = os.environ.get("TILE_ATTRIBUTION", DEFAULT_TILE_ATTRIBUTION)
+
+    UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE / "uploads"))
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_BYTES", 5 * 1024 * 1024))
+    MAX_COVER_BYTES = int(os.environ.get("MAX_COVER_BYTES", 3 * 1024 * 1024))
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = IS_PRODUCTION
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = IS_PRODUCTION
+
+    WTF_CSRF_CHECK_DEFAULT = False
+    WTF_CSRF_TIME_LIMIT = None
+
+    RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+
+    ARGON2_TIME_COST = int(os.environ.get("ARGON2_TIME_COST", 3))
+    ARGON2_MEMORY_COST = int(os.environ.get("ARGON2_MEMORY_COST", 65536))
+
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = "UTC"
+    LANGUAGES = ["en", "zh_CN"]
+
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    API_TOKEN_DAYS = int(os.environ.get("API_TOKEN_DAYS", 90))
+
+    # APIFlask: documentation that works offline.
+    OPENAPI_VERSION = "3.1.0"
+    SPEC_FORMAT = "json"
+    DOCS_FAVICON = "/static/vendor/swagger-ui/favicon-32x32.png"
+    SWAGGER_UI_CSS = "/static/vendor/swagger-ui/swagger-ui.css"
+    SWAGGER_UI_BUNDLE_JS = "/static/vendor/swagger-ui/swagger-ui-bundle.js"
+    SWAGGER_UI_STANDALONE_PRESET_JS = "/static/vendor/swagger-ui/swagger-ui-standalone-preset.js"
+    SWAGGER_UI_CONFIG = {"validatorUrl": None}
+    VALIDATION_ERROR_STATUS_CODE = 422
+    INFO = {"description": "Onsite: find, book and check in to in-store experiences."}
+
+    def __init__(self) -> None:
+        self.SECRET_KEY = os.environ.get("SECRET_KEY")
+        if not self.SECRET_KEY:
+            if self.IS_PRODUCTION:
+                raise RuntimeError("SECRET_KEY must be set when ONSITE_ENV=production")
+            self.SECRET_KEY = _development_secret()
+        if self.IS_PRODUCTION and len(self.SECRET_KEY) < 32:
+            raise RuntimeError("SECRET_KEY must be at least 32 characters in production")
+        if not self.SQLALCHEMY_DATABASE_URI:
+            raise RuntimeError(
+                "DATABASE_URL is not set: run the app with `make run`, or export DATABASE_URL="
+                "postgresql+psycopg://user@host:port/dbname (a PostGIS database)"
+            )
+
+
+class TestConfig(Config):
+    """Settings for the test suite: its own database, cheap password hashing."""
+
+    TESTING = True
+    SQLALCHEMY_DATABASE_URI = _database_url(
+        os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    )
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 1024
+    RATELIMIT_STORAGE_URI = "memory://"
+    TILE_URL = ""
+
+    def __init__(self) -> None:
+        self.SECRET_KEY = "test-secret-key-" + "x" * 32
+        self.UPLOAD_DIR = os.environ.get("TEST_UPLOAD_DIR", str(INSTANCE / "test-uploads"))
+        if not self.SQLALCHEMY_DATABASE_URI:
+            raise RuntimeError("TEST_DATABASE_URL is not set: run the tests with `make test`")

@@ -1,0 +1,162 @@
+"""Businesses, their stores, opening hours and staff."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from enum import StrEnum
+
+from geoalchemy2 import Geography
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    SmallInteger,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.auth.models import User
+from app.extensions import db
+
+
+class BusinessCategory(StrEnum):
+    BEAUTY = "beauty"
+    FITNESS = "fitness"
+    EDUCATION = "education"
+    FOOD = "food"
+    WELLNESS = "wellness"
+    FASHION = "fashion"
+    FAMILY = "family"
+    CRAFTS = "crafts"
+    OTHER = "other"
+
+
+BUSINESS_CATEGORY_LABELS = {
+    BusinessCategory.BEAUTY: "Beauty & cosmetics",
+    BusinessCategory.FITNESS: "Fitness & sport",
+    BusinessCategory.EDUCATION: "Classes & education",
+    BusinessCategory.FOOD: "Food & drink",
+    BusinessCategory.WELLNESS: "Wellness & spa",
+    BusinessCategory.FASHION: "Fashion & tailoring",
+    BusinessCategory.FAMILY: "Kids & family",
+    BusinessCategory.CRAFTS: "Arts & crafts",
+    BusinessCategory.OTHER: "Other",
+}
+
+
+class BusinessStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+
+
+class StoreStatus(StrEnum):
+    ACTIVE = "active"
+    CLOSED = "closed_permanently"
+
+
+class Business(db.Model):
+    __tablename__ = "businesses"
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'suspended')", name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    category: Mapped[str] = mapped_column(String(24), default=BusinessCategory.OTHER)
+    status: Mapped[str] = mapped_column(String(16), default=BusinessStatus.ACTIVE)
+    is_verified: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    owner: Mapped[User] = relationship()
+    stores: Mapped[list[Store]] = relationship(back_populates="business", order_by="Store.id")
+
+
+class Store(db.Model):
+    __tablename__ = "stores"
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'closed_permanently')", name="status_known"),
+        CheckConstraint("geofence_m BETWEEN 10 AND 5000", name="geofence_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    address: Mapped[str] = mapped_column(String(255), default="")
+    location: Mapped[str] = mapped_column(Geography("POINT", srid=4326, spatial_index=True))
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    status: Mapped[str] = mapped_column(String(24), default=StoreStatus.ACTIVE)
+    geofence_m: Mapped[int] = mapped_column(SmallInteger, default=150)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    business: Mapped[Business] = relationship(back_populates="stores")
+    hours: Mapped[list[OpeningHours]] = relationship(
+        back_populates="store", cascade="all, delete-orphan", order_by="(OpeningHours.weekday, OpeningHours.opens_at)"
+    )
+    exceptions: Mapped[list[HoursException]] = relationship(
+        back_populates="store", cascade="all, delete-orphan", order_by="HoursException.day"
+    )
+    staff: Mapped[list[StoreStaff]] = relationship(back_populates="store", cascade="all, delete-orphan")
+
+
+class OpeningHours(db.Model):
+    """One opening interval on a weekday (0 = Monday), in the store's local time."""
+
+    __tablename__ = "opening_hours"
+    __table_args__ = (
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_range"),
+        CheckConstraint("closes_at > opens_at", name="closes_after_opens"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), index=True)
+    weekday: Mapped[int] = mapped_column(SmallInteger)
+    opens_at: Mapped[time] = mapped_column(Time)
+    closes_at: Mapped[time] = mapped_column(Time)
+
+    store: Mapped[Store] = relationship(back_populates="hours")
+
+
+class HoursException(db.Model):
+    """A dated exception: closed all day, or special hours."""
+
+    __tablename__ = "hours_exceptions"
+    __table_args__ = (
+        UniqueConstraint("store_id", "day", name="uq_hours_exceptions_store_day"),
+        CheckConstraint(
+            "is_closed OR (opens_at IS NOT NULL AND closes_at IS NOT NULL AND closes_at > opens_at)",
+            name="closed_or_hours",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    is_closed: Mapped[bool] = mapped_column(default=True)
+    opens_at: Mapped[time | None] = mapped_column(Time)
+    closes_at: Mapped[time | None] = mapped_column(Time)
+    note: Mapped[str] = mapped_column(String(120), default="")
+
+    store: Mapped[Store] = relationship(back_populates="exceptions")
+
+
+class StoreStaff(db.Model):
+    """A staff member attached to a store by its owner."""
+
+    __tablename__ = "store_staff"
+    __table_args__ = (UniqueConstraint("store_id", "user_id", name="uq_store_staff_store_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    store: Mapped[Store] = relationship(back_populates="staff")
+    user: Mapped[User] = relationship()

@@ -1,0 +1,248 @@
+"""Merchant pages: dashboard, business and store forms, hours, staff; the public store page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from markupsafe import Markup
+
+from app.auth.security import actor
+from app.errors import Conflict, NotFound, ValidationFailed
+from app.extensions import db
+from app.merchants import services
+from app.merchants.forms import COMMON_TIMEZONES, BusinessForm, HoursExceptionForm, StaffForm, StoreForm
+from app.merchants.services import WEEKDAYS
+from app.offerings.services import offerings_of_store
+from app.web import apply_form_errors, page_map
+from geo.points import LngLat
+
+bp = Blueprint("merchants", __name__)
+
+
+@bp.get("/merchant/")
+@login_required
+def dashboard():
+    businesses = services.businesses_of(current_user)
+    staff_stores = services.staff_stores_of(current_user)
+    offerings = {store.id: offerings_of_store(store, include_archived=True)
+                 for business in businesses for store in business.stores}
+    offerings.update({store.id: offerings_of_store(store, include_archived=False) for store in staff_stores})
+    return render_template("merchants/dashboard.html", businesses=businesses, staff_stores=staff_stores,
+                           offerings=offerings)
+
+
+@bp.route("/merchant/businesses/new", methods=["GET", "POST"])
+@login_required
+def new_business():
+    form = BusinessForm()
+    if form.validate_on_submit():
+        try:
+            business = services.create_business(current_user, form.data)
+        except ValidationFailed as exc:
+            apply_form_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(f"{business.name} is created. Now place your first store on the map.", "success")
+            return redirect(url_for("merchants.new_store", business_id=business.id))
+    return render_template("merchants/business_form.html", form=form, business=None), _status(form)
+
+
+@bp.route("/merchant/businesses/<int:business_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_business(business_id: int):
+    business = services.get_business(actor(), business_id, manage=True)
+    form = BusinessForm(obj=business)
+    if form.validate_on_submit():
+        try:
+            services.update_business(current_user, business, form.data)
+        except ValidationFailed as exc:
+            apply_form_errors(form, exc)
+        else:
+            db.session.commit()
+            flash("Business saved.", "success")
+            return redirect(url_for("merchants.dashboard"))
+    return render_template("merchants/business_form.html", form=form, business=business), _status(form)
+
+
+def _store_form_page(form: StoreForm, store=None, business=None):
+    point = None
+    try:
+        point = LngLat.parse(form.lng.data, form.lat.data)
+    except ValueError:
+        pass
+    center = (point.lat, point.lng) if point else None
+    pins = [(point.lat, point.lng, None, "Your store")] if point else []
+    map_parts = page_map(center, 16 if point else 12, pins, height="420px", draggable=True)
+    return render_template("merchants/store_form.html", form=form, store=store, business=business,
+                           map=map_parts, timezones=COMMON_TIMEZONES), _status(form)
+
+
+def _store_fields(form: StoreForm) -> dict:
+    data = {key: form[key].data for key in ("name", "address", "lat", "lng", "timezone")}
+    if form.geofence_m.data is not None:
+        data["geofence_m"] = form.geofence_m.data
+    return data
+
+
+@bp.route("/merchant/businesses/<int:business_id>/stores/new", methods=["GET", "POST"])
+@login_required
+def new_store(business_id: int):
+    business = services.get_business(actor(), business_id, manage=True)
+    form = StoreForm()
+    if form.validate_on_submit():
+        try:
+            store = services.create_store(current_user, business, _store_fields(form))
+        except ValidationFailed as exc:
+            apply_form_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(f"{store.name} is on the map. Set its opening hours next.", "success")
+            return redirect(url_for("merchants.store_hours", store_id=store.id))
+    return _store_form_page(form, business=business)
+
+
+@bp.route("/merchant/stores/<int:store_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_store(store_id: int):
+    store = services.get_store(actor(), store_id, manage=True)
+    form = StoreForm(obj=store)
+    if request.method == "GET":
+        point = LngLat.from_element(store.location)
+        form.lat.data, form.lng.data = f"{point.lat:.6f}", f"{point.lng:.6f}"
+    if form.validate_on_submit():
+        try:
+            services.update_store(current_user, store, _store_fields(form))
+        except ValidationFailed as exc:
+            apply_form_errors(form, exc)
+        else:
+            db.session.commit()
+            flash("Store saved.", "success")
+            return redirect(url_for("merchants.dashboard"))
+    return _store_form_page(form, store=store, business=store.business)
+
+
+def _hours_from_form() -> tuple[list[dict], dict[str, str]]:
+    """Read the weekly grid: d<weekday>_<n>_opens / _closes, blank rows ignored."""
+    intervals, errors = [], {}
+    for weekday in range(7):
+        for slot in (0, 1):
+            opens = request.form.get(f"d{weekday}_{slot}_opens", "").strip()
+            closes = request.form.get(f"d{weekday}_{slot}_closes", "").strip()
+            if opens or closes:
+                intervals.append({"weekday": weekday, "opens": opens, "closes": closes})
+    return intervals, errors
+
+
+@bp.route("/merchant/stores/<int:store_id>/hours", methods=["GET", "POST"])
+@login_required
+def store_hours(store_id: int):
+    store = services.get_store(actor(), store_id, manage=True)
+    exception_form = HoursExceptionForm()
+    problem = None
+    if request.method == "POST":
+        from flask_wtf.csrf import validate_csrf  # noqa: F401  (protected globally in before_request)
+
+        intervals, _ = _hours_from_form()
+        try:
+            services.set_opening_hours(current_user, store, intervals)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            problem = "; ".join(f"{v}" for v in exc.details.values())
+            store = services.get_store(actor(), store_id, manage=True)
+        else:
+            db.session.commit()
+            flash("Opening hours saved.", "success")
+            return redirect(url_for("merchants.store_hours", store_id=store.id))
+    grid = {(w, i): (None, None) for w in range(7) for i in (0, 1)}
+    counts = dict.fromkeys(range(7), 0)
+    for interval in store.hours:
+        grid[(interval.weekday, counts[interval.weekday])] = (interval.opens_at, interval.closes_at)
+        counts[interval.weekday] = min(counts[interval.weekday] + 1, 1)
+    status = 422 if problem else 200
+    return render_template("merchants/store_hours.html", store=store, grid=grid, weekdays=WEEKDAYS,
+                           exception_form=exception_form, problem=problem,
+                           submitted=request.form if problem else None), status
+
+
+@bp.post("/merchant/stores/<int:store_id>/exceptions")
+@login_required
+def add_exception(store_id: int):
+    store = services.get_store(actor(), store_id, manage=True)
+    form = HoursExceptionForm()
+    if not form.validate_on_submit():
+        flash("Give a valid date for the exception.", "error")
+        return redirect(url_for("merchants.store_hours", store_id=store.id))
+    try:
+        opens = services.parse_time(form.opens.data) if form.opens.data else None
+        closes = services.parse_time(form.closes.data) if form.closes.data else None
+        services.set_hours_exception(current_user, store, form.day.data, is_closed=form.is_closed.data,
+                                     opens=opens, closes=closes, note=form.note.data or "")
+    except ValueError:
+        flash("Times must look like 09:30.", "error")
+    except ValidationFailed as exc:
+        flash("; ".join(map(str, exc.details.values())) or exc.message, "error")
+    else:
+        db.session.commit()
+        flash("Exception saved.", "success")
+    return redirect(url_for("merchants.store_hours", store_id=store.id))
+
+
+@bp.post("/merchant/stores/<int:store_id>/exceptions/<int:exception_id>/delete")
+@login_required
+def delete_exception(store_id: int, exception_id: int):
+    store = services.get_store(actor(), store_id, manage=True)
+    services.remove_hours_exception(current_user, store, exception_id)
+    db.session.commit()
+    flash("Exception removed.", "success")
+    return redirect(url_for("merchants.store_hours", store_id=store.id))
+
+
+@bp.route("/merchant/stores/<int:store_id>/staff", methods=["GET", "POST"])
+@login_required
+def store_staff(store_id: int):
+    store = services.get_store(actor(), store_id, manage=True)
+    form = StaffForm()
+    if form.validate_on_submit():
+        try:
+            services.add_staff(current_user, store, form.email.data)
+        except (ValidationFailed, Conflict) as exc:
+            apply_form_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(f"{form.email.data} can now work at {store.name}.", "success")
+            return redirect(url_for("merchants.store_staff", store_id=store.id))
+    return render_template("merchants/store_staff.html", store=store, form=form), _status(form)
+
+
+@bp.post("/merchant/stores/<int:store_id>/staff/<int:user_id>/delete")
+@login_required
+def remove_staff(store_id: int, user_id: int):
+    store = services.get_store(actor(), store_id, manage=True)
+    services.remove_staff(current_user, store, user_id)
+    db.session.commit()
+    flash("Staff member removed.", "success")
+    return redirect(url_for("merchants.store_staff", store_id=store.id))
+
+
+@bp.get("/stores/<int:store_id>")
+def store_page(store_id: int):
+    store = services.get_store(actor(), store_id)
+    point = LngLat.from_element(store.location)
+    private = services.can_view_store_private(actor(), store)
+    offerings = offerings_of_store(store, include_archived=private)
+    pin = (point.lat, point.lng, Markup("<b>{}</b><br>{}").format(store.name, store.address), store.name)
+    from datetime import UTC, datetime
+
+    return render_template(
+        "merchants/store.html", store=store, point=point, offerings=offerings,
+        map=page_map((point.lat, point.lng), 16, [pin]), weekdays=WEEKDAYS,
+        open_now=services.is_open_at(store, datetime.now(UTC)),
+        can_manage=services.can_manage_store(actor(), store),
+    )
+
+
+def _status(form) -> int:
+    return 422 if request.method == "POST" and (form.errors or getattr(form, "form_errors", None)) else 200
+
+
+__all__ = ["bp", "abort", "NotFound"]

@@ -1,0 +1,425 @@
+"""Merchant verbs: businesses, stores, opening hours, staff."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from sqlalchemy import select, update
+
+from app.auth.models import Role, User
+from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.extensions import db
+from app.merchants.models import (
+    Business,
+    BusinessCategory,
+    BusinessStatus,
+    HoursException,
+    OpeningHours,
+    Store,
+    StoreStaff,
+    StoreStatus,
+)
+from geo.points import InvalidCoordinates, LngLat
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_TIMEZONES: frozenset[str] | None = None
+
+
+def timezones() -> frozenset[str]:
+    global _TIMEZONES
+    if _TIMEZONES is None:
+        _TIMEZONES = frozenset(available_timezones())
+    return _TIMEZONES
+
+
+# -- access -------------------------------------------------------------------
+
+def is_owner(actor: User | None, business: Business) -> bool:
+    return actor is not None and (actor.is_admin or business.owner_id == actor.id)
+
+
+def can_manage_store(actor: User | None, store: Store) -> bool:
+    """Owners (and admins) change a store and its experiences."""
+    return is_owner(actor, store.business)
+
+
+def can_view_store_private(actor: User | None, store: Store) -> bool:
+    """Owners, admins and the store's staff see its non-public data."""
+    if actor is None:
+        return False
+    if can_manage_store(actor, store):
+        return True
+    return db.session.scalar(
+        select(StoreStaff.id).where(StoreStaff.store_id == store.id, StoreStaff.user_id == actor.id)
+    ) is not None
+
+
+def is_publicly_listed(store: Store) -> bool:
+    return store.status == StoreStatus.ACTIVE and store.business.status == BusinessStatus.ACTIVE
+
+
+def get_business(actor: User | None, business_id: int, *, manage: bool = False) -> Business:
+    """Return a business; with ``manage`` only to its owner.
+
+    :raises NotFound: when it does not exist.
+    :raises PermissionDenied: when ``manage`` and the actor is not the owner.
+    """
+    business = db.session.get(Business, business_id)
+    if business is None:
+        raise NotFound("No such business.")
+    if manage and not is_owner(actor, business):
+        raise PermissionDenied("Only the owner can change this business.")
+    return business
+
+
+def get_store(actor: User | None, store_id: int, *, manage: bool = False) -> Store:
+    """Return a store the actor may see; with ``manage`` one the actor owns.
+
+    :raises NotFound: when it does not exist or is hidden from the actor.
+    :raises PermissionDenied: when ``manage`` and the actor is not its owner.
+    """
+    store = db.session.get(Store, store_id)
+    if store is None:
+        raise NotFound("No such store.")
+    if manage:
+        if not can_manage_store(actor, store):
+            raise PermissionDenied("Only the store's owner can change it.")
+    elif not is_publicly_listed(store) and not can_view_store_private(actor, store):
+        raise NotFound("No such store.")
+    return store
+
+
+def businesses_of(actor: User) -> list[Business]:
+    return list(db.session.scalars(
+        select(Business).where(Business.owner_id == actor.id).order_by(Business.id)))
+
+
+def staff_stores_of(actor: User) -> list[Store]:
+    return list(db.session.scalars(
+        select(Store).join(StoreStaff).where(StoreStaff.user_id == actor.id).order_by(Store.id)))
+
+
+def list_stores(*, business_id: int | None = None, limit: int = 50, after_id: int = 0) -> list[Store]:
+    """List publicly listed stores by id."""
+    query = (select(Store).join(Business)
+             .where(Store.status == StoreStatus.ACTIVE, Business.status == BusinessStatus.ACTIVE,
+                    Store.id > after_id)
+             .order_by(Store.id).limit(limit))
+    if business_id is not None:
+        query = query.where(Store.business_id == business_id)
+    return list(db.session.scalars(query))
+
+
+# -- validation ----------------------------------------------------------------
+
+def _text(data: Mapping[str, Any], key: str, errors: dict, *, required: bool, max_len: int,
+          min_len: int = 1) -> str | None:
+    if key not in data:
+        if required:
+            errors[key] = "is required."
+        return None
+    value = data[key]
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        errors[key] = "must be text."
+        return None
+    value = value.strip()
+    if required and len(value) < min_len:
+        errors[key] = "is required."
+    elif len(value) > max_len:
+        errors[key] = f"must be at most {max_len} characters."
+    return value
+
+
+def _clean_business(data: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    out: dict[str, Any] = {}
+    for key, max_len, required in (("name", 120, True), ("description", 4000, False),
+                                   ("phone", 40, False)):
+        value = _text(data, key, errors, required=required and not partial, max_len=max_len)
+        if value is not None and key not in errors:
+            if key == "name" and not value:
+                errors[key] = "is required."
+            out[key] = value
+    if "category" in data or not partial:
+        category = data.get("category") or BusinessCategory.OTHER
+        if category not in set(BusinessCategory):
+            errors["category"] = "is not a known category."
+        out["category"] = category
+    if errors:
+        raise ValidationFailed(details=errors)
+    return out
+
+
+def _clean_store(data: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
+    errors: dict[str, Any] = {}
+    out: dict[str, Any] = {}
+    for key, max_len, required in (("name", 120, True), ("address", 255, False)):
+        value = _text(data, key, errors, required=required and not partial, max_len=max_len)
+        if value is not None and key not in errors:
+            if key == "name" and not value:
+                errors[key] = "is required."
+            out[key] = value
+    if not partial or "lat" in data or "lng" in data:
+        try:
+            out["location"] = LngLat.parse(data.get("lng"), data.get("lat"))
+        except InvalidCoordinates as exc:
+            errors.update(exc.errors)
+    if "timezone" in data or not partial:
+        tz = data.get("timezone") or "Asia/Shanghai"
+        if not isinstance(tz, str) or tz not in timezones():
+            errors["timezone"] = "must be an IANA time zone such as Asia/Shanghai."
+        out["timezone"] = tz
+    if "geofence_m" in data:
+        fence = data["geofence_m"]
+        if isinstance(fence, bool) or not isinstance(fence, int) or not 10 <= fence <= 5000:
+            errors["geofence_m"] = "must be a whole number of metres between 10 and 5000."
+        out["geofence_m"] = fence
+    if "status" in data:
+        if data["status"] not in set(StoreStatus):
+            errors["status"] = "must be active or closed_permanently."
+        out["status"] = data["status"]
+    if errors:
+        raise ValidationFailed(details=errors)
+    return out
+
+
+def parse_time(value: Any) -> time:
+    """Parse HH:MM (or HH:MM:SS); 24:00 is not accepted.
+
+    :raises ValueError: otherwise.
+    """
+    if isinstance(value, time):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be a time HH:MM")
+    return time.fromisoformat(value.strip())
+
+
+def _clean_hours(intervals: Iterable[Mapping[str, Any]]) -> list[tuple[int, time, time]]:
+    errors: dict[str, str] = {}
+    cleaned: list[tuple[int, time, time]] = []
+    for index, item in enumerate(intervals):
+        try:
+            weekday = item["weekday"]
+            if isinstance(weekday, bool) or not isinstance(weekday, int) or not 0 <= weekday <= 6:
+                raise ValueError("weekday must be 0 (Monday) to 6 (Sunday)")
+            opens, closes = parse_time(item["opens"]), parse_time(item["closes"])
+            if closes <= opens:
+                raise ValueError("closes must be after opens")
+            cleaned.append((weekday, opens, closes))
+        except (KeyError, TypeError, ValueError) as exc:
+            errors[f"hours[{index}]"] = str(exc) if not isinstance(exc, KeyError) else f"{exc} is required"
+    if not errors:
+        by_day: dict[int, list[tuple[time, time]]] = {}
+        for weekday, opens, closes in sorted(cleaned):
+            previous = by_day.setdefault(weekday, [])
+            if previous and previous[-1][1] > opens:
+                errors["hours"] = f"intervals overlap on {WEEKDAYS[weekday]}"
+            previous.append((opens, closes))
+    if errors:
+        raise ValidationFailed(details=errors)
+    return cleaned
+
+
+# -- verbs ---------------------------------------------------------------------
+
+def create_business(actor: User, data: Mapping[str, Any]) -> Business:
+    """Create a business owned by the actor, who becomes a merchant.
+
+    :raises PermissionDenied: when the actor is staff-only.
+    :raises ValidationFailed: on bad fields.
+    """
+    if actor.role not in (Role.MERCHANT, Role.ADMIN, Role.RESIDENT):
+        raise PermissionDenied("Staff accounts cannot own a business.")
+    fields = _clean_business(data, partial=False)
+    if actor.role == Role.RESIDENT:
+        actor.role = Role.MERCHANT
+    business = Business(owner_id=actor.id, **fields)
+    db.session.add(business)
+    db.session.flush()
+    return business
+
+
+def update_business(actor: User, business: Business, data: Mapping[str, Any]) -> Business:
+    """Change a business's fields.
+
+    :raises PermissionDenied: when the actor is not its owner.
+    :raises ValidationFailed: on bad fields.
+    """
+    if not is_owner(actor, business):
+        raise PermissionDenied("Only the owner can change this business.")
+    for key, value in _clean_business(data, partial=True).items():
+        setattr(business, key, value)
+    db.session.flush()
+    return business
+
+
+def create_store(actor: User, business: Business, data: Mapping[str, Any]) -> Store:
+    """Place a new store of the business on the map.
+
+    :raises PermissionDenied: when the actor does not own the business.
+    :raises ValidationFailed: on bad fields or coordinates.
+    """
+    if not is_owner(actor, business):
+        raise PermissionDenied("Only the owner can add stores to this business.")
+    fields = _clean_store(data, partial=False)
+    location: LngLat = fields.pop("location")
+    store = Store(business_id=business.id, location=location.to_element(), **fields)
+    db.session.add(store)
+    db.session.flush()
+    if "hours" in data:
+        set_opening_hours(actor, store, data["hours"])
+    return store
+
+
+def update_store(actor: User, store: Store, data: Mapping[str, Any]) -> Store:
+    """Change a store; moving it moves its experiences on the map too.
+
+    :raises PermissionDenied: when the actor does not own it.
+    :raises ValidationFailed: on bad fields or coordinates.
+    """
+    if not can_manage_store(actor, store):
+        raise PermissionDenied("Only the store's owner can change it.")
+    if ("lat" in data) != ("lng" in data):
+        current = LngLat.from_element(store.location)
+        data = {"lat": current.lat, "lng": current.lng, **data}
+    fields = _clean_store(data, partial=True)
+    location: LngLat | None = fields.pop("location", None)
+    for key, value in fields.items():
+        setattr(store, key, value)
+    if location is not None:
+        store.location = location.to_element()
+        from app.offerings.models import Offering
+
+        db.session.execute(
+            update(Offering).where(Offering.store_id == store.id).values(location=location.to_element())
+        )
+    if "hours" in data:
+        set_opening_hours(actor, store, data["hours"])
+    db.session.flush()
+    return store
+
+
+def set_opening_hours(actor: User, store: Store, intervals: Iterable[Mapping[str, Any]]) -> list[OpeningHours]:
+    """Replace the store's weekly hours.
+
+    :raises PermissionDenied: when the actor does not own it.
+    :raises ValidationFailed: on bad or overlapping intervals.
+    """
+    if not can_manage_store(actor, store):
+        raise PermissionDenied("Only the store's owner can change its hours.")
+    if not isinstance(intervals, (list, tuple)):
+        raise ValidationFailed(details={"hours": "must be a list of {weekday, opens, closes}."})
+    cleaned = _clean_hours(intervals)
+    store.hours.clear()
+    db.session.flush()
+    store.hours.extend(OpeningHours(weekday=w, opens_at=o, closes_at=c) for w, o, c in cleaned)
+    db.session.flush()
+    return store.hours
+
+
+def set_hours_exception(actor: User, store: Store, day: date, *, is_closed: bool,
+                        opens: time | None = None, closes: time | None = None,
+                        note: str = "") -> HoursException:
+    """Close the store on a day or give it special hours that day.
+
+    :raises PermissionDenied: when the actor does not own it.
+    :raises ValidationFailed: when special hours are missing or inverted.
+    """
+    if not can_manage_store(actor, store):
+        raise PermissionDenied("Only the store's owner can change its hours.")
+    if not is_closed and (opens is None or closes is None or closes <= opens):
+        raise ValidationFailed(details={"closes": "Give opening and closing times, closing after opening."})
+    if len(note or "") > 120:
+        raise ValidationFailed(details={"note": "must be at most 120 characters."})
+    exception = db.session.scalar(
+        select(HoursException).where(HoursException.store_id == store.id, HoursException.day == day))
+    if exception is None:
+        exception = HoursException(store_id=store.id, day=day)
+        db.session.add(exception)
+    exception.is_closed = is_closed
+    exception.opens_at = None if is_closed else opens
+    exception.closes_at = None if is_closed else closes
+    exception.note = (note or "").strip()
+    db.session.flush()
+    return exception
+
+
+def remove_hours_exception(actor: User, store: Store, exception_id: int) -> None:
+    """Delete a dated exception.
+
+    :raises PermissionDenied: when the actor does not own the store.
+    :raises NotFound: when the exception is not this store's.
+    """
+    if not can_manage_store(actor, store):
+        raise PermissionDenied("Only the store's owner can change its hours.")
+    exception = db.session.get(HoursException, exception_id)
+    if exception is None or exception.store_id != store.id:
+        raise NotFound("No such exception.")
+    db.session.delete(exception)
+    db.session.flush()
+
+
+def add_staff(actor: User, store: Store, email: str) -> StoreStaff:
+    """Attach an existing account to the store as staff.
+
+    :raises PermissionDenied: when the actor does not own the store.
+    :raises ValidationFailed: when no account has that e-mail.
+    :raises Conflict: when the account is already staff here.
+    """
+    from app.auth.services import find_user_by_email
+
+    if not can_manage_store(actor, store):
+        raise PermissionDenied("Only the store's owner can manage its staff.")
+    user = find_user_by_email(email)
+    if user is None:
+        raise ValidationFailed("No account with that e-mail; ask them to sign up first.",
+                               details={"email": "No account with this e-mail."})
+    if any(member.user_id == user.id for member in store.staff):
+        raise Conflict("Already staff at this store.", code="already_staff")
+    if user.role == Role.RESIDENT:
+        user.role = Role.STAFF
+    member = StoreStaff(store_id=store.id, user_id=user.id)
+    db.session.add(member)
+    db.session.flush()
+    return member
+
+
+def remove_staff(actor: User, store: Store, user_id: int) -> None:
+    """Detach a staff member from the store.
+
+    :raises PermissionDenied: when the actor does not own the store.
+    :raises NotFound: when that user is not staff here.
+    """
+    if not can_manage_store(actor, store):
+        raise PermissionDenied("Only the store's owner can manage its staff.")
+    member = next((m for m in store.staff if m.user_id == user_id), None)
+    if member is None:
+        raise NotFound("Not staff at this store.")
+    store.staff.remove(member)
+    db.session.flush()
+
+
+# -- opening state -------------------------------------------------------------
+
+def intervals_on(store: Store, day: date) -> list[tuple[time, time]]:
+    """Return the store's opening intervals on a local date, exceptions applied."""
+    exception = next((e for e in store.exceptions if e.day == day), None)
+    if exception is not None:
+        return [] if exception.is_closed else [(exception.opens_at, exception.closes_at)]
+    return [(h.opens_at, h.closes_at) for h in store.hours if h.weekday == day.weekday()]
+
+
+def is_open_at(store: Store, moment: datetime) -> bool:
+    """Tell whether the store is open at an aware moment, in its own time zone."""
+    try:
+        local = moment.astimezone(ZoneInfo(store.timezone))
+    except ZoneInfoNotFoundError:
+        return False
+    now = local.time().replace(tzinfo=None)
+    return any(opens <= now < closes for opens, closes in intervals_on(store, local.date()))

@@ -1,0 +1,96 @@
+"""Experiences (offerings) a store lists."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from geoalchemy2 import Geography
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Numeric, SmallInteger, String, Text, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.merchants.models import Store
+
+
+class Category(StrEnum):
+    BEAUTY = "beauty_makeup"
+    FITNESS = "fitness_coaching"
+    CLASS = "class_workshop"
+    FOOD = "food_tasting"
+    WELLNESS = "wellness_massage"
+    FASHION = "fashion_fitting"
+    FAMILY = "kids_family"
+    OTHER = "other"
+
+
+CATEGORY_LABELS = {
+    Category.BEAUTY: "Beauty & make-up trial",
+    Category.FITNESS: "Fitness coaching",
+    Category.CLASS: "Class & workshop",
+    Category.FOOD: "Food & tasting",
+    Category.WELLNESS: "Wellness & massage",
+    Category.FASHION: "Fashion fitting",
+    Category.FAMILY: "Kids & family",
+    Category.OTHER: "Other",
+}
+
+CURRENCIES = ("CNY", "HKD", "USD", "EUR", "JPY", "GBP", "SGD")
+
+
+class OfferingStatus(StrEnum):
+    ACTIVE = "active"
+    ARCHIVED = "archived"
+
+
+class Offering(db.Model):
+    """An in-store experience, paid at the store.
+
+    ``location`` repeats the store's point so nearby search can order offerings
+    with the GiST index alone; services keep it in step when a store moves.
+    """
+
+    __tablename__ = "offerings"
+    __table_args__ = (
+        CheckConstraint(
+            "category IN ('beauty_makeup', 'fitness_coaching', 'class_workshop', 'food_tasting', "
+            "'wellness_massage', 'fashion_fitting', 'kids_family', 'other')",
+            name="category_known",
+        ),
+        CheckConstraint("status IN ('active', 'archived')", name="status_known"),
+        CheckConstraint("price_amount >= 0", name="price_not_negative"),
+        CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_code"),
+        CheckConstraint("duration_min BETWEEN 5 AND 1440", name="duration_range"),
+        CheckConstraint("capacity BETWEEN 1 AND 1000", name="capacity_range"),
+        CheckConstraint("cancel_cutoff_hours BETWEEN 0 AND 720", name="cutoff_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(140))
+    description: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str] = mapped_column(String(24))
+    price_amount: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("0"))
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    duration_min: Mapped[int] = mapped_column(SmallInteger, default=60)
+    capacity: Mapped[int] = mapped_column(SmallInteger, default=1)
+    cancel_cutoff_hours: Mapped[int] = mapped_column(SmallInteger, default=24)
+    policy_text: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default=OfferingStatus.ACTIVE)
+    cover_image: Mapped[str | None] = mapped_column(String(120))
+    location: Mapped[str] = mapped_column(Geography("POINT", srid=4326, spatial_index=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+    store: Mapped[Store] = relationship()
+
+    @property
+    def is_free(self) -> bool:
+        return self.price_amount == 0
+
+    @property
+    def category_label(self) -> str:
+        return CATEGORY_LABELS.get(self.category, self.category)

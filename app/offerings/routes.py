@@ -1,0 +1,115 @@
+"""Experience pages: the public page, and the owner's create/edit/archive forms."""
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from markupsafe import Markup
+
+from app.auth.security import actor
+from app.errors import ValidationFailed
+from app.extensions import db
+from app.merchants.services import can_manage_store, get_store, is_open_at
+from app.offerings import services
+from app.offerings.forms import OfferingForm
+from app.web import apply_form_errors, page_map
+from geo.points import LngLat
+
+bp = Blueprint("offerings", __name__)
+
+FIELDS = ("title", "category", "description", "is_free", "price_amount", "currency", "duration_min",
+          "capacity", "cancel_cutoff_hours", "policy_text")
+
+
+def _fields(form: OfferingForm) -> dict:
+    data = {key: form[key].data for key in FIELDS}
+    if data["cancel_cutoff_hours"] is None:
+        data["cancel_cutoff_hours"] = 0
+    return data
+
+
+def _save_cover(form: OfferingForm, offering) -> None:
+    upload = form.cover_image.data
+    if upload and getattr(upload, "filename", ""):
+        config = current_app.config
+        services.set_cover_image(current_user, offering, upload.read(), config["UPLOAD_DIR"],
+                                 config["MAX_COVER_BYTES"])
+
+
+def _status(form) -> int:
+    return 422 if request.method == "POST" and (form.errors or form.form_errors) else 200
+
+
+@bp.route("/merchant/stores/<int:store_id>/experiences/new", methods=["GET", "POST"])
+@login_required
+def new(store_id: int):
+    store = get_store(actor(), store_id, manage=True)
+    form = OfferingForm()
+    if form.validate_on_submit():
+        try:
+            offering = services.create_offering(current_user, store, _fields(form))
+            _save_cover(form, offering)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            apply_form_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(f"“{offering.title}” is listed.", "success")
+            return redirect(url_for("offerings.detail", offering_id=offering.id))
+    return render_template("offerings/form.html", form=form, store=store, offering=None), _status(form)
+
+
+@bp.route("/merchant/experiences/<int:offering_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(offering_id: int):
+    offering = services.get_offering(actor(), offering_id, manage=True)
+    form = OfferingForm(obj=offering)
+    if request.method == "GET":
+        form.is_free.data = offering.is_free
+        form.price_amount.data = f"{offering.price_amount:.2f}"
+    if form.validate_on_submit():
+        try:
+            services.update_offering(current_user, offering, _fields(form))
+            _save_cover(form, offering)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            apply_form_errors(form, exc)
+        else:
+            db.session.commit()
+            flash("Experience saved.", "success")
+            return redirect(url_for("offerings.detail", offering_id=offering.id))
+    return render_template("offerings/form.html", form=form, store=offering.store,
+                           offering=offering), _status(form)
+
+
+@bp.post("/merchant/experiences/<int:offering_id>/archive")
+@login_required
+def archive(offering_id: int):
+    offering = services.get_offering(actor(), offering_id, manage=True)
+    services.archive_offering(current_user, offering)
+    db.session.commit()
+    flash(f"“{offering.title}” is archived: residents no longer see it.", "info")
+    return redirect(url_for("merchants.dashboard"))
+
+
+@bp.post("/merchant/experiences/<int:offering_id>/restore")
+@login_required
+def restore(offering_id: int):
+    offering = services.get_offering(actor(), offering_id, manage=True)
+    services.update_offering(current_user, offering, {"status": "active"})
+    db.session.commit()
+    flash(f"“{offering.title}” is listed again.", "success")
+    return redirect(url_for("merchants.dashboard"))
+
+
+@bp.get("/experiences/<int:offering_id>")
+def detail(offering_id: int):
+    from datetime import UTC, datetime
+
+    offering = services.get_offering(actor(), offering_id)
+    store = offering.store
+    point = LngLat.from_element(store.location)
+    pin = (point.lat, point.lng, Markup("<b>{}</b><br>{}").format(store.name, store.address), store.name)
+    return render_template(
+        "offerings/detail.html", offering=offering, store=store, point=point,
+        map=page_map((point.lat, point.lng), 15, [pin], height="280px"),
+        open_now=is_open_at(store, datetime.now(UTC)), can_manage=can_manage_store(actor(), store),
+    )

@@ -1,0 +1,86 @@
+"""Things every page shares: template helpers, uploads, headers, the API spec fix-ups."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from babel.numbers import format_currency
+from flask import Flask, abort, current_app, send_from_directory
+from flask_wtf.csrf import generate_csrf
+from werkzeug.utils import secure_filename
+
+from app.offerings.models import CATEGORY_LABELS, Category
+
+
+def format_price(amount: Decimal | None, currency: str = "CNY", locale: str = "en") -> str:
+    """Render a price paid at the store, or "Free"."""
+    if amount is None or Decimal(amount) == 0:
+        return "Free"
+    return format_currency(amount, currency, locale=locale)
+
+
+def init_web(app: Flask) -> None:
+    """Register template helpers, the uploads route and response headers."""
+    app.jinja_env.globals.update(
+        csrf_token=generate_csrf,
+        CATEGORY_LABELS=CATEGORY_LABELS,
+        CATEGORIES=list(Category),
+    )
+    app.jinja_env.filters["price"] = format_price
+
+    @app.get("/uploads/<path:name>")
+    @app.doc(hide=True)
+    def uploaded_file(name: str):
+        safe = secure_filename(name)
+        if not safe or safe != name:
+            abort(404)
+        return send_from_directory(current_app.config["UPLOAD_DIR"], safe, max_age=86400)
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        return response
+
+    @app.spec_processor
+    def mark_bodies_required(spec: dict) -> dict:
+        # APIFlask leaves requestBody.required out; every body we declare is required.
+        for path in spec.get("paths", {}).values():
+            for operation in path.values():
+                if isinstance(operation, dict) and "requestBody" in operation:
+                    operation["requestBody"]["required"] = True
+        return spec
+
+
+def apply_form_errors(form, error) -> None:
+    """Show a service's per-field errors on the form; the rest as a form-level message."""
+    leftover = []
+    for field_name, message in (error.details or {}).items():
+        text = message if isinstance(message, str) else "; ".join(map(str, message))
+        field = getattr(form, field_name, None)
+        if field is not None and hasattr(field, "errors"):
+            if not isinstance(field.errors, list):
+                field.errors = list(field.errors)
+            field.errors.append(text)
+        else:
+            leftover.append(f"{field_name}: {text}")
+    if leftover or not error.details:
+        form.form_errors.append(error.message if not leftover else "; ".join(leftover))
+
+
+HANGZHOU = (30.2590, 120.1500)  # (lat, lng): where a new store's map opens
+
+
+def page_map(center: tuple[float, float] | None, zoom: int, pins=(), *, height: str = "360px",
+             draggable: bool = False) -> dict:
+    """Build a map with local assets and the configured tiles; pins are (lat, lng, popup, tooltip)."""
+    from geo.maps import add_pin, build_map, render_parts
+
+    config = current_app.config
+    m = build_map(center or HANGZHOU, zoom, config.get("TILE_URL"), config.get("TILE_ATTRIBUTION"),
+                  height=height, control_scale=True)
+    markers = [add_pin(m, lat, lng, popup, tooltip, draggable=draggable) for lat, lng, popup, tooltip in pins]
+    parts = render_parts(m)
+    parts["marker_names"] = [marker.get_name() for marker in markers]
+    return parts

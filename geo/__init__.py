@@ -1,0 +1,1 @@
+"""Geography helpers: coordinates, PostGIS conversion and maps (a leaf package)."""
