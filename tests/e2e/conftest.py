@@ -1,0 +1,108 @@
+"""A live gunicorn server on its own database, and Chromium that may only talk to it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _migrate(database_url: str) -> None:
+    env = {**os.environ, "DATABASE_URL": database_url, "FLASK_APP": "wsgi:app"}
+    subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True,
+                   capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """Serve the app with gunicorn (2 workers) on a free loopback port; yield its base URL."""
+    database_url = os.environ.get("E2E_DATABASE_URL")
+    if not database_url:
+        pytest.exit("E2E_DATABASE_URL is not set: run the tests with `make test`", returncode=2)
+    _migrate(database_url)
+    port = _free_port()
+    log = tmp_path_factory.mktemp("live") / "gunicorn.log"
+    env = {**os.environ, "DATABASE_URL": database_url, "TILE_URL": "", "LOG_LEVEL": "WARNING",
+           "SECRET_KEY": "e2e-secret-" + "k" * 32, "UPLOAD_DIR": str(log.parent / "uploads"),
+           "ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "1024"}
+    with open(log, "wb") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/auth/login", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                pytest.fail("live server did not start:\n" + log.read_text())
+            time.sleep(0.2)
+    yield base
+    server.terminate()
+    server.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """The system Chromium (Playwright downloads no browser here)."""
+    from playwright.sync_api import sync_playwright
+
+    chromium = os.environ.get("CHROMIUM") or "/usr/bin/chromium"
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def context(browser):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+    ctx.set_default_timeout(10_000)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def page(context):
+    return context.new_page()
+
+
+@pytest.fixture
+def outside_requests(context):
+    """Record (and block) every request the page makes to anything but this machine."""
+    seen: list[str] = []
+
+    def guard(route):
+        host = urlsplit(route.request.url).hostname or ""
+        if route.request.url.startswith(("data:", "blob:")) or host in LOCAL_HOSTS:
+            route.continue_()
+        else:
+            seen.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", guard)
+    return seen
