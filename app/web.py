@@ -12,11 +12,16 @@ from werkzeug.utils import secure_filename
 from app.offerings.models import CATEGORY_LABELS, Category
 
 
-def format_price(amount: Decimal | None, currency: str = "CNY", locale: str = "en") -> str:
+# Show each currency the way its own customers read it (¥88.00, not CN¥88.00).
+CURRENCY_LOCALES = {"CNY": "zh_CN", "HKD": "zh_HK", "JPY": "ja_JP", "USD": "en_US", "EUR": "de_DE",
+                    "GBP": "en_GB", "SGD": "en_SG"}
+
+
+def format_price(amount: Decimal | None, currency: str = "CNY") -> str:
     """Render a price paid at the store, or "Free"."""
     if amount is None or Decimal(amount) == 0:
         return "Free"
-    return format_currency(amount, currency, locale=locale)
+    return format_currency(amount, currency, locale=CURRENCY_LOCALES.get(currency, "en"))
 
 
 def init_web(app: Flask) -> None:

@@ -145,14 +145,14 @@ def create_admin(email: str, password: str, display_name: str = "Admin") -> User
 
     :raises ValidationFailed: on bad fields.
     """
+    errors = validate_account_fields(email, password, display_name)
+    if errors:
+        raise ValidationFailed(details=errors)
     existing = find_user_by_email(email)
     if existing is not None:
         existing.role = Role.ADMIN
         existing.password_hash = hash_password(password)
         return existing
-    errors = validate_account_fields(email, password, display_name)
-    if errors:
-        raise ValidationFailed(details=errors)
     user = User(email=normalise_email(email), password_hash=hash_password(password),
                 display_name=display_name, role=Role.ADMIN)
     db.session.add(user)
