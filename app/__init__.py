@@ -50,6 +50,7 @@ def create_app(config: object | None = None) -> Flask:
     from app import web
     from app.auth import api as auth_api
     from app.auth import routes as auth_routes
+    from app.discovery import api as discovery_api
     from app.discovery import routes as discovery_routes
     from app.merchants import api as merchants_api
     from app.merchants import routes as merchants_routes
@@ -58,10 +59,24 @@ def create_app(config: object | None = None) -> Flask:
 
     web.init_web(app)
     for module in (auth_routes, discovery_routes, merchants_routes, offerings_routes,
-                   auth_api, merchants_api, offerings_api):
+                   auth_api, merchants_api, discovery_api, offerings_api):
         app.register_blueprint(module.bp)
+
+    from app.discovery.services import GridRefresher, SearchLogBuffer
+
+    app.extensions["search_log"] = SearchLogBuffer(
+        lambda: _engine(app), interval=app.config["SEARCH_LOG_FLUSH_SECONDS"])
+    app.extensions["grid_refresher"] = GridRefresher(
+        lambda: _engine(app), interval=app.config["GRID_REFRESH_SECONDS"])
 
     from app.cli import register_cli
 
     register_cli(app)
     return app
+
+
+def _engine(app: Flask):
+    from app.extensions import db
+
+    with app.app_context():
+        return db.engine

@@ -21,7 +21,10 @@ def demo_load(seed: int) -> None:
     """Fill Hangzhou with demo merchants, stores, experiences and the demo accounts."""
     from app.demo import load_demo_city
 
+    from app.discovery.services import refresh_grid
+
     counts = load_demo_city(seed=seed)
+    refresh_grid(concurrently=False)
     db.session.commit()
     state = "created" if counts["created"] else "already there, nothing changed"
     click.echo(f"Demo city {state}: {counts['businesses']} businesses, {counts['stores']} stores, "
@@ -42,6 +45,10 @@ def demo_generate(count: int, seed: int) -> None:
             bar.update(done - bar.pos)
 
         loaded = generate_offerings(count, seed=seed, progress=advance)
+    db.session.commit()
+    from app.discovery.services import refresh_grid
+
+    refresh_grid(concurrently=False)
     db.session.commit()
     click.echo(f"Loaded {loaded} experiences in {time.perf_counter() - started:.1f} s.")
 
@@ -71,7 +78,22 @@ def users_create_admin(email: str, password: str | None, display_name: str) -> N
     click.echo(f"Admin {user.email} is ready (id {user.id}).")
 
 
+discovery_cli = AppGroup("discovery", help="Discovery maintenance.")
+
+
+@discovery_cli.command("refresh-grid")
+def discovery_refresh_grid() -> None:
+    """Recompute the map's cluster grid now (it also refreshes itself in the background)."""
+    from app.discovery.services import refresh_grid
+
+    started = time.perf_counter()
+    refresh_grid(concurrently=False)
+    db.session.commit()
+    click.echo(f"Cluster grid refreshed in {time.perf_counter() - started:.1f} s.")
+
+
 def register_cli(app: Flask) -> None:
     """Add the command groups to ``flask``."""
+    app.cli.add_command(discovery_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(users_cli)

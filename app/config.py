@@ -81,6 +81,9 @@ class Config:
     LANGUAGES = ["en", "zh_CN"]
 
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    SEARCH_LOG_FLUSH_SECONDS: float | None = float(os.environ.get("SEARCH_LOG_FLUSH_SECONDS", 1.0))
+    # Map clusters at city zoom come from a materialized grid at most this many seconds old.
+    GRID_REFRESH_SECONDS: float | None = float(os.environ.get("GRID_REFRESH_SECONDS", 120))
     API_TOKEN_DAYS = int(os.environ.get("API_TOKEN_DAYS", 90))
 
     # APIFlask: documentation that works offline.
@@ -120,6 +123,8 @@ class TestConfig(Config):
     ARGON2_MEMORY_COST = 1024
     RATELIMIT_STORAGE_URI = "memory://"
     TILE_URL = ""
+    SEARCH_LOG_FLUSH_SECONDS = None  # tests flush the search log by hand, inside their transaction
+    GRID_REFRESH_SECONDS = None  # tests refresh the grid by hand
 
     def __init__(self) -> None:
         self.SECRET_KEY = "test-secret-key-" + "x" * 32

@@ -27,7 +27,7 @@ from app.merchants.models import (
     Store,
     StoreStaff,
 )
-from app.offerings.models import Category, Offering
+from app.offerings.models import Category, Offering, search_text_for
 from geo.points import LngLat
 
 TIMEZONE = "Asia/Shanghai"
@@ -439,6 +439,9 @@ def load_demo_city(seed: int = 7) -> dict:
                 objects.append(_offering(rng, store, offering_category, district))
             store_index += 1
 
+    for item in objects:
+        if isinstance(item, Offering):
+            item.refresh_search_text()
     db.session.add_all(objects)
     db.session.flush()
     return {**demo_counts(), "created": True}
@@ -610,6 +613,7 @@ def generate_offerings(n: int, seed: int, batch: int = 20000,
         store_point: list[str] = []
         store_category: list[Category] = []
         store_district: list[str] = []
+        store_name: list[str] = []
         with cursor.copy("COPY stores (id, business_id, name, address, location, timezone, status,"
                          " geofence_m) FROM STDIN") as copy:
             for index, store_id in enumerate(store_ids):
@@ -621,9 +625,10 @@ def generate_offerings(n: int, seed: int, batch: int = 20000,
                 store_point.append(point)
                 store_category.append(business_category[owner_index])
                 store_district.append(district.cn)
+                store_name.append(
+                    f"{name_cn}（{district.cn}{index + 1}号店） {name_en} · {district.en} #{index + 1}"[:120])
                 copy.write_row((
-                    store_id, business_ids[owner_index],
-                    f"{name_cn}（{district.cn}{index + 1}号店） {name_en} · {district.en} #{index + 1}"[:120],
+                    store_id, business_ids[owner_index], store_name[-1],
                     _address(rng, district), point, TIMEZONE, "active", 150,
                 ))
 
@@ -643,7 +648,7 @@ def generate_offerings(n: int, seed: int, batch: int = 20000,
         left_here = per_store[0]
         done = 0
         columns = ("store_id, title, description, category, price_amount, currency, duration_min,"
-                   " capacity, cancel_cutoff_hours, policy_text, status, location")
+                   " capacity, cancel_cutoff_hours, policy_text, status, location, search_text")
         while done < n:
             size = min(batch, n - done)
             with cursor.copy(f"COPY offerings ({columns}) FROM STDIN") as copy:
@@ -659,14 +664,16 @@ def generate_offerings(n: int, seed: int, batch: int = 20000,
                     title, may_be_free = _title(rng, theme)
                     free = may_be_free and random_() < 0.5
                     cutoff = CUTOFFS[int(random_() * len(CUTOFFS))]
+                    description = descriptions[store_district[store_cursor]]
                     copy.write_row((
-                        store_ids[store_cursor], title, descriptions[store_district[store_cursor]],
+                        store_ids[store_cursor], title, description,
                         category.value,
                         "0.00" if free else prices[theme.prices[int(random_() * len(theme.prices))]],
                         CURRENCY, theme.durations[int(random_() * len(theme.durations))],
                         theme.capacity[0] + int(random_() * (theme.capacity[1] - theme.capacity[0] + 1)),
                         cutoff, policies[(cutoff, free, int(random_() * 2))], "active",
                         store_point[store_cursor],
+                        search_text_for(title, store_name[store_cursor], category.value, description),
                     ))
             done += size
             if progress is not None:

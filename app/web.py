@@ -7,10 +7,12 @@ from decimal import Decimal
 from babel.numbers import format_currency
 from flask import Flask, abort, current_app, send_from_directory
 from flask_wtf.csrf import generate_csrf
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import IntegerConverter
 from werkzeug.utils import secure_filename
 
+from app.db import MAX_ID
 from app.offerings.models import CATEGORY_LABELS, Category
-
 
 # Show each currency the way its own customers read it (¥88.00, not CN¥88.00).
 CURRENCY_LOCALES = {"CNY": "zh_CN", "HKD": "zh_HK", "JPY": "ja_JP", "USD": "en_US", "EUR": "de_DE",
@@ -24,8 +26,20 @@ def format_price(amount: Decimal | None, currency: str = "CNY") -> str:
     return format_currency(amount, currency, locale=CURRENCY_LOCALES.get(currency, "en"))
 
 
+class IdConverter(IntegerConverter):
+    """``<int:…>`` where an id beyond what the database holds is a 404, not a 500."""
+
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        if number > MAX_ID:
+            # Not ValidationError: werkzeug would then answer 405 or 404 depending on rule order.
+            raise NotFound()
+        return number
+
+
 def init_web(app: Flask) -> None:
-    """Register template helpers, the uploads route and response headers."""
+    """Register template helpers, the uploads route and response headers (before any blueprint)."""
+    app.url_map.converters["int"] = IdConverter
     app.jinja_env.globals.update(
         csrf_token=generate_csrf,
         CATEGORY_LABELS=CATEGORY_LABELS,
@@ -78,14 +92,22 @@ HANGZHOU = (30.2590, 120.1500)  # (lat, lng): where a new store's map opens
 
 
 def page_map(center: tuple[float, float] | None, zoom: int, pins=(), *, height: str = "360px",
-             draggable: bool = False) -> dict:
-    """Build a map with local assets and the configured tiles; pins are (lat, lng, popup, tooltip)."""
+             draggable: bool = False, clustered: bool = False) -> dict:
+    """Build a map with local assets and the configured tiles; pins are (lat, lng, popup, tooltip).
+
+    With ``clustered`` the map carries an empty MarkerCluster layer (``cluster_name``) for page scripts.
+    """
+    from folium.plugins import MarkerCluster
+
     from geo.maps import add_pin, build_map, render_parts
 
     config = current_app.config
     m = build_map(center or HANGZHOU, zoom, config.get("TILE_URL"), config.get("TILE_ATTRIBUTION"),
-                  height=height, control_scale=True)
+                  height=height, control_scale=True, max_zoom=19)
     markers = [add_pin(m, lat, lng, popup, tooltip, draggable=draggable) for lat, lng, popup, tooltip in pins]
+    cluster = MarkerCluster(options={"showCoverageOnHover": False, "maxClusterRadius": 50}).add_to(m) \
+        if clustered else None
     parts = render_parts(m)
     parts["marker_names"] = [marker.get_name() for marker in markers]
+    parts["cluster_name"] = cluster.get_name() if cluster else None
     return parts

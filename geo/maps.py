@@ -210,6 +210,8 @@ def build_map(
             **kwargs,
         )
     else:
+        # Without a tile layer nothing gives the map a maxZoom, and MarkerCluster needs one.
+        kwargs.setdefault("maxZoom", kwargs.get("max_zoom", 19))
         m = folium.Map(location=location, zoom_start=zoom, tiles=None, **kwargs)
     localize_assets(m, static_prefix)
     return m

@@ -87,3 +87,49 @@ def haversine_m(a: LngLat, b: LngLat) -> float:
     dlmb = math.radians(b.lng - a.lng)
     h = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
     return 2 * radius * math.asin(math.sqrt(h))
+
+
+@dataclass(frozen=True, slots=True)
+class BBox:
+    """A longitude/latitude box, west-south to east-north (no antimeridian crossing)."""
+
+    min_lng: float
+    min_lat: float
+    max_lng: float
+    max_lat: float
+
+    @classmethod
+    def parse(cls, min_lng: Any, min_lat: Any, max_lng: Any, max_lat: Any, *,
+              max_span_deg: float = 180.0) -> BBox:
+        """Build a box from untrusted input.
+
+        :raises InvalidCoordinates: on bad numbers, an inverted box or one wider than ``max_span_deg``.
+        """
+        errors: dict[str, str] = {}
+        values = {
+            "min_lng": _number(min_lng, "min_lng", -180.0, 180.0, errors),
+            "min_lat": _number(min_lat, "min_lat", -90.0, 90.0, errors),
+            "max_lng": _number(max_lng, "max_lng", -180.0, 180.0, errors),
+            "max_lat": _number(max_lat, "max_lat", -90.0, 90.0, errors),
+        }
+        if not errors:
+            if values["max_lng"] <= values["min_lng"]:
+                errors["max_lng"] = "must be greater than min_lng."
+            if values["max_lat"] <= values["min_lat"]:
+                errors["max_lat"] = "must be greater than min_lat."
+        if not errors:
+            if values["max_lng"] - values["min_lng"] > max_span_deg:
+                errors["max_lng"] = f"the box may span at most {max_span_deg:g} degrees of longitude."
+            if values["max_lat"] - values["min_lat"] > max_span_deg:
+                errors["max_lat"] = f"the box may span at most {max_span_deg:g} degrees of latitude."
+        if errors:
+            raise InvalidCoordinates(errors)
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def width(self) -> float:
+        return self.max_lng - self.min_lng
+
+    @property
+    def height(self) -> float:
+        return self.max_lat - self.min_lat

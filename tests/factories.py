@@ -71,6 +71,7 @@ def create_offering(store: Store | None = None, *, lng: float | None = None, lat
         category=kw.pop("category", Category.CLASS), price_amount=kw.pop("price_amount", Decimal("88.00")),
         currency=kw.pop("currency", "CNY"), location=store.location, **kw)
     offering.store = store
+    offering.refresh_search_text()
     db.session.add(offering)
     db.session.flush()
     return offering

@@ -1,22 +1,31 @@
-"""The home page: what is on around the city."""
+"""The map pages: home and /explore, a map and a list of the same results."""
 
-from flask import Blueprint, render_template
-from markupsafe import Markup
+from datetime import UTC, datetime
 
-from app.offerings.services import list_offerings
-from app.web import page_map
-from geo.points import LngLat
+from flask import Blueprint, render_template, request
+
+from app.discovery import services
+from app.discovery.api import item_json
+from app.offerings.models import CATEGORY_LABELS
+from app.web import HANGZHOU, page_map
+from geo import places
+from geo.points import InvalidCoordinates, LngLat
 
 bp = Blueprint("discovery", __name__)
 
 
 @bp.get("/")
+@bp.get("/explore")
 def home():
-    offerings = list_offerings(limit=24)
-    pins = []
-    for offering in offerings:
-        point = LngLat.from_element(offering.location)
-        popup = Markup('<a href="/experiences/{}">{}</a><br>{}').format(
-            offering.id, offering.title, offering.store.name)
-        pins.append((point.lat, point.lng, popup, offering.title))
-    return render_template("discovery/home.html", offerings=offerings, map=page_map(None, 12, pins))
+    try:
+        centre = LngLat.parse(request.args.get("lng"), request.args.get("lat"))
+    except InvalidCoordinates:
+        centre = LngLat(lng=HANGZHOU[1], lat=HANGZHOU[0])
+    places.warm_up()
+    page = services.nearby(services.NearbyQuery(point=centre, radius_m=services.DEFAULT_RADIUS_M, limit=50),
+                           datetime.now(UTC))
+    initial = {"lat": centre.lat, "lng": centre.lng, "radius_m": services.DEFAULT_RADIUS_M,
+               "items": [item_json(item) for item in page.items]}
+    return render_template("discovery/explore.html", map=page_map((centre.lat, centre.lng), 14, clustered=True,
+                                                                  height="100%"),
+                           initial=initial, categories=CATEGORY_LABELS)

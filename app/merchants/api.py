@@ -6,6 +6,7 @@ from apiflask.validators import Length, OneOf, Range, Regexp
 from marshmallow import pre_dump
 
 from app.auth.security import actor, api_auth
+from app.db import MAX_ID
 from app.extensions import db
 from app.merchants import services
 from app.merchants.models import BusinessCategory, StoreStatus
@@ -55,7 +56,7 @@ class ExceptionOut(Schema):
 
 
 class StoreIn(Schema):
-    business_id = Integer(required=True, strict=False)
+    business_id = Integer(required=True, strict=False, validate=Range(1, MAX_ID))
     name = String(required=True, validate=Length(min=1, max=120))
     address = String(validate=Length(max=255))
     lat = Float(required=True, allow_nan=False, validate=Range(-90, 90))
@@ -100,8 +101,8 @@ class StoreList(Schema):
 
 
 class StoreQuery(Schema):
-    business_id = Integer()
-    after_id = Integer(load_default=0, validate=Range(min=0))
+    business_id = Integer(validate=Range(1, MAX_ID))
+    after_id = Integer(load_default=0, validate=Range(0, MAX_ID))
     limit = Integer(load_default=50, validate=Range(1, 200))
 
 

@@ -1,5 +1,14 @@
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, EmailField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.merchants.models import BUSINESS_CATEGORY_LABELS
@@ -14,7 +23,7 @@ COMMON_TIMEZONES = [
 
 class BusinessForm(FlaskForm):
     name = StringField("Business name", validators=[DataRequired(), Length(max=120)])
-    category = SelectField("Category", choices=[(k.value, v) for k, v in BUSINESS_CATEGORY_LABELS.items()])
+    category = SelectField("Category", choices=[SelectChoice(k.value, v) for k, v in BUSINESS_CATEGORY_LABELS.items()])
     phone = StringField("Phone", validators=[Optional(), Length(max=40)])
     description = TextAreaField("About the business", validators=[Optional(), Length(max=4000)])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time
 from typing import Any
@@ -25,6 +26,7 @@ from app.merchants.models import (
 from geo.points import InvalidCoordinates, LngLat
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_TIME_RE = re.compile(r"([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?")
 _TIMEZONES: frozenset[str] | None = None
 
 
@@ -193,9 +195,11 @@ def parse_time(value: Any) -> time:
 
     :raises ValueError: otherwise.
     """
-    if isinstance(value, time):
+    if isinstance(value, time) and value.tzinfo is None:
         return value
-    if not isinstance(value, str):
+    # time.fromisoformat alone also takes "10", "1000", "10:00Z", "10:00+08:00"; an offset
+    # makes an aware time that cannot be compared with naive store-local times.
+    if not isinstance(value, str) or not _TIME_RE.fullmatch(value.strip()):
         raise ValueError("must be a time HH:MM")
     return time.fromisoformat(value.strip())
 
@@ -290,8 +294,14 @@ def update_store(actor: User, store: Store, data: Mapping[str, Any]) -> Store:
         data = {"lat": current.lat, "lng": current.lng, **data}
     fields = _clean_store(data, partial=True)
     location: LngLat | None = fields.pop("location", None)
+    renamed = "name" in fields and fields["name"] != store.name
     for key, value in fields.items():
         setattr(store, key, value)
+    if renamed:
+        from app.offerings.models import Offering
+
+        for offering in db.session.scalars(select(Offering).where(Offering.store_id == store.id)):
+            offering.refresh_search_text()
     if location is not None:
         store.location = location.to_element()
         from app.offerings.models import Offering

@@ -6,6 +6,7 @@ from apiflask.validators import Length, OneOf, Range
 from marshmallow import pre_dump
 
 from app.auth.security import actor, api_auth
+from app.db import MAX_ID
 from app.extensions import db
 from app.merchants.services import get_store
 from app.offerings import services
@@ -30,12 +31,13 @@ class StoreBrief(Schema):
 
 
 class OfferingIn(Schema):
-    store_id = Integer(required=True)
+    store_id = Integer(required=True, validate=Range(1, MAX_ID))
     title = String(required=True, validate=Length(min=1, max=140))
     description = String(validate=Length(max=5000))
     category = String(required=True, validate=OneOf(list(Category)))
-    price_amount = Decimal(required=True, places=2, allow_nan=False, validate=Range(0, 99999999.99),
-                           metadata={"description": "Paid at the store; 0 means free."})
+    # No ``places``: marshmallow would round 1.234 to 1.23; the service refuses a third decimal instead.
+    price_amount = Decimal(required=True, allow_nan=False, validate=Range(0, services.MAX_PRICE),
+                           metadata={"description": "Paid at the store; 0 means free; at most two decimals."})
     currency = String(validate=OneOf(list(CURRENCIES)), metadata={"example": "CNY"})
     duration_min = Integer(validate=Range(5, 1440))
     capacity = Integer(validate=Range(1, 1000), metadata={"description": "People per slot."})
@@ -91,9 +93,9 @@ class OfferingList(Schema):
 
 
 class OfferingQuery(Schema):
-    store_id = Integer()
+    store_id = Integer(validate=Range(1, MAX_ID))
     category = String(validate=OneOf(list(Category)))
-    after_id = Integer(load_default=0, validate=Range(min=0))
+    after_id = Integer(load_default=0, validate=Range(0, MAX_ID))
     limit = Integer(load_default=20, validate=Range(1, 100))
 
 

@@ -1,6 +1,6 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField
-from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.offerings.models import CATEGORY_LABELS, CURRENCIES
@@ -9,13 +9,13 @@ from app.offerings.models import CATEGORY_LABELS, CURRENCIES
 class OfferingForm(FlaskForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=140)],
                         description="e.g. Hand-thrown tea cup, 2-hour beginners' class")
-    category = SelectField("Category", choices=[(k.value, v) for k, v in CATEGORY_LABELS.items()])
+    category = SelectField("Category", choices=[SelectChoice(k.value, v) for k, v in CATEGORY_LABELS.items()])
     description = TextAreaField("What happens", validators=[Optional(), Length(max=5000)])
     is_free = BooleanField("Free")
     # Text, not DecimalField, so "12,5" or "abc" comes back with our message, not lost.
     price_amount = StringField("Price paid at the store", default="0",
                                description="Nothing is paid online; the visitor pays at your counter.")
-    currency = SelectField("Currency", choices=[(c, c) for c in CURRENCIES], default="CNY")
+    currency = SelectField("Currency", choices=[SelectChoice(c) for c in CURRENCIES], default="CNY")
     duration_min = IntegerField("Duration (minutes)", default=60, validators=[DataRequired(), NumberRange(5, 1440)])
     capacity = IntegerField("People per slot", default=1, validators=[DataRequired(), NumberRange(1, 1000)])
     cancel_cutoff_hours = IntegerField("Free cancellation until (hours before)", default=24,

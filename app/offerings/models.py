@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from geoalchemy2 import Geography
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Numeric, SmallInteger, String, Text, func
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Numeric, SmallInteger, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -39,6 +39,12 @@ CATEGORY_LABELS = {
 CURRENCIES = ("CNY", "HKD", "USD", "EUR", "JPY", "GBP", "SGD")
 
 
+def search_text_for(title: str, store_name: str, category: str, description: str) -> str:
+    """The lower-cased text an offering is found by."""
+    label = CATEGORY_LABELS.get(category, category or "")
+    return " ".join(part for part in (title, store_name, label, (description or "")[:500]) if part).lower()
+
+
 class OfferingStatus(StrEnum):
     ACTIVE = "active"
     ARCHIVED = "archived"
@@ -64,6 +70,9 @@ class Offering(db.Model):
         CheckConstraint("duration_min BETWEEN 5 AND 1440", name="duration_range"),
         CheckConstraint("capacity BETWEEN 1 AND 1000", name="capacity_range"),
         CheckConstraint("cancel_cutoff_hours BETWEEN 0 AND 720", name="cutoff_range"),
+        CheckConstraint("rating_avg BETWEEN 1 AND 5", name="rating_range"),
+        Index("ix_offerings_search_text_trgm", "search_text", postgresql_using="gin",
+              postgresql_ops={"search_text": "gin_trgm_ops"}),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -80,12 +89,23 @@ class Offering(db.Model):
     status: Mapped[str] = mapped_column(String(16), default=OfferingStatus.ACTIVE)
     cover_image: Mapped[str | None] = mapped_column(String(120))
     location: Mapped[str] = mapped_column(Geography("POINT", srid=4326, spatial_index=True))
+    # What text search matches: title, store name, category and the start of the description,
+    # lower-cased; kept by the services (search_text_for) and indexed with pg_trgm.
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Filled by reviews of verified visits; NULL until the first one.
+    rating_avg: Mapped[Decimal | None] = mapped_column(Numeric(3, 2))
+    rating_count: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
 
     store: Mapped[Store] = relationship()
+
+    def refresh_search_text(self) -> None:
+        """Recompute what text search matches (call after title, description or store name change)."""
+        self.search_text = search_text_for(self.title, self.store.name if self.store else "",
+                                           self.category, self.description)
 
     @property
     def is_free(self) -> bool:

@@ -98,7 +98,7 @@ def clean_price(value: Any) -> Decimal:
         raise ValueError("must be an amount from 0 to 99999999.99")
     if amount != amount.quantize(Decimal("0.01")):
         raise ValueError("has at most two decimals")
-    return amount.quantize(Decimal("0.01"))
+    return amount.quantize(Decimal("0.01")).copy_abs()  # "-0" is 0.00, not -0.00
 
 
 def _clean_offering(data: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
@@ -174,6 +174,7 @@ def create_offering(actor: User, store: Store, data: Mapping[str, Any]) -> Offer
     fields = _clean_offering(data, partial=False)
     offering = Offering(store_id=store.id, location=store.location, **fields)
     offering.store = store
+    offering.refresh_search_text()
     db.session.add(offering)
     db.session.flush()
     return offering
@@ -189,6 +190,7 @@ def update_offering(actor: User, offering: Offering, data: Mapping[str, Any]) ->
         raise PermissionDenied("Only the store's owner can change this experience.")
     for key, value in _clean_offering(data, partial=True).items():
         setattr(offering, key, value)
+    offering.refresh_search_text()
     db.session.flush()
     return offering
 

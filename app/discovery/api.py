@@ -1,0 +1,224 @@
+"""Discovery endpoints: nearby search, what is in view, place names."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+
+from apiflask import APIBlueprint, Schema
+from apiflask.fields import Boolean, Decimal, Float, Integer, List, Nested, String
+from apiflask.validators import Length, OneOf, Range
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from app.discovery import services
+from app.errors import ValidationFailed
+from app.offerings.models import Category
+from geo.places import search_places
+from geo.points import BBox, InvalidCoordinates, LngLat
+
+bp = APIBlueprint("discovery_api", __name__, url_prefix="/api/v1", tag="Discovery")
+
+MAX_BOX_DEG = 2.0  # about 200 km: the in-view endpoint is for a city map, not the planet
+
+
+class FilterArgs(Schema):
+    category = List(String(validate=OneOf(list(Category))), metadata={"description": "Repeatable."})
+    q = String(validate=Length(min=1, max=100), metadata={"description": "Words in title, description "
+                                                                        "or store name (any language)."})
+    min_price = Decimal(places=2, allow_nan=False, validate=Range(0, 99999999))
+    max_price = Decimal(places=2, allow_nan=False, validate=Range(0, 99999999))
+    free = Boolean()
+    open_now = Boolean(load_default=False, metadata={"description": "Open now in each store's time zone."})
+
+
+class NearbyArgs(FilterArgs):
+    lat = Float(required=True, allow_nan=False, validate=Range(-90, 90))
+    lng = Float(required=True, allow_nan=False, validate=Range(-180, 180))
+    radius_m = Integer(load_default=services.DEFAULT_RADIUS_M, validate=Range(1, services.MAX_RADIUS_M))
+    sort = String(load_default="distance", validate=OneOf(services.SORTS))
+    limit = Integer(load_default=services.DEFAULT_LIMIT, validate=Range(1, services.MAX_LIMIT))
+    cursor = String(validate=Length(max=500), metadata={"description": "next_cursor of the previous page."})
+
+
+class InViewArgs(FilterArgs):
+    min_lng = Float(required=True, allow_nan=False, validate=Range(-180, 180))
+    min_lat = Float(required=True, allow_nan=False, validate=Range(-90, 90))
+    max_lng = Float(required=True, allow_nan=False, validate=Range(-180, 180))
+    max_lat = Float(required=True, allow_nan=False, validate=Range(-90, 90))
+    zoom = Integer(load_default=12, validate=Range(0, 22))
+
+
+class PriceOut(Schema):
+    amount = String()
+    currency = String()
+    free = Boolean()
+
+
+class StoreBrief(Schema):
+    id = Integer()
+    name = String()
+    address = String()
+    lat = Float()
+    lng = Float()
+
+
+class RatingOut(Schema):
+    avg = Float()
+    count = Integer()
+
+
+class NearbyItemOut(Schema):
+    id = Integer()
+    title = String()
+    category = String()
+    price = Nested(PriceOut)
+    duration_min = Integer()
+    store = Nested(StoreBrief)
+    lat = Float()
+    lng = Float()
+    distance_m = Float(metadata={"description": "Metres on the spheroid, from PostGIS."})
+    open_now = Boolean()
+    rating = Nested(RatingOut, allow_none=True)
+
+
+class NearbyOut(Schema):
+    items = List(Nested(NearbyItemOut))
+    next_cursor = String(allow_none=True)
+
+
+class FeatureOut(Schema):
+    id = Integer()
+    title = String()
+    category = String()
+    lat = Float()
+    lng = Float()
+    price = Nested(PriceOut)
+    store = Nested(StoreBrief(only=("id", "name")))
+
+
+class ClusterOut(Schema):
+    lat = Float()
+    lng = Float()
+    count = Integer()
+
+
+class InViewOut(Schema):
+    mode = String(metadata={"description": "features (each offering) or clusters (counts)."})
+    features = List(Nested(FeatureOut))
+    clusters = List(Nested(ClusterOut))
+    total = Integer()
+    cell_deg = Float(allow_none=True)
+
+
+class PlaceArgs(Schema):
+    q = String(required=True, validate=Length(min=1, max=100))
+    limit = Integer(load_default=8, validate=Range(1, 20))
+
+
+class PlaceOut(Schema):
+    name = String()
+    local_name = String(allow_none=True)
+    kind = String()
+    country = String()
+    lat = Float()
+    lng = Float()
+    zoom = Integer()
+
+
+def _filters(args: dict) -> services.Filters:
+    if args.get("min_price") is not None and args.get("max_price") is not None \
+            and args["min_price"] > args["max_price"]:
+        raise ValidationFailed(details={"max_price": ["must not be below min_price."]})
+    return services.Filters(
+        categories=tuple(dict.fromkeys(args.get("category") or ())), q=(args.get("q") or "").strip() or None,
+        min_price=args.get("min_price"), max_price=args.get("max_price"), free=args.get("free"),
+        open_now=args["open_now"])
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="nearby-cursor")
+
+
+def _fingerprint(args: dict) -> str:
+    """Identify the search a cursor belongs to (everything but the cursor and the limit)."""
+    relevant = {k: str(v) for k, v in sorted(args.items()) if k not in ("cursor", "limit")}
+    return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _decode_cursor(args: dict) -> tuple | None:
+    if not args.get("cursor"):
+        return None
+    try:
+        payload = _serializer().loads(args["cursor"])
+    except BadSignature:
+        raise ValidationFailed(details={"cursor": ["is not a cursor this API gave out."]}) from None
+    if payload.get("f") != _fingerprint(args):
+        raise ValidationFailed(details={"cursor": ["belongs to a different search."]})
+    return tuple(payload["k"])
+
+
+def item_json(item: services.NearbyItem) -> dict:
+    """One nearby result as the API and the map page show it."""
+    offering, store = item.offering, item.store
+    return {
+        "id": offering.id, "title": offering.title, "category": offering.category,
+        "price": {"amount": f"{offering.price_amount:.2f}", "currency": offering.currency,
+                  "free": offering.price_amount == 0},
+        "duration_min": offering.duration_min,
+        "store": {"id": store.id, "name": store.name, "address": store.address, "lat": item.lat, "lng": item.lng},
+        "lat": item.lat, "lng": item.lng, "distance_m": round(item.distance_m, 1), "open_now": item.open_now,
+        "rating": ({"avg": float(offering.rating_avg), "count": offering.rating_count}
+                   if offering.rating_count else None),
+    }
+
+
+@bp.get("/offerings/nearby")
+@bp.input(NearbyArgs, location="query", arg_name="args")
+@bp.output(NearbyOut)
+@bp.doc(summary="Experiences near a point", responses={422: "validation_failed"})
+def nearby(args):
+    """Visible experiences within radius_m of (lat, lng), nearest first by default; page with cursor."""
+    query = services.NearbyQuery(
+        point=LngLat(lng=args["lng"], lat=args["lat"]), radius_m=args["radius_m"], filters=_filters(args),
+        sort=args["sort"], limit=args["limit"], after=_decode_cursor(args))
+    page = services.nearby(query, datetime.now(UTC))
+    if query.after is None:
+        services.record_search(current_app.extensions["search_log"], kind="nearby", point=query.point,
+                               radius_m=query.radius_m, filters=query.filters, result_count=len(page.items),
+                               has_more=page.next_key is not None)
+    cursor = None
+    if page.next_key is not None:
+        cursor = _serializer().dumps({"k": list(page.next_key), "f": _fingerprint(args)})
+    return {"items": [item_json(item) for item in page.items], "next_cursor": cursor}
+
+
+@bp.get("/offerings/in-view")
+@bp.input(InViewArgs, location="query", arg_name="args")
+@bp.output(InViewOut)
+@bp.doc(summary="What a map box shows", responses={422: "validation_failed"})
+def in_view(args):
+    """Each offering in the box when there are few (at most 500), server-side clusters when many."""
+    try:
+        box = BBox.parse(args["min_lng"], args["min_lat"], args["max_lng"], args["max_lat"],
+                         max_span_deg=MAX_BOX_DEG)
+    except InvalidCoordinates as exc:
+        raise ValidationFailed(details={k: [v] for k, v in exc.errors.items()}) from None
+    filters = _filters(args)
+    view = services.in_view(box, filters, datetime.now(UTC))
+    if view.mode == "clusters":
+        current_app.extensions["grid_refresher"].touch()
+    centre = LngLat(lng=(box.min_lng + box.max_lng) / 2, lat=(box.min_lat + box.max_lat) / 2)
+    services.record_search(current_app.extensions["search_log"], kind="in_view", point=centre, radius_m=None,
+                           filters=filters, result_count=view.total, has_more=view.mode == "clusters")
+    return view
+
+
+@bp.get("/places")
+@bp.input(PlaceArgs, location="query", arg_name="args")
+@bp.output(PlaceOut(many=True))
+@bp.doc(summary="Find a place by name, offline")
+def places(args):
+    """Districts of the demo city and the world's cities, by English or local name."""
+    return search_places(args["q"], limit=args["limit"])

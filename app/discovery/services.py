@@ -1,0 +1,405 @@
+"""Discovery verbs: nearby search, what is in view, and the anonymous search log."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    Date,
+    Float,
+    Integer,
+    Time,
+    and_,
+    case,
+    cast,
+    exists,
+    extract,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    text,
+    tuple_,
+)
+
+from app.discovery.models import SearchLog
+from app.extensions import db
+from app.merchants.models import Business, BusinessStatus, HoursException, OpeningHours, Store, StoreStatus
+from app.offerings.models import Offering, OfferingStatus
+from geo.points import BBox, LngLat
+from geo.queries import (
+    cluster_cell_deg,
+    distance_m,
+    grid_cell,
+    in_bbox,
+    lat_of,
+    lng_of,
+    nearest_first,
+    within_radius,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RADIUS_M = 3000
+MAX_RADIUS_M = 50_000
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 50
+MAX_FEATURES = 500
+SORTS = ("distance", "rating", "relevance")
+GRID_SCALE = 256  # offering_grid cells are 1/256 degree (about 400 m) square
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a resident narrows a search to."""
+
+    categories: tuple[str, ...] = ()
+    q: str | None = None
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    free: bool | None = None
+    open_now: bool = False
+
+    @property
+    def terms(self) -> list[str]:
+        return [term for term in (self.q or "").lower().split() if term][:8]
+
+    def only_categories(self) -> bool:
+        """True when nothing but categories narrows the search."""
+        return not (self.q or self.min_price is not None or self.max_price is not None
+                    or self.free is not None or self.open_now)
+
+
+@dataclass(frozen=True)
+class NearbyQuery:
+    point: LngLat
+    radius_m: int = DEFAULT_RADIUS_M
+    filters: Filters = field(default_factory=Filters)
+    sort: str = "distance"
+    limit: int = DEFAULT_LIMIT
+    after: tuple | None = None  # the sort key of the last item of the previous page
+
+
+@dataclass
+class NearbyItem:
+    offering: Offering
+    store: Store
+    distance_m: float
+    open_now: bool
+    lat: float
+    lng: float
+
+
+@dataclass
+class NearbyPage:
+    items: list[NearbyItem]
+    next_key: tuple | None  # pass back as ``after`` for the next page
+
+
+# -- SQL pieces ----------------------------------------------------------------
+
+def open_now_clause(moment: datetime):
+    """True where the store is open at ``moment`` in its own time zone, dated exceptions first."""
+    local = func.timezone(Store.timezone, literal(moment))
+    local_day = cast(local, Date)
+    local_time = cast(local, Time)
+    weekday = cast(extract("isodow", local), Integer) - 1
+    exception_today = exists().where(HoursException.store_id == Store.id, HoursException.day == local_day)
+    open_by_exception = exists().where(
+        HoursException.store_id == Store.id, HoursException.day == local_day, not_(HoursException.is_closed),
+        HoursException.opens_at <= local_time, HoursException.closes_at > local_time)
+    open_by_week = exists().where(
+        OpeningHours.store_id == Store.id, OpeningHours.weekday == weekday,
+        OpeningHours.opens_at <= local_time, OpeningHours.closes_at > local_time)
+    return or_(open_by_exception, and_(not_(exception_today), open_by_week))
+
+
+def _visible():
+    return and_(Offering.status == OfferingStatus.ACTIVE, Store.status == StoreStatus.ACTIVE,
+                Business.status == BusinessStatus.ACTIVE)
+
+
+def _like_escape(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _filter_clauses(filters: Filters, moment: datetime) -> list:
+    clauses = []
+    if filters.categories:
+        clauses.append(Offering.category.in_(filters.categories))
+    for term in filters.terms:
+        clauses.append(Offering.search_text.like(f"%{_like_escape(term)}%", escape="\\"))
+    if filters.free is True:
+        clauses.append(Offering.price_amount == 0)
+    elif filters.free is False:
+        clauses.append(Offering.price_amount > 0)
+    if filters.min_price is not None:
+        clauses.append(Offering.price_amount >= filters.min_price)
+    if filters.max_price is not None:
+        clauses.append(Offering.price_amount <= filters.max_price)
+    if filters.open_now:
+        clauses.append(open_now_clause(moment))
+    return clauses
+
+
+def _sort_key(query: NearbyQuery):
+    """Ascending key columns for the chosen order (ties broken by id)."""
+    knn = nearest_first(Offering.location, query.point)
+    if query.sort == "rating":
+        return [-func.coalesce(Offering.rating_avg, 0), knn]
+    if query.sort == "relevance":
+        if query.filters.terms:
+            q = " ".join(query.filters.terms)
+            title_hit = case((func.lower(Offering.title).like(f"%{_like_escape(q)}%", escape="\\"), 1.0),
+                             else_=0.0)
+            score = func.similarity(Offering.search_text, q) + title_hit + \
+                func.coalesce(Offering.rating_avg, 0) / 10.0
+            return [-cast(score, Float), knn]
+        # Without words, rank by distance discounted by rating: a 5-star place 1.4 km away
+        # ranks with an unrated one 1 km away.
+        return [cast(knn * (1.3 - 0.06 * func.coalesce(Offering.rating_avg, 0)), Float), knn]
+    return [knn]
+
+
+def nearby(query: NearbyQuery, moment: datetime) -> NearbyPage:
+    """Find visible experiences within the radius, ordered as asked, one page at a time."""
+    keys = _sort_key(query)
+    labelled = [key.label(f"k{index}") for index, key in enumerate(keys)]
+    stmt = (
+        select(Offering, Store, distance_m(Offering.location, query.point).label("distance_m"),
+               open_now_clause(moment).label("open_now"), lng_of(Offering.location).label("lng"),
+               lat_of(Offering.location).label("lat"), *labelled)
+        .join(Store, Offering.store_id == Store.id)
+        .join(Business, Store.business_id == Business.id)
+        .where(within_radius(Offering.location, query.point, query.radius_m), _visible(),
+               *_filter_clauses(query.filters, moment))
+        .order_by(*keys, Offering.id)
+        .limit(query.limit + 1)
+    )
+    if query.after is not None:
+        stmt = stmt.where(tuple_(*keys, Offering.id) > tuple_(*[literal(v) for v in query.after]))
+    rows = db.session.execute(stmt).all()
+    more = len(rows) > query.limit
+    rows = rows[: query.limit]
+    items = [NearbyItem(row.Offering, row.Store, float(row.distance_m), bool(row.open_now), row.lat, row.lng)
+             for row in rows]
+    next_key = None
+    if more and rows:
+        last = rows[-1]
+        next_key = tuple(float(getattr(last, f"k{index}")) for index in range(len(keys))) + (last.Offering.id,)
+    return NearbyPage(items=items, next_key=next_key)
+
+
+# -- in view ----------------------------------------------------------------------
+
+@dataclass
+class InView:
+    mode: str  # "features" or "clusters"
+    features: list[dict[str, Any]]
+    clusters: list[dict[str, Any]]
+    total: int
+    cell_deg: float | None = None
+
+
+def in_view(box: BBox, filters: Filters, moment: datetime, max_features: int = MAX_FEATURES) -> InView:
+    """What the map shows for a box: the offerings themselves when few, clusters when many."""
+    clauses = [in_bbox(Offering.location, box), _visible(), *_filter_clauses(filters, moment)]
+    base = select(Offering.id).join(Store, Offering.store_id == Store.id).join(
+        Business, Store.business_id == Business.id).where(*clauses)
+    count = db.session.scalar(select(func.count()).select_from(base.limit(max_features + 1).subquery()))
+    if count <= max_features:
+        rows = db.session.execute(
+            select(Offering.id, Offering.title, Offering.category, Offering.price_amount, Offering.currency,
+                   Store.id.label("store_id"), Store.name.label("store_name"),
+                   lng_of(Offering.location).label("lng"), lat_of(Offering.location).label("lat"))
+            .join(Store, Offering.store_id == Store.id).join(Business, Store.business_id == Business.id)
+            .where(*clauses).order_by(Offering.id)
+        ).all()
+        features = [{
+            "id": r.id, "title": r.title, "category": r.category, "lat": r.lat, "lng": r.lng,
+            "price": {"amount": f"{r.price_amount:.2f}", "currency": r.currency, "free": r.price_amount == 0},
+            "store": {"id": r.store_id, "name": r.store_name},
+        } for r in rows]
+        return InView("features", features, [], len(features))
+    cell = cluster_cell_deg(box)
+    if filters.only_categories() and cell >= 1 / GRID_SCALE:
+        clusters = _clusters_from_grid(box, filters, cell)
+    else:
+        clusters = _clusters_live(clauses, cell)
+    clusters = clusters[:max_features]
+    return InView("clusters", [], clusters, sum(c["count"] for c in clusters), cell)
+
+
+def _clusters_from_grid(box: BBox, filters: Filters, cell: float) -> list[dict[str, Any]]:
+    """Merge the precomputed ~400 m cells of ``offering_grid`` into display cells."""
+    factor = round(cell * GRID_SCALE)
+    sql = text("""
+        SELECT sum(n)::int AS count, sum(sum_lng) / sum(n) AS lng, sum(sum_lat) / sum(n) AS lat
+        FROM offering_grid
+        WHERE gx BETWEEN :gx0 AND :gx1 AND gy BETWEEN :gy0 AND :gy1
+          AND (CAST(:categories AS text[]) IS NULL OR category = ANY(CAST(:categories AS text[])))
+        GROUP BY floor(gx::float / :factor), floor(gy::float / :factor)
+        ORDER BY count DESC
+    """)
+    rows = db.session.execute(sql, {
+        "gx0": int(box.min_lng * GRID_SCALE) - 1, "gx1": int(box.max_lng * GRID_SCALE) + 1,
+        "gy0": int(box.min_lat * GRID_SCALE) - 1, "gy1": int(box.max_lat * GRID_SCALE) + 1,
+        "categories": list(filters.categories) or None, "factor": factor,
+    }).all()
+    return [{"lat": r.lat, "lng": r.lng, "count": r.count} for r in rows
+            if box.min_lat <= r.lat <= box.max_lat and box.min_lng <= r.lng <= box.max_lng]
+
+
+def _clusters_live(clauses: list, cell: float) -> list[dict[str, Any]]:
+    gx, gy = grid_cell(Offering.location, cell)
+    rows = db.session.execute(
+        select(func.count().label("count"), func.avg(lng_of(Offering.location)).label("lng"),
+               func.avg(lat_of(Offering.location)).label("lat"))
+        .join(Store, Offering.store_id == Store.id).join(Business, Store.business_id == Business.id)
+        .where(*clauses).group_by(gx, gy).order_by(func.count().desc())
+    ).all()
+    return [{"lat": r.lat, "lng": r.lng, "count": r.count} for r in rows]
+
+
+GRID_LOCK = 7_340_011  # pg advisory lock key: one grid refresh at a time across workers
+
+
+def refresh_grid(connection=None, concurrently: bool = True) -> bool:
+    """Recompute the precomputed cluster cells (seconds at a million offerings).
+
+    Returns False when another process is refreshing already.
+    """
+    connection = connection if connection is not None else db.session.connection()
+    if not connection.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": GRID_LOCK}).scalar():
+        return False
+    keyword = "CONCURRENTLY " if concurrently else ""
+    connection.execute(text(f"REFRESH MATERIALIZED VIEW {keyword}offering_grid"))
+    return True
+
+
+class GridRefresher:
+    """Keep ``offering_grid`` at most ``interval`` seconds behind, refreshing off the request path."""
+
+    def __init__(self, engine_getter, interval: float | None) -> None:
+        self._engine_getter = engine_getter
+        self._interval = interval
+        self._last = time.monotonic()
+        self._busy = threading.Lock()
+
+    def touch(self) -> None:
+        """Note that clusters were served; refresh in the background if they may be stale."""
+        if self._interval is None or time.monotonic() - self._last < self._interval:
+            return
+        if self._busy.acquire(blocking=False):
+            self._last = time.monotonic()
+            threading.Thread(target=self._refresh, name="grid-refresh", daemon=True).start()
+
+    def _refresh(self) -> None:
+        try:
+            with self._engine_getter().begin() as connection:
+                refresh_grid(connection)
+        except Exception:
+            log.exception("could not refresh offering_grid")
+        finally:
+            self._busy.release()
+
+
+# -- search log -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SearchRecord:
+    kind: str
+    lat: float
+    lng: float
+    radius_m: int | None
+    categories: tuple[str, ...]
+    q: str | None
+    result_count: int
+    has_more: bool
+    searched_at: float
+
+
+class SearchLogBuffer:
+    """Collect searches in memory and write them in batches from a background thread.
+
+    The request only appends to a deque; nothing waits on the database. A worker that
+    dies loses at most one flush interval of searches, which the demand map can bear.
+    """
+
+    def __init__(self, engine_getter, interval: float | None = 1.0, batch: int = 500) -> None:
+        self._engine_getter = engine_getter
+        self._interval = interval
+        self._batch = batch
+        self._queue: deque[SearchRecord] = deque(maxlen=100_000)
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._wake = threading.Event()
+
+    def add(self, record: SearchRecord) -> None:
+        self._queue.append(record)
+        if self._interval is None:  # tests flush by hand, inside their own transaction
+            return
+        if self._thread is None or not self._thread.is_alive():
+            self._start()
+        if len(self._queue) >= self._batch:
+            self._wake.set()
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="search-log", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(self._interval)
+            self._wake.clear()
+            try:
+                self.flush()
+            except Exception:  # keep the writer alive; the next flush retries what is left
+                log.exception("could not write the search log")
+                time.sleep(self._interval)
+
+    def flush(self, connection=None) -> int:
+        """Write everything queued now (through ``connection`` if given); return the row count."""
+        rows = []
+        while self._queue:
+            rows.append(self._queue.popleft())
+        if not rows:
+            return 0
+        values = [{
+            "searched_at": datetime.fromtimestamp(r.searched_at, UTC), "kind": r.kind, "lat": r.lat,
+            "lng": r.lng, "radius_m": r.radius_m, "categories": list(r.categories), "q": r.q,
+            "result_count": min(r.result_count, 32767), "has_more": r.has_more,
+        } for r in rows]
+        try:
+            if connection is not None:
+                connection.execute(SearchLog.__table__.insert(), values)
+            else:
+                with self._engine_getter().begin() as own:
+                    own.execute(SearchLog.__table__.insert(), values)
+        except Exception:
+            self._queue.extendleft(reversed(rows))
+            raise
+        return len(rows)
+
+
+def rounded(value: float) -> float:
+    """Round a coordinate to 0.001 degree (about 100 m): where, never exactly where."""
+    return round(value, 3)
+
+
+def record_search(buffer: SearchLogBuffer, *, kind: str, point: LngLat, radius_m: int | None,
+                  filters: Filters, result_count: int, has_more: bool) -> None:
+    """Queue an anonymous record of a search."""
+    buffer.add(SearchRecord(kind=kind, lat=rounded(point.lat), lng=rounded(point.lng), radius_m=radius_m,
+                            categories=filters.categories, q=(filters.q or None) and filters.q[:200],
+                            result_count=result_count, has_more=has_more, searched_at=time.time()))
