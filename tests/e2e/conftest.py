@@ -27,10 +27,12 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _migrate(database_url: str) -> None:
+def _prepare(database_url: str) -> None:
+    """Migrate the e2e database and load the demo city (both idempotent)."""
     env = {**os.environ, "DATABASE_URL": database_url, "FLASK_APP": "wsgi:app"}
-    subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True,
-                   capture_output=True)
+    for command in (["db", "upgrade"], ["demo", "load"]):
+        subprocess.run([sys.executable, "-m", "flask", *command], cwd=ROOT, env=env, check=True,
+                       capture_output=True)
 
 
 @pytest.fixture(scope="session")
@@ -39,7 +41,7 @@ def live_server(tmp_path_factory):
     database_url = os.environ.get("E2E_DATABASE_URL")
     if not database_url:
         pytest.exit("E2E_DATABASE_URL is not set: run the tests with `make test`", returncode=2)
-    _migrate(database_url)
+    _prepare(database_url)
     port = _free_port()
     log = tmp_path_factory.mktemp("live") / "gunicorn.log"
     env = {**os.environ, "DATABASE_URL": database_url, "TILE_URL": "", "LOG_LEVEL": "WARNING",
@@ -78,9 +80,14 @@ def browser():
         instance.close()
 
 
+WEST_LAKE = {"latitude": 30.2465, "longitude": 120.1485, "accuracy": 25}
+
+
 @pytest.fixture
 def context(browser):
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+    """A fresh browser profile that shares a position by West Lake when a page asks."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US",
+                              geolocation=WEST_LAKE, permissions=["geolocation"])
     ctx.set_default_timeout(10_000)
     yield ctx
     ctx.close()
