@@ -56,10 +56,12 @@ def create_app(config: object | None = None) -> Flask:
     from app.merchants import routes as merchants_routes
     from app.offerings import api as offerings_api
     from app.offerings import routes as offerings_routes
+    from bookings import api as bookings_api
+    from bookings import routes as bookings_routes
 
     web.init_web(app)
-    for module in (auth_routes, discovery_routes, merchants_routes, offerings_routes,
-                   auth_api, merchants_api, discovery_api, offerings_api):
+    for module in (auth_routes, discovery_routes, merchants_routes, offerings_routes, bookings_routes,
+                   auth_api, merchants_api, discovery_api, offerings_api, bookings_api):
         app.register_blueprint(module.bp)
 
     from app.discovery.services import GridRefresher, SearchLogBuffer

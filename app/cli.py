@@ -20,7 +20,6 @@ users_cli = AppGroup("users", help="Manage accounts.")
 def demo_load(seed: int) -> None:
     """Fill Hangzhou with demo merchants, stores, experiences and the demo accounts."""
     from app.demo import load_demo_city
-
     from app.discovery.services import refresh_grid
 
     counts = load_demo_city(seed=seed)
@@ -92,8 +91,66 @@ def discovery_refresh_grid() -> None:
     click.echo(f"Cluster grid refreshed in {time.perf_counter() - started:.1f} s.")
 
 
+bookings_cli = AppGroup("bookings", help="Booking housekeeping.")
+outbox_cli = AppGroup("outbox", help="E-mail delivery.")
+
+
+@bookings_cli.command("sweep")
+def bookings_sweep() -> None:
+    """Mark no-shows, complete visits, send reminders, extend slots; safe to run from cron."""
+    from datetime import UTC, datetime
+
+    from bookings.services import sweep
+
+    counts = sweep(datetime.now(UTC))
+    db.session.commit()
+    click.echo(", ".join(f"{key}: {value}" for key, value in counts.items()))
+
+
+@outbox_cli.command("send")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=200, show_default=True)
+def outbox_send(limit: int) -> None:
+    """Deliver queued e-mails over SMTP (SMTP_HOST set), or log them."""
+    from flask import current_app
+
+    from bookings.services import deliver_outbox
+
+    sent, failed = deliver_outbox(_mail_sender(current_app.config), limit)
+    db.session.commit()
+    click.echo(f"Sent {sent} e-mail(s), {failed} failed.")
+
+
+def _mail_sender(config):
+    """Return send(to, subject, body): SMTP when configured, else a log line."""
+    import logging
+    import smtplib
+    from email.message import EmailMessage
+
+    host = config.get("SMTP_HOST")
+    if not host:
+        log = logging.getLogger("onsite.mail")
+
+        def log_only(to: str, subject: str, body: str) -> None:
+            log.info("mail to %s: %s — %s", to, subject, body)
+        return log_only
+
+    def smtp(to: str, subject: str, body: str) -> None:
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = config["MAIL_FROM"], to, subject
+        message.set_content(body)
+        with smtplib.SMTP(host, config["SMTP_PORT"], timeout=20) as server:
+            if config["SMTP_STARTTLS"]:
+                server.starttls()
+            if config.get("SMTP_USER"):
+                server.login(config["SMTP_USER"], config["SMTP_PASSWORD"])
+            server.send_message(message)
+    return smtp
+
+
 def register_cli(app: Flask) -> None:
     """Add the command groups to ``flask``."""
+    app.cli.add_command(bookings_cli)
+    app.cli.add_command(outbox_cli)
     app.cli.add_command(discovery_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(users_cli)

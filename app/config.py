@@ -81,6 +81,12 @@ class Config:
     LANGUAGES = ["en", "zh_CN"]
 
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    SMTP_HOST = os.environ.get("SMTP_HOST")
+    SMTP_PORT = int(os.environ.get("SMTP_PORT", 587))
+    SMTP_USER = os.environ.get("SMTP_USER")
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD")
+    SMTP_STARTTLS = _bool("SMTP_STARTTLS", True)
+    MAIL_FROM = os.environ.get("MAIL_FROM", "Onsite <no-reply@onsite.local>")
     SEARCH_LOG_FLUSH_SECONDS: float | None = float(os.environ.get("SEARCH_LOG_FLUSH_SECONDS", 1.0))
     # Map clusters at city zoom come from a materialized grid at most this many seconds old.
     GRID_REFRESH_SECONDS: float | None = float(os.environ.get("GRID_REFRESH_SECONDS", 120))

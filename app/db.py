@@ -3,6 +3,8 @@
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+MAX_ID = 2**31 - 1  # primary keys are PostgreSQL integers; a larger id names no row
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",

@@ -10,7 +10,7 @@ import random
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -444,7 +444,32 @@ def load_demo_city(seed: int = 7) -> dict:
             item.refresh_search_text()
     db.session.add_all(objects)
     db.session.flush()
+    _open_bookings([item for item in objects if isinstance(item, Offering)], rng)
     return {**demo_counts(), "created": True}
+
+
+def _open_bookings(offerings: list[Offering], rng: random.Random) -> None:
+    """Give every demo experience weekly start times inside its store's hours, three weeks ahead."""
+    from bookings.services import set_schedule
+
+    now = datetime.now(UTC)
+    for offering in offerings:
+        store = offering.store
+        weekly = []
+        for weekday in range(7):
+            times = set()
+            for interval in (h for h in store.hours if h.weekday == weekday):
+                start = interval.opens_at.hour + 1
+                last = interval.closes_at.hour - max(1, -(-offering.duration_min // 60))
+                step = rng.choice((2, 3))
+                times.update(f"{hour:02d}:{rng.choice(('00', '30')) if step == 3 else '00'}"
+                             for hour in range(start, last + 1, step))
+            if times:
+                weekly.append({"weekday": weekday, "times": sorted(times)})
+        set_schedule(store.business.owner, offering, {
+            "weekly": weekly, "weeks_ahead": 3, "min_notice_minutes": rng.choice((30, 60, 120)),
+            "requires_approval": rng.random() < 0.1,
+        }, now)
 
 
 def _spread(rng: random.Random, slots: int, total: int, *, low: int, high: int) -> list[int]:

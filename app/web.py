@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from babel.numbers import format_currency
-from flask import Flask, abort, current_app, send_from_directory
+from flask import Flask, abort, current_app, request, send_from_directory
 from flask_wtf.csrf import generate_csrf
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 from werkzeug.utils import secure_filename
 
 from app.db import MAX_ID
+from app.errors import ValidationFailed
 from app.offerings.models import CATEGORY_LABELS, Category
 
 # Show each currency the way its own customers read it (¥88.00, not CN¥88.00).
@@ -37,6 +39,46 @@ class IdConverter(IntegerConverter):
         return number
 
 
+def _unstorable(text: str) -> bool:
+    """Tell whether PostgreSQL text cannot hold this string: a NUL, or a lone surrogate UTF-8 cannot encode."""
+    if "\x00" in text:
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def unstorable_fields() -> dict[str, list[str]]:
+    """Name the request's query, form and JSON fields that hold text the database cannot store.
+
+    :raises werkzeug.exceptions.BadRequest: when the JSON body nests too deep to parse.
+    """
+    bad = [key for key, value in [*request.args.items(multi=True), *request.form.items(multi=True)]
+           if _unstorable(key) or _unstorable(value)]
+    if request.is_json:
+        try:
+            body = request.get_json(silent=True)  # malformed JSON is left to the view's own parsing
+        except RecursionError:
+            abort(400)
+        stack = [("", body)]
+        while stack:  # a loop, not recursion: the body may be nested nearly as deep as the parser allows
+            path, value = stack.pop()
+            if isinstance(value, str) and _unstorable(value):
+                bad.append(path or "body")
+            elif isinstance(value, dict):
+                for key, item in value.items():
+                    name = f"{path}.{key}" if path else str(key)
+                    if _unstorable(key):
+                        bad.append(path or "body")
+                    else:
+                        stack.append((name, item))
+            elif isinstance(value, list):
+                stack.extend((f"{path}[{index}]", item) for index, item in enumerate(value))
+    return {name: ["must not contain NUL characters or unpaired surrogates."] for name in bad}
+
+
 def init_web(app: Flask) -> None:
     """Register template helpers, the uploads route and response headers (before any blueprint)."""
     app.url_map.converters["int"] = IdConverter
@@ -46,6 +88,7 @@ def init_web(app: Flask) -> None:
         CATEGORIES=list(Category),
     )
     app.jinja_env.filters["price"] = format_price
+    app.jinja_env.filters["tz"] = ZoneInfo
 
     @app.get("/uploads/<path:name>")
     @app.doc(hide=True)
@@ -54,6 +97,14 @@ def init_web(app: Flask) -> None:
         if not safe or safe != name:
             abort(404)
         return send_from_directory(current_app.config["UPLOAD_DIR"], safe, max_age=86400)
+
+    @app.before_request
+    def refuse_unstorable_text() -> None:
+        # Every route would otherwise meet these only as a database error, i.e. a 500.
+        if request.method in ("POST", "PUT", "PATCH", "DELETE") or request.args:
+            bad = unstorable_fields()
+            if bad:
+                raise ValidationFailed("Some fields hold characters that cannot be stored.", details=bad)
 
     @app.after_request
     def security_headers(response):

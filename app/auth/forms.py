@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, PasswordField, RadioField, StringField
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, RadioField, SelectChoice, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from app.auth.services import MAX_PASSWORD, MIN_PASSWORD
@@ -19,7 +19,7 @@ class RegisterForm(FlaskForm):
         "Password", validators=[DataRequired(), Length(min=MIN_PASSWORD, max=MAX_PASSWORD)],
         description=f"At least {MIN_PASSWORD} characters.")
     confirm = PasswordField("Repeat password", validators=[EqualTo("password", "Passwords differ.")])
-    role = RadioField("I am", choices=[("resident", "looking for experiences"),
-                                       ("merchant", "a merchant listing my store")],
+    role = RadioField("I am", choices=[SelectChoice("resident", "looking for experiences"),
+                                       SelectChoice("merchant", "a merchant listing my store")],
                       default="resident", validators=[DataRequired()])
     next = HiddenField()

@@ -34,6 +34,11 @@ class SessionOrTokenAuth(HTTPTokenAuth):
     def _verify(token: str) -> User | None:
         return current_user._get_current_object() if current_user.is_authenticated else None
 
+    def authenticate(self, auth, stored_password):
+        # flask-httpauth only calls verify_token when a header came; a browser session
+        # carries none, and flask-login has already resolved both the cookie and the token.
+        return self._verify("")
+
     @staticmethod
     def _error(error):
         if error.status_code == 401:

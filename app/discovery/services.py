@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy import (
     Date,
     Float,
     Integer,
+    Select,
     Time,
     and_,
     case,
@@ -34,6 +36,7 @@ from app.discovery.models import SearchLog
 from app.extensions import db
 from app.merchants.models import Business, BusinessStatus, HoursException, OpeningHours, Store, StoreStatus
 from app.offerings.models import Offering, OfferingStatus
+from bookings.services import has_room_on
 from geo.points import BBox, LngLat
 from geo.queries import (
     cluster_cell_deg,
@@ -67,6 +70,7 @@ class Filters:
     max_price: Decimal | None = None
     free: bool | None = None
     open_now: bool = False
+    available_on: date | None = None
 
     @property
     def terms(self) -> list[str]:
@@ -75,7 +79,7 @@ class Filters:
     def only_categories(self) -> bool:
         """True when nothing but categories narrows the search."""
         return not (self.q or self.min_price is not None or self.max_price is not None
-                    or self.free is not None or self.open_now)
+                    or self.free is not None or self.open_now or self.available_on)
 
 
 @dataclass(frozen=True)
@@ -147,6 +151,8 @@ def _filter_clauses(filters: Filters, moment: datetime) -> list:
         clauses.append(Offering.price_amount <= filters.max_price)
     if filters.open_now:
         clauses.append(open_now_clause(moment))
+    if filters.available_on is not None:
+        clauses.append(has_room_on(filters.available_on, moment))
     return clauses
 
 
@@ -169,8 +175,8 @@ def _sort_key(query: NearbyQuery):
     return [knn]
 
 
-def nearby(query: NearbyQuery, moment: datetime) -> NearbyPage:
-    """Find visible experiences within the radius, ordered as asked, one page at a time."""
+def nearby_statement(query: NearbyQuery, moment: datetime) -> Select:
+    """The SELECT behind ``nearby``: one page plus one row, sort keys labelled ``k0``, ``k1``, …"""
     keys = _sort_key(query)
     labelled = [key.label(f"k{index}") for index, key in enumerate(keys)]
     stmt = (
@@ -186,7 +192,13 @@ def nearby(query: NearbyQuery, moment: datetime) -> NearbyPage:
     )
     if query.after is not None:
         stmt = stmt.where(tuple_(*keys, Offering.id) > tuple_(*[literal(v) for v in query.after]))
-    rows = db.session.execute(stmt).all()
+    return stmt
+
+
+def nearby(query: NearbyQuery, moment: datetime) -> NearbyPage:
+    """Find visible experiences within the radius, ordered as asked, one page at a time."""
+    n_keys = len(_sort_key(query))
+    rows = db.session.execute(nearby_statement(query, moment)).all()
     more = len(rows) > query.limit
     rows = rows[: query.limit]
     items = [NearbyItem(row.Offering, row.Store, float(row.distance_m), bool(row.open_now), row.lat, row.lng)
@@ -194,7 +206,7 @@ def nearby(query: NearbyQuery, moment: datetime) -> NearbyPage:
     next_key = None
     if more and rows:
         last = rows[-1]
-        next_key = tuple(float(getattr(last, f"k{index}")) for index in range(len(keys))) + (last.Offering.id,)
+        next_key = tuple(float(getattr(last, f"k{index}")) for index in range(n_keys)) + (last.Offering.id,)
     return NearbyPage(items=items, next_key=next_key)
 
 
@@ -234,8 +246,24 @@ def in_view(box: BBox, filters: Filters, moment: datetime, max_features: int = M
         clusters = _clusters_from_grid(box, filters, cell)
     else:
         clusters = _clusters_live(clauses, cell)
-    clusters = clusters[:max_features]
+    clusters, cell = _merge_clusters(clusters, cell, max_features)
     return InView("clusters", [], clusters, sum(c["count"] for c in clusters), cell)
+
+
+def _merge_clusters(clusters: list[dict[str, Any]], cell: float,
+                    limit: int) -> tuple[list[dict[str, Any]], float]:
+    """Merge clusters into cells twice as wide until at most ``limit`` remain, so none is dropped."""
+    while len(clusters) > limit and cell < 360:
+        cell *= 2
+        merged: dict[tuple[int, int], list[float]] = {}
+        for c in clusters:
+            total = merged.setdefault((math.floor(c["lng"] / cell), math.floor(c["lat"] / cell)), [0, 0.0, 0.0])
+            total[0] += c["count"]
+            total[1] += c["lng"] * c["count"]
+            total[2] += c["lat"] * c["count"]
+        clusters = sorted(({"lat": lat / n, "lng": lng / n, "count": n} for n, lng, lat in merged.values()),
+                          key=lambda c: -c["count"])
+    return clusters[:limit], cell
 
 
 def _clusters_from_grid(box: BBox, filters: Filters, cell: float) -> list[dict[str, Any]]:

@@ -1,5 +1,8 @@
 """Experience pages: the public page, and the owner's create/edit/archive forms."""
 
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
@@ -11,6 +14,7 @@ from app.merchants.services import can_manage_store, get_store, is_open_at
 from app.offerings import services
 from app.offerings.forms import OfferingForm
 from app.web import apply_form_errors, page_map
+from bookings import services as booking_services
 from geo.points import LngLat
 
 bp = Blueprint("offerings", __name__)
@@ -102,14 +106,31 @@ def restore(offering_id: int):
 
 @bp.get("/experiences/<int:offering_id>")
 def detail(offering_id: int):
-    from datetime import UTC, datetime
-
     offering = services.get_offering(actor(), offering_id)
     store = offering.store
     point = LngLat.from_element(store.location)
     pin = (point.lat, point.lng, Markup("<b>{}</b><br>{}").format(store.name, store.address), store.name)
+    now = datetime.now(UTC)
     return render_template(
         "offerings/detail.html", offering=offering, store=store, point=point,
         map=page_map((point.lat, point.lng), 15, [pin], height="280px"),
-        open_now=is_open_at(store, datetime.now(UTC)), can_manage=can_manage_store(actor(), store),
+        open_now=is_open_at(store, now), can_manage=can_manage_store(actor(), store),
+        availability=_availability(offering, now),
     )
+
+
+def _availability(offering, now: datetime) -> dict:
+    """The next 14 local days with their open slots, and the day the resident picked."""
+    zone = ZoneInfo(offering.store.timezone)
+    today = now.astimezone(zone).date()
+    start = booking_services.bookable_from(offering, now)
+    slots = booking_services.list_slots(offering, start, start + timedelta(days=14))
+    days: dict[date, list] = {today + timedelta(days=n): [] for n in range(15)}
+    for slot in slots:
+        days.setdefault(slot.starts_at.astimezone(zone).date(), []).append(slot)
+    try:
+        chosen = date.fromisoformat(request.args.get("day", ""))
+    except ValueError:
+        chosen = next((day for day, items in days.items() if any(s.remaining for s in items)), today)
+    return {"days": days, "chosen": chosen, "slots": days.get(chosen, []), "zone": zone,
+            "has_schedule": booking_services.get_schedule(offering) is not None}

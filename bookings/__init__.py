@@ -1,0 +1,1 @@
+"""The booking domain: slots, bookings, waitlists, offline payments, check-in."""

@@ -1,0 +1,401 @@
+"""Booking endpoints: availability, slots, bookings, waitlist, calendar files, inbox."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from apiflask import APIBlueprint, Schema
+from apiflask.fields import Boolean, Date, Float, Integer, List, Nested, String
+from apiflask.validators import Length, OneOf, Range
+from flask import Response, request
+
+from app.auth.security import actor, api_auth
+from app.extensions import db
+from app.merchants.services import get_store
+from app.offerings.services import get_offering
+from bookings import services
+from bookings.calendar import ics_for
+from bookings.errors import SlotNotFound
+from bookings.models import Booking, Slot
+from bookings.states import LABELS
+from geo.points import LngLat
+
+bp = APIBlueprint("bookings_api", __name__, url_prefix="/api/v1", tag="Bookings")
+
+class WeeklyIn(Schema):
+    weekday = Integer(required=True, validate=Range(0, 6), metadata={"description": "0 = Monday"})
+    times = List(String(), required=True, metadata={"example": ["10:00", "14:00", "16:30"]})
+
+
+class EveryIn(Schema):
+    weekdays = List(Integer(validate=Range(0, 6)), load_default=lambda: list(range(7)))
+    from_ = String(data_key="from", required=True, metadata={"example": "10:00"})
+    to = String(required=True, metadata={"example": "18:00"})
+    minutes = Integer(required=True, validate=Range(5, 720))
+
+
+class ExceptionIn(Schema):
+    date = String(required=True, metadata={"example": "2026-12-25"})
+    kind = String(required=True, validate=OneOf(["day_off", "extra_slot"]))
+    time = String(metadata={"description": "HH:MM, for extra_slot"})
+
+
+class ScheduleIn(Schema):
+    weekly = List(Nested(WeeklyIn), load_default=list)
+    every = Nested(EveryIn, allow_none=True)
+    weeks_ahead = Integer(load_default=8, validate=Range(1, 52))
+    min_notice_minutes = Integer(load_default=60, validate=Range(0, 43200))
+    checkin_opens_minutes = Integer(load_default=30, validate=Range(0, 1440),
+                                    metadata={"description": "Check-in opens this long before the start."})
+    requires_approval = Boolean(load_default=False)
+    exceptions = List(Nested(ExceptionIn), load_default=list)
+
+
+class SyncOut(Schema):
+    created = Integer()
+    removed = Integer()
+    kept_with_bookings = Integer(metadata={"description": "Slots no longer planned that hold bookings: "
+                                                          "cancel them explicitly."})
+    capacity_updated = Integer()
+
+
+class SlotOut(Schema):
+    id = Integer()
+    starts_at = String(metadata={"description": "ISO 8601 in the store's time zone, with offset."})
+    ends_at = String()
+    capacity = Integer()
+    remaining = Integer()
+
+
+class SlotList(Schema):
+    items = List(Nested(SlotOut))
+
+
+class SlotQuery(Schema):
+    from_ = Date(data_key="from", metadata={"description": "Store-local date; default today."})
+    to = Date(metadata={"description": "Store-local date (exclusive); default from + 14 days."})
+
+
+class BookingIn(Schema):
+    slot_id = Integer(required=True, validate=Range(1, 2**31 - 1))
+    party_size = Integer(load_default=1, validate=Range(1, services.MAX_PARTY))
+    note = String(load_default="", validate=Length(max=500))
+
+
+class RescheduleIn(Schema):
+    slot_id = Integer(required=True, validate=Range(1, 2**31 - 1))
+
+
+class ReasonIn(Schema):
+    reason = String(load_default="", validate=Length(max=300))
+
+
+class WaitlistIn(Schema):
+    party_size = Integer(load_default=1, validate=Range(1, services.MAX_PARTY))
+    note = String(load_default="", validate=Length(max=500))
+
+
+class WaitlistOut(Schema):
+    id = Integer()
+    slot_id = Integer()
+    party_size = Integer()
+    status = String()
+    position = Integer(allow_none=True)
+    booking_id = Integer(allow_none=True)
+
+
+class MoneyOut(Schema):
+    amount = String()
+    currency = String()
+
+
+class OfferingBrief(Schema):
+    id = Integer()
+    title = String()
+
+
+class BookingStoreOut(Schema):
+    id = Integer()
+    name = String()
+    address = String()
+    lat = Float()
+    lng = Float()
+    timezone = String()
+
+
+class SlotCancelOut(Schema):
+    cancelled_bookings = Integer()
+
+
+class BookingOut(Schema):
+    id = Integer()
+    status = String()
+    status_label = String()
+    payment_status = String()
+    slot = Nested(SlotOut)
+    offering = Nested(OfferingBrief)
+    store = Nested(BookingStoreOut)
+    party_size = Integer()
+    note = String()
+    unit_price = Nested(MoneyOut)
+    price_due_at_store = Nested(MoneyOut)
+    code = String()
+    free_cancellation_until = String()
+    is_late_cancel = Boolean()
+    cancel_reason = String(allow_none=True)
+    late_cancel_notice = String(allow_none=True)
+
+
+class BookingList(Schema):
+    items = List(Nested(BookingOut))
+
+
+class BookingQuery(Schema):
+    when = String(load_default="upcoming", validate=OneOf(["upcoming", "past"]))
+
+
+class StoreDayQuery(Schema):
+    day = Date(metadata={"description": "Store-local date; default today."})
+
+
+class NotificationOut(Schema):
+    id = Integer()
+    kind = String()
+    title = String()
+    body = String()
+    booking_id = Integer(allow_none=True)
+    created_at = String()
+    read = Boolean()
+
+
+def slot_json(slot: Slot, tz: str) -> dict:
+    zone = ZoneInfo(tz)
+    return {"id": slot.id, "starts_at": slot.starts_at.astimezone(zone).isoformat(),
+            "ends_at": slot.ends_at.astimezone(zone).isoformat(), "capacity": slot.capacity,
+            "remaining": slot.remaining}
+
+
+def booking_json(booking: Booking) -> dict:
+    """A booking as the API shows it (and as an idempotent replay stores it)."""
+    store = booking.store
+    point = LngLat.from_element(store.location)
+    cutoff = services.cutoff_of(booking).astimezone(ZoneInfo(store.timezone))
+    return {
+        "id": booking.id, "status": booking.status, "status_label": LABELS.get(booking.status, booking.status),
+        "payment_status": booking.payment_status, "slot": slot_json(booking.slot, store.timezone),
+        "offering": {"id": booking.offering_id, "title": booking.offering.title},
+        "store": {"id": store.id, "name": store.name, "address": store.address, "lat": point.lat,
+                  "lng": point.lng, "timezone": store.timezone},
+        "party_size": booking.party_size, "note": booking.note,
+        "unit_price": {"amount": f"{booking.unit_price:.2f}", "currency": booking.currency},
+        "price_due_at_store": {"amount": f"{booking.price_due:.2f}", "currency": booking.currency},
+        "code": booking.code, "free_cancellation_until": cutoff.isoformat(),
+        "is_late_cancel": booking.is_late_cancel, "cancel_reason": booking.cancel_reason,
+        "late_cancel_notice": ("Cancelled after the free-cancellation cut-off: this counts as a late cancel."
+                               if booking.is_late_cancel else None),
+    }
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@bp.put("/offerings/<int:offering_id>/schedule")
+@bp.auth_required(api_auth)
+@bp.input(ScheduleIn, arg_name="body")
+@bp.output(SyncOut)
+@bp.doc(tags=["Availability"], responses={403: "forbidden", 404: "not_found"})
+def put_schedule(offering_id: int, body):
+    """Set weekly availability (store-local times) and keep the slots of the next weeks in step."""
+    offering = get_offering(actor(), offering_id, manage=True)
+    if body.get("every"):
+        body["every"]["from"] = body["every"].pop("from_")
+    result = services.set_schedule(actor(), offering, body, _now())
+    db.session.commit()
+    return result
+
+
+@bp.get("/offerings/<int:offering_id>/slots")
+@bp.input(SlotQuery, location="query", arg_name="query")
+@bp.output(SlotList)
+@bp.doc(tags=["Availability"], responses={404: "not_found"})
+def get_slots(offering_id: int, query):
+    """Open slots between two store-local dates, with the seats that remain."""
+    offering = get_offering(actor(), offering_id)
+    zone = ZoneInfo(offering.store.timezone)
+    first = query.get("from_") or datetime.now(zone).date()
+    last = query.get("to") or first + timedelta(days=14)
+    start = datetime.combine(first, datetime.min.time(), tzinfo=zone)
+    end = datetime.combine(last, datetime.min.time(), tzinfo=zone)
+    slots = services.list_slots(offering, start, end)
+    return {"items": [slot_json(slot, offering.store.timezone) for slot in slots]}
+
+
+@bp.post("/bookings")
+@bp.auth_required(api_auth)
+@bp.input(BookingIn, arg_name="body")
+@bp.output(BookingOut, status_code=201)
+@bp.doc(responses={404: "slot_not_found", 409: "slot_full, slot_in_past, slot_closed or already_booked",
+                   422: "validation_failed or idempotency_key_reused"},
+        description="Send an `Idempotency-Key` header to make retries safe: the same key with the same "
+                    "body replays the first answer for 24 hours; with another body it is a 422.")
+def create_booking(body):
+    """Book a slot for a party; the price is paid at the store."""
+    key = request.headers.get("Idempotency-Key")
+    if key is not None:
+        replay = services.claim_idempotency_key(actor(), key.strip(), services.request_fingerprint(body), _now())
+        if replay is not None:
+            return replay[1], replay[0]
+    booking = services.book(actor(), body["slot_id"], body["party_size"], body["note"], _now())
+    result = booking_json(booking)
+    if key is not None:
+        services.remember_response(actor(), key.strip(), 201, result)
+    db.session.commit()
+    return result, 201
+
+
+@bp.get("/bookings")
+@bp.auth_required(api_auth)
+@bp.input(BookingQuery, location="query", arg_name="query")
+@bp.output(BookingList)
+def list_my_bookings(query):
+    """The caller's visits: upcoming (soonest first) or past."""
+    items = services.bookings_of_resident(actor(), upcoming=query["when"] == "upcoming", now=_now())
+    return {"items": [booking_json(b) for b in items]}
+
+
+@bp.get("/bookings/<int:booking_id>")
+@bp.auth_required(api_auth)
+@bp.output(BookingOut)
+@bp.doc(responses={404: "not_found"})
+def get_booking(booking_id: int):
+    """One booking, for its resident or the store's people."""
+    return booking_json(services.get_booking(actor(), booking_id))
+
+
+@bp.get("/bookings/<int:booking_id>.ics")
+@bp.auth_required(api_auth)
+@bp.doc(responses={200: "text/calendar", 404: "not_found"})
+def booking_calendar(booking_id: int):
+    """A calendar file for the visit, in the store's time zone, with its address and position."""
+    booking = services.get_booking(actor(), booking_id)
+    return Response(ics_for(booking), mimetype="text/calendar",
+                    headers={"Content-Disposition": f'attachment; filename="onsite-{booking.code}.ics"'})
+
+
+def _booking_action(verb, booking_id: int, *args):
+    booking = verb(actor(), booking_id, *args)
+    db.session.commit()
+    return booking_json(booking)
+
+
+@bp.post("/bookings/<int:booking_id>/cancel")
+@bp.auth_required(api_auth)
+@bp.input(ReasonIn, arg_name="body")
+@bp.output(BookingOut)
+@bp.doc(responses={403: "forbidden", 404: "not_found", 409: "invalid_transition"})
+def cancel_booking(booking_id: int, body):
+    """Cancel: free before the cut-off, a late cancel after; the store's owner must give a reason."""
+    return _booking_action(services.cancel, booking_id, body["reason"], _now())
+
+
+@bp.post("/bookings/<int:booking_id>/reschedule")
+@bp.auth_required(api_auth)
+@bp.input(RescheduleIn, arg_name="body")
+@bp.output(BookingOut)
+@bp.doc(responses={404: "not_found", 409: "slot_full, past_cutoff, already_booked or invalid_transition"})
+def reschedule_booking(booking_id: int, body):
+    """Move the booking to another slot of the same experience: one seat, never two, never none."""
+    return _booking_action(services.reschedule, booking_id, body["slot_id"], _now())
+
+
+@bp.post("/bookings/<int:booking_id>/confirm")
+@bp.auth_required(api_auth)
+@bp.output(BookingOut)
+@bp.doc(tags=["Merchant"], responses={404: "not_found", 409: "invalid_transition"})
+def confirm_booking(booking_id: int):
+    """Approve a pending booking (store owner or staff)."""
+    return _booking_action(services.confirm, booking_id)
+
+
+@bp.post("/bookings/<int:booking_id>/reject")
+@bp.auth_required(api_auth)
+@bp.input(ReasonIn, arg_name="body")
+@bp.output(BookingOut)
+@bp.doc(tags=["Merchant"], responses={404: "not_found", 409: "invalid_transition"})
+def reject_booking(booking_id: int, body):
+    """Decline a pending booking (store owner or staff)."""
+    return _booking_action(services.reject, booking_id, body["reason"], _now())
+
+
+@bp.post("/bookings/<int:booking_id>/no-show")
+@bp.auth_required(api_auth)
+@bp.output(BookingOut)
+@bp.doc(tags=["Merchant"], responses={404: "not_found", 409: "slot_not_over or invalid_transition"})
+def no_show(booking_id: int):
+    """Mark a confirmed visitor who did not come, once the slot is over (store owner or staff)."""
+    return _booking_action(services.mark_no_show, booking_id, _now())
+
+
+@bp.post("/slots/<int:slot_id>/cancel")
+@bp.auth_required(api_auth)
+@bp.input(ReasonIn, arg_name="body")
+@bp.output(SlotCancelOut)
+@bp.doc(tags=["Merchant"], responses={403: "forbidden", 404: "slot_not_found", 409: "slot_closed"})
+def cancel_slot(slot_id: int, body):
+    """Cancel a slot and all its bookings, telling each resident why (store owner)."""
+    slot = db.session.get(Slot, slot_id)
+    if slot is None:
+        raise SlotNotFound()
+    count = services.cancel_slot(actor(), slot, body["reason"], _now())
+    db.session.commit()
+    return {"cancelled_bookings": count}
+
+
+@bp.post("/slots/<int:slot_id>/waitlist")
+@bp.auth_required(api_auth)
+@bp.input(WaitlistIn, arg_name="body")
+@bp.output(WaitlistOut, status_code=201)
+@bp.doc(tags=["Waitlist"], responses={404: "slot_not_found", 409: "slot_has_room, already_waiting, already_booked"})
+def join_waitlist(slot_id: int, body):
+    """Wait for a full slot: when seats free up, the first in line whose party fits is booked."""
+    entry = services.join_waitlist(actor(), slot_id, body["party_size"], body["note"], _now())
+    db.session.commit()
+    return {"id": entry.id, "slot_id": entry.slot_id, "party_size": entry.party_size, "status": entry.status,
+            "booking_id": None}
+
+
+@bp.delete("/waitlist/<int:entry_id>")
+@bp.auth_required(api_auth)
+@bp.output({}, status_code=204)
+@bp.doc(tags=["Waitlist"], responses={404: "not_found"})
+def leave_waitlist(entry_id: int):
+    """Leave a waitlist."""
+    services.leave_waitlist(actor(), entry_id)
+    db.session.commit()
+    return ""
+
+
+@bp.get("/stores/<int:store_id>/bookings")
+@bp.auth_required(api_auth)
+@bp.input(StoreDayQuery, location="query", arg_name="query")
+@bp.output(BookingList)
+@bp.doc(tags=["Merchant"], responses={404: "not_found"})
+def store_bookings(store_id: int, query):
+    """A store's bookings on one local day (store owner or staff)."""
+    store = get_store(actor(), store_id)
+    day = query.get("day") or datetime.now(ZoneInfo(store.timezone)).date()
+    return {"items": [booking_json(b) for b in services.bookings_of_store_day(actor(), store, day)]}
+
+
+@bp.get("/notifications")
+@bp.auth_required(api_auth)
+@bp.output(NotificationOut(many=True))
+@bp.doc(tags=["Inbox"])
+def notifications():
+    """The caller's inbox, newest first."""
+    return [{"id": n.id, "kind": n.kind, "title": n.title, "body": n.body, "booking_id": n.booking_id,
+             "created_at": n.created_at.isoformat(), "read": n.read_at is not None}
+            for n in services.notifications_of(actor())]
+

@@ -1,0 +1,38 @@
+"""Calendar files (.ics) for visits, in the store's time zone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from icalendar import Calendar, Event, vGeo
+
+from bookings.models import Booking
+from geo.points import LngLat
+
+
+def ics_for(booking: Booking, now: datetime | None = None) -> bytes:
+    """Build a VCALENDAR with one VEVENT (and its VTIMEZONE) for the booking."""
+    store = booking.store
+    zone = ZoneInfo(store.timezone)
+    point = LngLat.from_element(store.location)
+    calendar = Calendar()
+    calendar.add("prodid", "-//Onsite//Visits//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", "PUBLISH")
+    event = Event()
+    event.add("uid", f"booking-{booking.id}@onsite")
+    event.add("dtstamp", now or datetime.now(UTC))
+    event.add("dtstart", booking.slot.starts_at.astimezone(zone))
+    event.add("dtend", booking.slot.ends_at.astimezone(zone))
+    event.add("summary", f"{booking.offering.title} — {store.name}")
+    event.add("location", f"{store.name}, {store.address}".strip(", "))
+    event.add("geo", vGeo((point.lat, point.lng)))
+    price = "free" if booking.price_due == 0 else f"{booking.price_due:.2f} {booking.currency}, paid at the store"
+    event.add("description", f"Party of {booking.party_size}. Price: {price}. Code: {booking.code}. "
+                             f"Free cancellation until {booking.offering.cancel_cutoff_hours} h before.")
+    event.add("status", "CANCELLED" if booking.status.startswith("cancelled") or booking.status == "rejected"
+              else "CONFIRMED")
+    calendar.add_component(event)
+    calendar.add_missing_timezones()
+    return calendar.to_ical()

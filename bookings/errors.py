@@ -1,0 +1,56 @@
+"""Booking errors: stable codes the API and pages show."""
+
+from app.errors import Conflict, DomainError, NotFound
+
+
+class SlotNotFound(NotFound):
+    code = "slot_not_found"
+    message = "No such slot."
+
+
+class SlotFull(Conflict):
+    code = "slot_full"
+    message = "This slot has no room left for your party."
+
+
+class SlotInPast(Conflict):
+    code = "slot_in_past"
+    message = "This slot has started already or is too soon to book."
+
+
+class SlotClosed(Conflict):
+    code = "slot_closed"
+    message = "This slot is not open for booking."
+
+
+class AlreadyBooked(Conflict):
+    code = "already_booked"
+    message = "You already have a booking for this slot."
+
+
+class AlreadyWaiting(Conflict):
+    code = "already_waiting"
+    message = "You are already on this slot's waitlist."
+
+
+class SlotHasRoom(Conflict):
+    code = "slot_has_room"
+    message = "This slot still has room: book it instead of waiting."
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+    message = "A booking in this state cannot do that."
+
+
+class IdempotencyKeyReused(DomainError):
+    code = "idempotency_key_reused"
+    http_status = 422
+    message = "This Idempotency-Key was used with a different request."
+
+
+class CheckInError(Conflict):
+    """A refused check-in; ``code`` says why (already_checked_in, wrong_store, …)."""
+
+    code = "check_in_refused"
+    message = "This visit cannot be checked in."

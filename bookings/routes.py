@@ -1,0 +1,258 @@
+"""Booking pages: book from an experience, a visit's page, my visits, the inbox, the store's day,
+the availability editor."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from app.errors import Conflict, DomainError, ValidationFailed
+from app.extensions import db
+from app.merchants.services import get_store
+from app.offerings.services import get_offering
+from bookings import services
+from bookings.models import Slot
+from bookings.states import LABELS
+
+bp = Blueprint("bookings", __name__)
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _int(name: str, default: int | None = None) -> int | None:
+    value = request.form.get(name, "").strip()
+    return int(value) if value.isdigit() and len(value) < 10 else default
+
+
+def _back(default: str) -> str:
+    target = request.form.get("next", "")
+    return target if target.startswith("/") and not target.startswith("//") else default
+
+
+def _fail(error: DomainError, default: str):
+    db.session.rollback()
+    details = "; ".join(f"{v}" for v in (error.details or {}).values() if isinstance(v, str))
+    flash(f"{error.message} {details}".strip(), "error")
+    return redirect(_back(default))
+
+
+@bp.post("/bookings")
+@login_required
+def create():
+    offering_id = _int("offering_id", 0)
+    back = url_for("offerings.detail", offering_id=offering_id, day=request.form.get("day") or None)
+    try:
+        booking = services.book(current_user, _int("slot_id"), _int("party_size"), request.form.get("note", ""),
+                                _now())
+    except (Conflict, ValidationFailed) as error:
+        return _fail(error, back)
+    db.session.commit()
+    flash("Booked! Show your code at the store; you pay there." if booking.status == "confirmed"
+          else "Requested: the store will confirm your booking.", "success")
+    return redirect(url_for("bookings.detail", booking_id=booking.id))
+
+
+@bp.post("/slots/<int:slot_id>/waitlist")
+@login_required
+def join_waitlist(slot_id: int):
+    slot = db.session.get(Slot, slot_id)
+    back = url_for("offerings.detail", offering_id=slot.offering_id) if slot else url_for("discovery.home")
+    try:
+        services.join_waitlist(current_user, slot_id, _int("party_size"), request.form.get("note", ""), _now())
+    except (Conflict, ValidationFailed) as error:
+        return _fail(error, back)
+    db.session.commit()
+    flash("You are on the waitlist. If seats free up, you will be booked and told.", "success")
+    return redirect(url_for("bookings.my_visits"))
+
+
+@bp.post("/waitlist/<int:entry_id>/leave")
+@login_required
+def leave_waitlist(entry_id: int):
+    services.leave_waitlist(current_user, entry_id)
+    db.session.commit()
+    flash("You left the waitlist.", "info")
+    return redirect(url_for("bookings.my_visits"))
+
+
+@bp.get("/bookings/<int:booking_id>")
+@login_required
+def detail(booking_id: int):
+    booking = services.get_booking(current_user, booking_id)
+    zone = ZoneInfo(booking.store.timezone)
+    now = _now()
+    alternatives = []
+    if booking.resident_id == current_user.id and booking.status in ("pending", "confirmed") \
+            and now < services.cutoff_of(booking):
+        start = max(now, services.bookable_from(booking.offering, now))
+        alternatives = [s for s in services.list_slots(booking.offering, start, start + timedelta(days=14))
+                        if s.id != booking.slot_id and s.remaining >= booking.party_size]
+    return render_template(
+        "bookings/detail.html", booking=booking, zone=zone, labels=LABELS, now=now,
+        cutoff=services.cutoff_of(booking), alternatives=alternatives[:40],
+        is_resident=booking.resident_id == current_user.id,
+        works_here=services.can_work_store(current_user, booking.store))
+
+
+@bp.post("/bookings/<int:booking_id>/cancel")
+@login_required
+def cancel(booking_id: int):
+    back = url_for("bookings.detail", booking_id=booking_id)
+    try:
+        booking = services.cancel(current_user, booking_id, request.form.get("reason", ""), _now())
+    except (Conflict, ValidationFailed) as error:
+        return _fail(error, back)
+    db.session.commit()
+    flash("Cancelled late: the store's cut-off had passed, so this counts as a late cancel."
+          if booking.is_late_cancel else "Cancelled. Nothing to pay.", "info")
+    return redirect(_back(back))
+
+
+@bp.post("/bookings/<int:booking_id>/reschedule")
+@login_required
+def reschedule(booking_id: int):
+    back = url_for("bookings.detail", booking_id=booking_id)
+    try:
+        services.reschedule(current_user, booking_id, _int("slot_id"), _now())
+    except (Conflict, ValidationFailed) as error:
+        return _fail(error, back)
+    db.session.commit()
+    flash("Moved. Your code stays the same.", "success")
+    return redirect(back)
+
+
+@bp.post("/bookings/<int:booking_id>/<any(confirm, reject, 'no-show'):action>")
+@login_required
+def merchant_action(booking_id: int, action: str):
+    back = url_for("bookings.detail", booking_id=booking_id)
+    try:
+        if action == "confirm":
+            services.confirm(current_user, booking_id)
+        elif action == "reject":
+            services.reject(current_user, booking_id, request.form.get("reason", ""), _now())
+        else:
+            services.mark_no_show(current_user, booking_id, _now())
+    except (Conflict, ValidationFailed) as error:
+        return _fail(error, back)
+    db.session.commit()
+    flash({"confirm": "Confirmed.", "reject": "Declined.", "no-show": "Marked as a no-show."}[action], "success")
+    return redirect(_back(back))
+
+
+@bp.get("/me/visits")
+@login_required
+def my_visits():
+    now = _now()
+    from bookings.models import WaitlistEntry
+
+    waiting = db.session.scalars(db.select(WaitlistEntry).where(
+        WaitlistEntry.resident_id == current_user.id, WaitlistEntry.status == "waiting")
+        .order_by(WaitlistEntry.id)).all()
+    return render_template("bookings/my_visits.html", labels=LABELS, waiting=waiting,
+                           upcoming=services.bookings_of_resident(current_user, upcoming=True, now=now),
+                           past=services.bookings_of_resident(current_user, upcoming=False, now=now))
+
+
+@bp.get("/me/inbox")
+@login_required
+def inbox():
+    items = services.notifications_of(current_user)
+    services.mark_notifications_read(current_user, _now())
+    db.session.commit()
+    return render_template("bookings/inbox.html", items=items)
+
+
+@bp.get("/merchant/stores/<int:store_id>/bookings")
+@login_required
+def store_day(store_id: int):
+    store = get_store(current_user, store_id)
+    zone = ZoneInfo(store.timezone)
+    try:
+        day = date.fromisoformat(request.args.get("day", ""))
+    except ValueError:
+        day = datetime.now(zone).date()
+    bookings = services.bookings_of_store_day(current_user, store, day)
+    return render_template("bookings/store_day.html", store=store, day=day, bookings=bookings, zone=zone,
+                           labels=LABELS, now=_now(), timedelta=timedelta)
+
+
+@bp.route("/merchant/experiences/<int:offering_id>/schedule", methods=["GET", "POST"])
+@login_required
+def schedule(offering_id: int):
+    offering = get_offering(current_user, offering_id, manage=True)
+    problem = None
+    if request.method == "POST":
+        try:
+            result = services.set_schedule(current_user, offering, _schedule_form(), _now())
+        except ValidationFailed as error:
+            db.session.rollback()
+            offering = get_offering(current_user, offering_id, manage=True)
+            problem = "; ".join(f"{k}: {v}" for k, v in error.details.items()) or error.message
+        else:
+            db.session.commit()
+            flash(f"Availability saved: {result.created} new slots, {result.removed} removed"
+                  + (f"; {result.kept_with_bookings} slots no longer planned still hold bookings — cancel them "
+                     "below if you must." if result.kept_with_bookings else "."), "success")
+            return redirect(url_for("bookings.schedule", offering_id=offering.id))
+    current = services.get_schedule(offering)
+    zone = ZoneInfo(offering.store.timezone)
+    now = _now()
+    slots = services.list_slots(offering, now, now + timedelta(days=14))
+    return render_template("bookings/schedule.html", offering=offering, schedule=current, weekdays=WEEKDAYS,
+                           slots=slots, zone=zone, problem=problem, form=request.form if problem else None), \
+        422 if problem else 200
+
+
+def _schedule_form() -> dict:
+    """Read the availability form: times per weekday, an optional repeating range, rules, exceptions."""
+    weekly = []
+    for weekday in range(7):
+        raw = request.form.get(f"times_{weekday}", "")
+        times = [t.strip() for t in raw.replace(";", ",").replace(" ", ",").split(",") if t.strip()]
+        if times:
+            weekly.append({"weekday": weekday, "times": times})
+    data: dict = {"weekly": weekly, "requires_approval": request.form.get("requires_approval") == "on"}
+    for key in ("weeks_ahead", "min_notice_minutes", "checkin_opens_minutes"):
+        value = request.form.get(key, "").strip()
+        data[key] = int(value) if value.lstrip("-").isdigit() and len(value) < 7 else value or None
+        if data[key] is None:
+            del data[key]
+    if request.form.get("every_minutes", "").strip():
+        minutes = request.form["every_minutes"].strip()
+        data["every"] = {"weekdays": [d for d in range(7) if request.form.get(f"every_day_{d}") == "on"],
+                         "from": request.form.get("every_from", ""), "to": request.form.get("every_to", ""),
+                         "minutes": int(minutes) if minutes.isdigit() and len(minutes) < 5 else minutes}
+    exceptions = []
+    for line in request.form.get("exceptions", "").splitlines():
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) == 1:
+            exceptions.append({"date": parts[0], "kind": "day_off"})
+        else:
+            exceptions.append({"date": parts[0], "kind": "extra_slot", "time": parts[1]})
+    data["exceptions"] = exceptions
+    return data
+
+
+@bp.post("/merchant/slots/<int:slot_id>/cancel")
+@login_required
+def cancel_slot(slot_id: int):
+    slot = db.session.get(Slot, slot_id)
+    if slot is None:
+        flash("No such slot.", "error")
+        return redirect(url_for("merchants.dashboard"))
+    back = url_for("bookings.schedule", offering_id=slot.offering_id)
+    try:
+        count = services.cancel_slot(current_user, slot, request.form.get("reason", ""), _now())
+    except (Conflict, ValidationFailed) as error:
+        return _fail(error, back)
+    db.session.commit()
+    flash(f"Slot cancelled; {count} booking(s) cancelled and their residents told.", "info")
+    return redirect(_back(back))

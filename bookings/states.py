@@ -1,0 +1,78 @@
+"""Booking and payment states, and which booking transitions are allowed."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from bookings.errors import InvalidTransition
+
+
+class BookingStatus(StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    CHECKED_IN = "checked_in"
+    COMPLETED = "completed"
+    REJECTED = "rejected"
+    CANCELLED_BY_RESIDENT = "cancelled_by_resident"
+    CANCELLED_BY_MERCHANT = "cancelled_by_merchant"
+    NO_SHOW = "no_show"
+
+
+class PaymentStatus(StrEnum):
+    UNPAID = "unpaid"
+    PAID_AT_STORE = "paid_at_store"
+
+
+class PaymentMethod(StrEnum):
+    CASH = "cash"
+    CARD_AT_STORE = "card_at_store"
+    MOBILE_WALLET_AT_STORE = "mobile_wallet_at_store"
+    OTHER = "other"
+
+
+S = BookingStatus
+ALLOWED: dict[BookingStatus, frozenset[BookingStatus]] = {
+    S.PENDING: frozenset({S.CONFIRMED, S.REJECTED, S.CANCELLED_BY_RESIDENT, S.CANCELLED_BY_MERCHANT}),
+    S.CONFIRMED: frozenset({S.CHECKED_IN, S.CANCELLED_BY_RESIDENT, S.CANCELLED_BY_MERCHANT, S.NO_SHOW}),
+    S.CHECKED_IN: frozenset({S.COMPLETED}),
+    S.COMPLETED: frozenset(),
+    S.REJECTED: frozenset(),
+    S.CANCELLED_BY_RESIDENT: frozenset(),
+    S.CANCELLED_BY_MERCHANT: frozenset(),
+    S.NO_SHOW: frozenset(),
+}
+
+# A booking in one of these holds its seats in the slot; the others gave them back.
+SEAT_HOLDING = frozenset({S.PENDING, S.CONFIRMED, S.CHECKED_IN, S.COMPLETED, S.NO_SHOW})
+# A resident may hold one of these per slot at a time.
+ACTIVE = frozenset({S.PENDING, S.CONFIRMED, S.CHECKED_IN})
+CANCELLED = frozenset({S.REJECTED, S.CANCELLED_BY_RESIDENT, S.CANCELLED_BY_MERCHANT})
+
+LABELS = {
+    S.PENDING: "Waiting for the store to confirm",
+    S.CONFIRMED: "Confirmed",
+    S.CHECKED_IN: "Checked in",
+    S.COMPLETED: "Completed",
+    S.REJECTED: "Declined by the store",
+    S.CANCELLED_BY_RESIDENT: "Cancelled by you",
+    S.CANCELLED_BY_MERCHANT: "Cancelled by the store",
+    S.NO_SHOW: "No-show",
+}
+
+
+def can_transition(src: str, dst: str) -> bool:
+    """Tell whether a booking may go from ``src`` to ``dst``."""
+    try:
+        return BookingStatus(dst) in ALLOWED[BookingStatus(src)]
+    except ValueError:
+        return False
+
+
+def assert_transition(src: str, dst: str) -> None:
+    """Refuse a transition the table does not allow.
+
+    :raises InvalidTransition: when ``src`` may not become ``dst``.
+    """
+    if not can_transition(src, dst):
+        raise InvalidTransition(f"A {src} booking cannot become {dst}.",
+                                details={"from": src, "to": dst})
