@@ -69,6 +69,19 @@ class IsolatedClient(FlaskClient):
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits(request):
+    """Log-in and sign-up are rate limited per address; each test starts and ends with a clean slate."""
+    if "app" not in request.fixturenames:
+        yield
+        return
+    from app.extensions import limiter
+
+    limiter.reset()
+    yield
+    limiter.reset()
+
+
 @pytest.fixture
 def client(app, db):
     app.test_client_class = IsolatedClient
