@@ -81,6 +81,9 @@ class Config:
     LANGUAGES = ["en", "zh_CN"]
 
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    # Wrong codes tried at the counter before a pause (per staff account, and per store).
+    CHECKIN_GUESSES_PER_USER = os.environ.get("CHECKIN_GUESSES_PER_USER", "20 per minute")
+    CHECKIN_GUESSES_PER_STORE = os.environ.get("CHECKIN_GUESSES_PER_STORE", "60 per minute")
     SMTP_HOST = os.environ.get("SMTP_HOST")
     SMTP_PORT = int(os.environ.get("SMTP_PORT", 587))
     SMTP_USER = os.environ.get("SMTP_USER")

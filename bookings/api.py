@@ -8,13 +8,14 @@ from zoneinfo import ZoneInfo
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import Boolean, Date, Float, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf, Range
-from flask import Response, request
+from flask import Response, current_app, request
 
 from app.auth.security import actor, api_auth
-from app.extensions import db
+from app.errors import DomainError, NotFound, error_body
+from app.extensions import db, limiter
 from app.merchants.services import get_store
 from app.offerings.services import get_offering
-from bookings import services
+from bookings import checkin, services
 from bookings.calendar import ics_for
 from bookings.errors import SlotNotFound
 from bookings.models import Booking, Slot
@@ -399,3 +400,218 @@ def notifications():
              "created_at": n.created_at.isoformat(), "read": n.read_at is not None}
             for n in services.notifications_of(actor())]
 
+
+
+# -- check-in ------------------------------------------------------------------------------------
+
+class CheckInIn(Schema):
+    code = String(required=True, validate=Length(min=1, max=200),
+                  metadata={"description": "The scanned QR payload (ONS1:…) or the 8-character code."})
+    store_id = Integer(required=True, validate=Range(1, 2**31 - 1))
+    nonce = String(validate=Length(min=1, max=64),
+                   metadata={"description": "Send the same nonce when retrying a scan to get the first answer."})
+
+
+class CheckInOut(Schema):
+    method = String()
+    verification = String()
+    checked_in_at = String()
+    checked_in_by = String(allow_none=True)
+    distance_m = Float(allow_none=True)
+    accuracy_m = Float(allow_none=True)
+
+
+class CheckInResultOut(Schema):
+    booking = Nested(BookingOut)
+    resident = String()
+    check_in = Nested(CheckInOut)
+    collect = Nested(MoneyOut)
+
+
+class SelfCheckInIn(Schema):
+    lat = Float(allow_nan=False, validate=Range(-90, 90))
+    lng = Float(allow_nan=False, validate=Range(-180, 180))
+    accuracy = Float(allow_nan=False, validate=Range(0, 1e7), metadata={"description": "Metres."})
+    store_code = String(required=True, validate=Length(max=12),
+                        metadata={"description": "The 6-digit code shown at the counter now."})
+
+
+class PaymentIn(Schema):
+    amount = String(required=True, validate=Length(max=20), metadata={"example": "176.00"})
+    method = String(required=True, validate=OneOf(["cash", "card_at_store", "mobile_wallet_at_store", "other"]))
+    note = String(load_default="", validate=Length(max=300))
+    supersedes_id = Integer(validate=Range(1, 2**31 - 1), metadata={"description": "Correct this earlier payment."})
+
+
+class PaymentOut(Schema):
+    id = Integer()
+    amount = String()
+    currency = String()
+    method = String()
+    note = String()
+    recorded_by = String()
+    recorded_at = String()
+    supersedes_id = Integer(allow_none=True)
+
+
+class QrOut(Schema):
+    token = String()
+    code = String()
+
+
+class StoreCodeOut(Schema):
+    code = String()
+    seconds_left = Integer()
+
+
+class RosterOut(Schema):
+    day = String()
+    expected = List(Nested(BookingOut))
+    arrived = List(Nested(BookingOut))
+    late = List(Nested(BookingOut))
+    no_show = List(Nested(BookingOut))
+    cancelled = List(Nested(BookingOut))
+    takings = List(Nested(MoneyOut))
+
+
+def check_in_json(check_in) -> dict:
+    return {"method": check_in.method, "verification": check_in.verification,
+            "checked_in_at": check_in.checked_in_at.isoformat(),
+            "checked_in_by": check_in.actor.display_name if check_in.actor else None,
+            "distance_m": round(check_in.distance_m, 1) if check_in.distance_m is not None else None,
+            "accuracy_m": check_in.accuracy_m}
+
+
+def payment_json(payment) -> dict:
+    return {"id": payment.id, "amount": f"{payment.amount:.2f}", "currency": payment.currency,
+            "method": payment.method, "note": payment.note, "recorded_by": payment.recorded_by.display_name,
+            "recorded_at": payment.recorded_at.isoformat(), "supersedes_id": payment.supersedes_id}
+
+
+def _key() -> bytes:
+    return current_app.config["SECRET_KEY"].encode()
+
+
+def _guess_key() -> str:
+    return f"checkin-user:{actor().id if actor() else request.remote_addr}"
+
+
+def _store_key() -> str:
+    body = request.get_json(silent=True)
+    store = body.get("store_id") if isinstance(body, dict) else None
+    return f"checkin-store:{store}"
+
+
+def _counts_as_guess(response) -> bool:
+    return response.status_code == 404
+
+
+@bp.post("/checkins")
+@bp.auth_required(api_auth)
+@bp.input(CheckInIn, arg_name="body")
+@bp.output(CheckInResultOut)
+@bp.doc(tags=["Check-in"], responses={
+    403: "forbidden or wrong_store", 404: "invalid_code",
+    409: "already_checked_in, not_confirmed, cancelled or outside_window", 429: "rate_limited"})
+@limiter.limit(lambda: current_app.config["CHECKIN_GUESSES_PER_USER"], key_func=_guess_key,
+               deduct_when=_counts_as_guess)
+@limiter.limit(lambda: current_app.config["CHECKIN_GUESSES_PER_STORE"], key_func=_store_key,
+               deduct_when=_counts_as_guess)
+def check_in(body):
+    """Check a visitor in at the counter (store owner or staff): scan the QR or type the code."""
+    previous = checkin.replay(actor(), body.get("nonce"))
+    if previous is not None:
+        return previous[1], previous[0]
+    try:
+        result = checkin.staff_check_in(actor(), body["store_id"], body["code"], _key(), _now())
+    except DomainError as error:
+        db.session.rollback()
+        checkin.remember(actor(), body.get("nonce"), error.http_status, error_body(error.code, error.message,
+                                                                                   error.details))
+        db.session.commit()
+        raise
+    answer = {"booking": booking_json(result.booking), "resident": result.booking.resident.display_name,
+              "check_in": check_in_json(result.check_in), "collect": result.collect}
+    checkin.remember(actor(), body.get("nonce"), 200, answer)
+    db.session.commit()
+    return answer
+
+
+@bp.post("/bookings/<int:booking_id>/self-checkin")
+@bp.auth_required(api_auth)
+@bp.input(SelfCheckInIn, arg_name="body")
+@bp.output(CheckInResultOut)
+@bp.doc(tags=["Check-in"], responses={
+    404: "not_found", 409: "too_far, position_too_vague, stale_code, outside_window, …",
+    422: "missing_position or validation_failed"})
+@limiter.limit(lambda: current_app.config["CHECKIN_GUESSES_PER_USER"], key_func=_guess_key,
+               deduct_when=lambda response: response.status_code == 409)
+def self_check_in(booking_id: int, body):
+    """"I'm here": the resident's position inside the store's geofence plus the counter's current code."""
+    position = {key: body.get(key) for key in ("lat", "lng", "accuracy")}
+    result = checkin.self_check_in(actor(), booking_id, position, body["store_code"], _now())
+    db.session.commit()
+    return {"booking": booking_json(result.booking), "resident": result.booking.resident.display_name,
+            "check_in": check_in_json(result.check_in), "collect": result.collect}
+
+
+@bp.post("/bookings/<int:booking_id>/code")
+@bp.auth_required(api_auth)
+@bp.output(BookingOut)
+@bp.doc(tags=["Check-in"], responses={404: "not_found", 409: "not_confirmed"})
+def reissue_code(booking_id: int):
+    """Issue a new code (and QR); the old ones stop working."""
+    booking = checkin.reissue_code(actor(), booking_id)
+    db.session.commit()
+    return booking_json(booking)
+
+
+@bp.get("/bookings/<int:booking_id>/qr")
+@bp.auth_required(api_auth)
+@bp.output(QrOut)
+@bp.doc(tags=["Check-in"], responses={404: "not_found"})
+def booking_qr(booking_id: int):
+    """The signed payload the booking's QR code carries (for apps drawing their own QR)."""
+    booking = services.get_booking(actor(), booking_id)
+    if booking.resident_id != actor().id:
+        raise NotFound("No such booking.")
+    return {"token": checkin.issue_token(booking, _key()), "code": booking.code}
+
+
+@bp.post("/bookings/<int:booking_id>/payments")
+@bp.auth_required(api_auth)
+@bp.input(PaymentIn, arg_name="body")
+@bp.output(PaymentOut, status_code=201)
+@bp.doc(tags=["Check-in"], responses={404: "not_found", 409: "not_checked_in"})
+def record_payment(booking_id: int, body):
+    """Record what was paid at the store (store owner or staff); corrections supersede, never edit."""
+    payment = checkin.record_payment(actor(), booking_id, body["amount"], body["method"], body["note"],
+                                     body.get("supersedes_id"))
+    db.session.commit()
+    return payment_json(payment)
+
+
+@bp.get("/stores/<int:store_id>/checkin-code")
+@bp.auth_required(api_auth)
+@bp.output(StoreCodeOut)
+@bp.doc(tags=["Check-in"], responses={404: "not_found"})
+def store_checkin_code(store_id: int):
+    """The store's current rotating code, for the counter screen (store owner or staff)."""
+    store = get_store(actor(), store_id)
+    if not services.can_work_store(actor(), store):
+        raise NotFound("No such store.")
+    now = _now()
+    return {"code": checkin.store_code(store, now), "seconds_left": checkin.seconds_left(now)}
+
+
+@bp.get("/stores/<int:store_id>/roster")
+@bp.auth_required(api_auth)
+@bp.input(StoreDayQuery, location="query", arg_name="query")
+@bp.output(RosterOut)
+@bp.doc(tags=["Check-in"], responses={404: "not_found"})
+def store_roster(store_id: int, query):
+    """The day's roster: expected, arrived, late, no-shows, cancelled, and the takings recorded."""
+    day = checkin.roster(actor(), store_id, query.get("day"), _now())
+    return {"day": day.day.isoformat(), **{name: [booking_json(b) for b in getattr(day, name)]
+                                           for name in ("expected", "arrived", "late", "no_show", "cancelled")},
+            "takings": [{"amount": f"{v:.2f}", "currency": c} for c, v in sorted(day.takings.items())]}

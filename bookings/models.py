@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -24,7 +25,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from app.auth.models import User
 from app.extensions import db
@@ -33,6 +34,11 @@ from app.offerings.models import Offering
 from bookings.states import BookingStatus, PaymentStatus
 
 ACTIVE_SQL = "status IN ('pending', 'confirmed', 'checked_in')"
+RANDOM_HEX = text("replace(gen_random_uuid()::text, '-', '')")  # 122 random bits, for rows inserted in SQL
+
+
+def random_hex() -> str:
+    return secrets.token_hex(16)
 
 
 class Schedule(db.Model):
@@ -161,6 +167,8 @@ class Booking(db.Model):
     currency: Mapped[str] = mapped_column(String(3))
     price_due: Mapped[Decimal] = mapped_column(Numeric(10, 2))
     code: Mapped[str] = mapped_column(String(8), unique=True)
+    # Signs the QR token; a new one (with a new code) revokes every token issued before.
+    qr_secret: Mapped[str] = mapped_column(String(32), server_default=RANDOM_HEX, default=random_hex)
     is_late_cancel: Mapped[bool] = mapped_column(default=False)
     reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     cancel_reason: Mapped[str | None] = mapped_column(String(300))
@@ -217,6 +225,45 @@ class OfflinePayment(db.Model):
 
     booking: Mapped[Booking] = relationship(back_populates="payments")
     recorded_by: Mapped[User] = relationship()
+
+
+class CheckIn(db.Model):
+    """The one check-in of a booking: how it was proven, where, by whom, when."""
+
+    __tablename__ = "check_ins"
+    __table_args__ = (
+        CheckConstraint("method IN ('staff_scan', 'staff_typed', 'self_geofence')", name="method_known"),
+        CheckConstraint("verification IN ('staff_verified', 'verified')", name="verification_known"),
+        CheckConstraint("accuracy_m IS NULL OR accuracy_m >= 0", name="accuracy_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"), unique=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), index=True)
+    method: Mapped[str] = mapped_column(String(16))
+    verification: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    checked_in_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    lat: Mapped[float | None]
+    lng: Mapped[float | None]
+    accuracy_m: Mapped[float | None]
+    distance_m: Mapped[float | None]
+    geofence_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    booking: Mapped[Booking] = relationship(backref=backref("check_in", uselist=False))
+    actor: Mapped[User | None] = relationship()
+
+
+class CheckInAttempt(db.Model):
+    """The first answer to a scan carrying a nonce, so a flaky network's retry gets it again."""
+
+    __tablename__ = "check_in_attempts"
+
+    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status_code: Mapped[int] = mapped_column(SmallInteger)
+    body: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
 
 
 class WaitlistEntry(db.Model):

@@ -6,8 +6,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+import segno
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from app.errors import Conflict, DomainError, ValidationFailed
 from app.extensions import db
@@ -93,9 +95,15 @@ def detail(booking_id: int):
         start = max(now, services.bookable_from(booking.offering, now))
         alternatives = [s for s in services.list_slots(booking.offering, start, start + timedelta(days=14))
                         if s.id != booking.slot_id and s.remaining >= booking.party_size]
+    qr = None
+    if booking.resident_id == current_user.id and booking.status in ("pending", "confirmed"):
+        from bookings.checkin import issue_token
+
+        token = issue_token(booking, current_app.config["SECRET_KEY"].encode())
+        qr = Markup(segno.make(token, error="m").svg_inline(scale=5, dark="#111", border=2))  # noqa: S704
     return render_template(
         "bookings/detail.html", booking=booking, zone=zone, labels=LABELS, now=now,
-        cutoff=services.cutoff_of(booking), alternatives=alternatives[:40],
+        cutoff=services.cutoff_of(booking), alternatives=alternatives[:40], qr=qr,
         is_resident=booking.resident_id == current_user.id,
         works_here=services.can_work_store(current_user, booking.store))
 
@@ -256,3 +264,35 @@ def cancel_slot(slot_id: int):
     db.session.commit()
     flash(f"Slot cancelled; {count} booking(s) cancelled and their residents told.", "info")
     return redirect(_back(back))
+
+
+@bp.get("/merchant/stores/<int:store_id>/checkin")
+@login_required
+def checkin_desk(store_id: int):
+    from bookings import checkin
+
+    store = get_store(current_user, store_id)
+    if not services.can_work_store(current_user, store):
+        from app.errors import NotFound
+
+        raise NotFound("No such store.")
+    now = _now()
+    roster = checkin.roster(current_user, store.id, None, now)
+    return render_template("bookings/checkin_desk.html", store=store, roster=roster, labels=LABELS,
+                           zone=ZoneInfo(store.timezone), store_code=checkin.store_code(store, now),
+                           seconds_left=checkin.seconds_left(now), effective=checkin.effective_payments)
+
+
+@bp.post("/bookings/<int:booking_id>/code")
+@login_required
+def new_code(booking_id: int):
+    from bookings import checkin
+
+    back = url_for("bookings.detail", booking_id=booking_id)
+    try:
+        checkin.reissue_code(current_user, booking_id)
+    except (Conflict, ValidationFailed) as error:
+        return _fail(error, back)
+    db.session.commit()
+    flash("New code issued. The old code and QR no longer work.", "success")
+    return redirect(back)

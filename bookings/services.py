@@ -270,7 +270,7 @@ def cancel_slot(actor: User, slot: Slot, reason: str, now: datetime) -> int:
     if slot.status != "open":
         raise SlotClosed("This slot is cancelled already.")
     for booking in bookings:
-        _transition(booking, S.CANCELLED_BY_MERCHANT, actor, reason)
+        transition(booking, S.CANCELLED_BY_MERCHANT, actor, reason)
         booking.cancel_reason = reason
         _notify(booking.resident, "cancelled", f"Cancelled by the store: {booking.offering.title}",
                 f"{booking.store.name} cancelled your visit on {_local(booking)}: {reason}", booking)
@@ -309,7 +309,7 @@ def _check_party(party_size: Any, note: Any) -> None:
         raise ValidationFailed(details=errors)
 
 
-def _new_code() -> str:
+def new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
 
 
@@ -379,7 +379,7 @@ def book(actor: User, slot_id: Any, party_size: Any, note: Any, now: datetime) -
         unit_price=offering.price_amount, currency=offering.currency,
         price_due=offering.price_amount * party_size)
     _insert_booking(booking)
-    _record(booking, None, booking.status, actor, "booked", party_size=party_size)
+    record_event(booking, None, booking.status, actor, "booked", party_size=party_size)
     _announce_new(booking)
     return booking
 
@@ -390,7 +390,7 @@ def _insert_booking(booking: Booking) -> None:
     :raises AlreadyBooked: when another request booked the same slot for the resident first.
     """
     for _attempt in range(5):
-        booking.code = _new_code()
+        booking.code = new_code()
         try:
             with db.session.begin_nested():
                 db.session.add(booking)
@@ -438,7 +438,7 @@ def cancel(actor: User, booking_id: int, reason: Any, now: datetime) -> Booking:
     target = S.CANCELLED_BY_RESIDENT if by_resident else S.CANCELLED_BY_MERCHANT
     assert_transition(booking.status, target)
     late = by_resident and now >= cutoff_of(booking)
-    _transition(booking, target, actor, reason, late=late)
+    transition(booking, target, actor, reason, late=late)
     booking.is_late_cancel, booking.cancel_reason = late, reason or None
     _lock_slots(booking.slot_id)
     _release_seats(booking.slot_id, booking.party_size)
@@ -483,7 +483,7 @@ def reschedule(actor: User, booking_id: int, new_slot_id: Any, now: datetime) ->
     booking.slot_id, booking.starts_at = new_slot.id, new_slot.starts_at
     db.session.flush()
     db.session.refresh(booking, ["slot"])
-    _record(booking, booking.status, booking.status, actor, "rescheduled", from_slot=old_slot_id,
+    record_event(booking, booking.status, booking.status, actor, "rescheduled", from_slot=old_slot_id,
             to_slot=new_slot.id)
     _notify(booking.resident, "rescheduled", f"Moved: {booking.offering.title}",
             f"Your visit is now on {_local(booking)}. Your code stays {booking.code}.", booking)
@@ -507,7 +507,7 @@ def confirm(actor: User, booking_id: int) -> Booking:
     :raises InvalidTransition: unless it is pending.
     """
     booking = _merchant_action(actor, booking_id)
-    _transition(booking, S.CONFIRMED, actor, "approved")
+    transition(booking, S.CONFIRMED, actor, "approved")
     _notify(booking.resident, "confirmed", f"Confirmed: {booking.offering.title}",
             f"{booking.store.name} confirmed your visit on {_local(booking)}. Your code: {booking.code}.", booking)
     return booking
@@ -521,7 +521,7 @@ def reject(actor: User, booking_id: int, reason: Any, now: datetime) -> Booking:
     """
     booking = _merchant_action(actor, booking_id)
     reason = _reason(reason)
-    _transition(booking, S.REJECTED, actor, reason)
+    transition(booking, S.REJECTED, actor, reason)
     booking.cancel_reason = reason or None
     _lock_slots(booking.slot_id)
     _release_seats(booking.slot_id, booking.party_size)
@@ -541,7 +541,7 @@ def mark_no_show(actor: User | None, booking_id: int, now: datetime) -> Booking:
     booking = _merchant_action(actor, booking_id)
     if now < booking.slot.ends_at:
         raise Conflict("Wait until the slot is over to mark a no-show.", code="slot_not_over")
-    _transition(booking, S.NO_SHOW, actor, "marked by the store")
+    transition(booking, S.NO_SHOW, actor, "marked by the store")
     return booking
 
 
@@ -614,7 +614,7 @@ def promote_waitlist(slot_id: int, now: datetime) -> list[Booking]:
             price_due=offering.price_amount * entry.party_size)
         _insert_booking(booking)
         entry.status, entry.booking_id = "promoted", booking.id
-        _record(booking, None, S.CONFIRMED, None, "promoted from the waitlist", waitlist_entry=entry.id)
+        record_event(booking, None, S.CONFIRMED, None, "promoted from the waitlist", waitlist_entry=entry.id)
         _notify(entry.resident, "promoted", f"A seat opened up: {offering.title}",
                 f"You are booked for {_local(booking)} at {booking.store.name}. Pay at the store: "
                 f"{booking.price_due} {booking.currency}. Your code: {booking.code}.", booking)
@@ -636,15 +636,15 @@ def sweep(now: datetime, grace: timedelta = NO_SHOW_GRACE) -> dict[str, int]:
     ended = select(Booking).join(Slot, Booking.slot_id == Slot.id)
     for booking in db.session.scalars(ended.where(Booking.status == S.CONFIRMED, Slot.ends_at < now - grace)
                                       .with_for_update(of=Booking, skip_locked=True)):
-        _transition(booking, S.NO_SHOW, None, "not checked in by the end of the grace period")
+        transition(booking, S.NO_SHOW, None, "not checked in by the end of the grace period")
         counts["no_show"] += 1
     for booking in db.session.scalars(ended.where(Booking.status == S.CHECKED_IN, Slot.ends_at < now)
                                       .with_for_update(of=Booking, skip_locked=True)):
-        _transition(booking, S.COMPLETED, None, "slot over")
+        transition(booking, S.COMPLETED, None, "slot over")
         counts["completed"] += 1
     for booking in db.session.scalars(ended.where(Booking.status == S.PENDING, Slot.starts_at < now)
                                       .with_for_update(of=Booking, skip_locked=True)):
-        _transition(booking, S.REJECTED, None, "not confirmed before the start")
+        transition(booking, S.REJECTED, None, "not confirmed before the start")
         booking.cancel_reason = "The store did not confirm in time."
         _release_seats(booking.slot_id, booking.party_size)
         _notify(booking.resident, "rejected", f"Not confirmed: {booking.offering.title}",
@@ -759,18 +759,18 @@ def unread_count(actor: User) -> int:
 
 # -- internals ---------------------------------------------------------------------------------
 
-def _record(booking: Booking, src: str | None, dst: str, actor: User | None, reason: str, **data: Any) -> None:
+def record_event(booking: Booking, src: str | None, dst: str, actor: User | None, reason: str, **data: Any) -> None:
     db.session.add(BookingEvent(booking_id=booking.id, actor_id=actor.id if actor else None, from_status=src,
                                 to_status=dst, reason=reason, data=data))
 
 
-def _transition(booking: Booking, dst: BookingStatus, actor: User | None, reason: str = "", **data: Any) -> None:
+def transition(booking: Booking, dst: BookingStatus, actor: User | None, reason: str = "", **data: Any) -> None:
     """Move a (locked) booking to ``dst`` and append the audit row.
 
     :raises InvalidTransition: when the state table does not allow it.
     """
     assert_transition(booking.status, dst)
-    _record(booking, booking.status, dst, actor, reason, **data)
+    record_event(booking, booking.status, dst, actor, reason, **data)
     booking.status = dst
     db.session.flush()
 

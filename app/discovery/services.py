@@ -178,21 +178,33 @@ def _sort_key(query: NearbyQuery):
 def nearby_statement(query: NearbyQuery, moment: datetime) -> Select:
     """The SELECT behind ``nearby``: one page plus one row, sort keys labelled ``k0``, ``k1``, …"""
     keys = _sort_key(query)
-    labelled = [key.label(f"k{index}") for index, key in enumerate(keys)]
-    stmt = (
-        select(Offering, Store, distance_m(Offering.location, query.point).label("distance_m"),
-               open_now_clause(moment).label("open_now"), lng_of(Offering.location).label("lng"),
-               lat_of(Offering.location).label("lat"), *labelled)
-        .join(Store, Offering.store_id == Store.id)
-        .join(Business, Store.business_id == Business.id)
-        .where(within_radius(Offering.location, query.point, query.radius_m), _visible(),
-               *_filter_clauses(query.filters, moment))
-        .order_by(*keys, Offering.id)
-        .limit(query.limit + 1)
-    )
+    where = [within_radius(Offering.location, query.point, query.radius_m), _visible(),
+             *_filter_clauses(query.filters, moment)]
     if query.after is not None:
-        stmt = stmt.where(tuple_(*keys, Offering.id) > tuple_(*[literal(v) for v in query.after]))
-    return stmt
+        where.append(tuple_(*keys, Offering.id) > tuple_(*[literal(v) for v in query.after]))
+    shown = (distance_m(Offering.location, query.point).label("distance_m"),
+             open_now_clause(moment).label("open_now"), lng_of(Offering.location).label("lng"),
+             lat_of(Offering.location).label("lat"))
+    if query.sort == "distance":
+        # PostgreSQL walks the GiST index in KNN order only when ORDER BY is the distance alone,
+        # so the inner query orders by it and keeps every row tied with the last one; the outer
+        # query then breaks those ties by id over a page's worth of rows.
+        nearest = (
+            select(Offering.id.label("id"), keys[0].label("k0"))
+            .join(Store, Offering.store_id == Store.id).join(Business, Store.business_id == Business.id)
+            .where(*where).order_by(keys[0]).fetch(query.limit + 1, with_ties=True)
+            .subquery("nearest")
+        )
+        return (
+            select(Offering, Store, *shown, nearest.c.k0)
+            .join(nearest, nearest.c.id == Offering.id).join(Store, Offering.store_id == Store.id)
+            .order_by(nearest.c.k0, Offering.id).limit(query.limit + 1)
+        )
+    return (
+        select(Offering, Store, *shown, *[key.label(f"k{index}") for index, key in enumerate(keys)])
+        .join(Store, Offering.store_id == Store.id).join(Business, Store.business_id == Business.id)
+        .where(*where).order_by(*keys, Offering.id).limit(query.limit + 1)
+    )
 
 
 def nearby(query: NearbyQuery, moment: datetime) -> NearbyPage:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime, time
 from enum import StrEnum
 
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Time,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -94,6 +96,10 @@ class Store(db.Model):
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
     status: Mapped[str] = mapped_column(String(24), default=StoreStatus.ACTIVE)
     geofence_m: Mapped[int] = mapped_column(SmallInteger, default=150)
+    # Seeds the rotating 6-digit code shown at the counter (TOTP-style, 60 s steps).
+    checkin_secret: Mapped[str] = mapped_column(
+        String(32), server_default=text("replace(gen_random_uuid()::text, '-', '')"),
+        default=lambda: secrets.token_hex(16))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     business: Mapped[Business] = relationship(back_populates="stores")

@@ -1,0 +1,140 @@
+// The counter: type or scan a code, one large answer, then record what was paid.
+(function () {
+  "use strict";
+  var form = document.getElementById("checkin-form");
+  if (!form) return;
+  var storeId = Number(form.dataset.storeId);
+  var csrf = document.querySelector('meta[name="csrf-token"]').content;
+  var input = document.getElementById("checkin-code");
+  var result = document.getElementById("checkin-result");
+  var payForm = document.getElementById("payment-form");
+  var current = null, busy = false;
+  var reasons = {
+    already_checked_in: "Already checked in",
+    not_confirmed: "Not confirmed",
+    cancelled: "Cancelled",
+    wrong_store: "Booked at another store",
+    outside_window: "Not the time for this visit",
+    invalid_code: "Code not valid",
+    rate_limited: "Too many wrong codes — wait a moment",
+    validation_failed: "Type or scan a code"
+  };
+
+  function api(path, body) {
+    return fetch(path, { method: "POST", body: JSON.stringify(body),
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, Accept: "application/json" } })
+      .then(function (r) { return r.json().then(function (j) { return { status: r.status, ok: r.ok, body: j }; }); });
+  }
+  function line(text, cls) {
+    var el = document.createElement("div");
+    el.textContent = text;
+    if (cls) el.className = cls;
+    return el;
+  }
+  function show(ok, title, lines) {
+    result.className = "mt-3 p-4 rounded text-white " + (ok ? "bg-success" : "bg-danger");
+    result.textContent = "";
+    result.appendChild(line(title, "display-6 fw-bold"));
+    lines.forEach(function (t) { result.appendChild(line(t, "fs-5")); });
+  }
+  function money(m) {
+    return Number(m.amount) === 0 ? "nothing to collect" : new Intl.NumberFormat(m.currency === "CNY" ? "zh-CN" : undefined,
+      { style: "currency", currency: m.currency }).format(Number(m.amount));
+  }
+  function submit(code) {
+    if (busy || !code) return;
+    busy = true;
+    var nonce = (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : String(Date.now()) + Math.random();
+    var attempt = function (tries) {
+      return api("/api/v1/checkins", { code: code, store_id: storeId, nonce: nonce }).catch(function (err) {
+        if (tries > 0) return attempt(tries - 1);  // same nonce: the server answers as the first time
+        throw err;
+      });
+    };
+    attempt(2).then(function (res) {
+      if (res.ok) {
+        var b = res.body.booking;
+        current = b;
+        show(true, "Checked in", [res.body.resident + " · party of " + b.party_size,
+          b.offering.title + " · " + b.slot.starts_at.slice(11, 16), "Collect " + money(res.body.collect)]);
+        document.getElementById("pay-amount").value = res.body.collect.amount;
+        payForm.classList.remove("d-none");
+        document.getElementById("payment-result").textContent = "";
+      } else {
+        var e = res.body.error || {};
+        var extra = [];
+        if (e.code === "already_checked_in" && e.details && e.details.checked_in_at) {
+          extra.push("at " + e.details.checked_in_at.slice(11, 16) + (e.details.checked_in_by ? " by " + e.details.checked_in_by : ""));
+        }
+        if (e.code === "wrong_store" && e.details && e.details.booking_store) extra.push("for " + e.details.booking_store);
+        show(false, reasons[e.code] || e.message || "Refused", extra);
+        payForm.classList.add("d-none");
+      }
+    }).catch(function () {
+      show(false, "No connection", ["Check the network and scan again."]);
+    }).then(function () { busy = false; input.value = ""; input.focus(); });
+  }
+  form.addEventListener("submit", function (event) { event.preventDefault(); submit(input.value.trim()); });
+
+  payForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (!current) return;
+    api("/api/v1/bookings/" + current.id + "/payments", {
+      amount: document.getElementById("pay-amount").value.trim(),
+      method: document.getElementById("pay-method").value,
+      note: document.getElementById("pay-note").value
+    }).then(function (res) {
+      var out = document.getElementById("payment-result");
+      if (res.ok) { out.textContent = "Recorded " + money(res.body) + "."; out.className = "small mt-2 text-success fw-semibold"; }
+      else {
+        var e = res.body.error || {};
+        out.textContent = e.details ? Object.keys(e.details).map(function (k) { return k + ": " + e.details[k]; }).join("; ") : e.message;
+        out.className = "small mt-2 text-danger";
+      }
+    });
+  });
+
+  // Camera scanning with jsQR (vendored): decode frames until a code appears.
+  var video = document.getElementById("scan-video"), canvas = document.getElementById("scan-canvas");
+  var stream = null;
+  function stop() {
+    if (stream) stream.getTracks().forEach(function (t) { t.stop(); });
+    stream = null;
+    video.classList.add("d-none");
+  }
+  function tick() {
+    if (!stream) return;
+    if (video.readyState === video.HAVE_ENOUGH_DATA) {
+      canvas.width = video.videoWidth; canvas.height = video.videoHeight;
+      var ctx = canvas.getContext("2d", { willReadFrequently: true });
+      ctx.drawImage(video, 0, 0, canvas.width, canvas.height);
+      var found = jsQR(ctx.getImageData(0, 0, canvas.width, canvas.height).data, canvas.width, canvas.height);
+      if (found && found.data) { stop(); submit(found.data); return; }
+    }
+    requestAnimationFrame(tick);
+  }
+  document.getElementById("scan-button").addEventListener("click", function () {
+    if (stream) { stop(); return; }
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      show(false, "No camera", ["Type the code instead."]); return;
+    }
+    navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } }).then(function (s) {
+      stream = s; video.srcObject = s; video.classList.remove("d-none"); video.play(); requestAnimationFrame(tick);
+    }).catch(function () { show(false, "Camera not available", ["Type the code instead."]); });
+  });
+
+  // The counter code rotates every minute.
+  var codeBox = document.getElementById("counter-code");
+  var left = Number(codeBox.dataset.secondsLeft);
+  setInterval(function () {
+    left -= 1;
+    if (left <= 0) {
+      fetch("/api/v1/stores/" + storeId + "/checkin-code").then(function (r) { return r.json(); }).then(function (j) {
+        codeBox.querySelector("[data-testid=store-code]").textContent = j.code;
+        left = j.seconds_left;
+      });
+      left = 60;
+    }
+    document.getElementById("code-seconds").textContent = Math.max(left, 0);
+  }, 1000);
+})();
