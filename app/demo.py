@@ -378,6 +378,8 @@ def load_demo_city(seed: int = 7) -> dict:
     Returns {"businesses", "stores", "offerings", "created"}.
     """
     if db.session.scalar(select(User.id).where(User.email == MERCHANT_EMAIL)) is not None:
+        # A city loaded before bookings existed gets its availability now.
+        _open_bookings(_demo_offerings_without_schedule(), random.Random(seed))
         return {**demo_counts(), "created": False}
 
     rng = random.Random(seed)
@@ -446,6 +448,13 @@ def load_demo_city(seed: int = 7) -> dict:
     db.session.flush()
     _open_bookings([item for item in objects if isinstance(item, Offering)], rng)
     return {**demo_counts(), "created": True}
+
+
+def _demo_offerings_without_schedule() -> list[Offering]:
+    from bookings.services import offerings_without_schedule
+
+    return offerings_without_schedule(
+        select(Business.id).join(User, Business.owner_id == User.id).where(User.email.like(DEMO_MERCHANT_PATTERN)))
 
 
 def _open_bookings(offerings: list[Offering], rng: random.Random) -> None:

@@ -59,6 +59,7 @@ MAX_PARTY = 50
 IDEMPOTENCY_TTL = timedelta(hours=24)
 NO_SHOW_GRACE = timedelta(hours=2)
 MAX_SLOT_RANGE = timedelta(days=62)
+UNPLANNED = "No longer in the schedule."  # why sync_slots closed a slot (and may reopen it)
 
 
 # -- access -------------------------------------------------------------------------
@@ -210,7 +211,8 @@ def sync_slots(offering: Offering, now: datetime) -> SyncResult:
         result.created = len(inserted)
     for start, slot in existing.items():
         if start in desired:
-            if slot.status == "cancelled" and slot.seats_taken == 0:
+            # Reopen only what this sync closed; a slot the owner cancelled stays cancelled.
+            if slot.status == "cancelled" and slot.cancel_reason == UNPLANNED and slot.seats_taken == 0:
                 slot.status, slot.cancel_reason = "open", None
             continue
         if slot.status != "open":
@@ -219,7 +221,7 @@ def sync_slots(offering: Offering, now: datetime) -> SyncResult:
             if slot.seats_taken > 0:
                 result.kept_with_bookings += 1
             else:
-                slot.status, slot.cancel_reason = "cancelled", "No longer in the schedule."
+                slot.status, slot.cancel_reason = "cancelled", UNPLANNED
             continue
         db.session.execute(delete(WaitlistEntry).where(WaitlistEntry.slot_id == slot.id))
         db.session.delete(slot)
@@ -481,6 +483,7 @@ def reschedule(actor: User, booking_id: int, new_slot_id: Any, now: datetime) ->
     _take_seats(slots[new_slot.id], booking.party_size, bookable_from(booking.offering, now))
     _release_seats(old_slot_id, booking.party_size)
     booking.slot_id, booking.starts_at = new_slot.id, new_slot.starts_at
+    booking.reminded_at = None  # the day-before reminder is for the new day
     db.session.flush()
     db.session.refresh(booking, ["slot"])
     record_event(booking, booking.status, booking.status, actor, "rescheduled", from_slot=old_slot_id,
@@ -825,3 +828,12 @@ def deliver_outbox(send, limit: int = 100) -> tuple[int, int]:
             sent += 1
     db.session.flush()
     return sent, failed
+
+
+def offerings_without_schedule(business_ids) -> list[Offering]:
+    """Active offerings of these businesses (a select of ids) that have no availability yet."""
+    return list(db.session.scalars(
+        select(Offering).join(Store, Offering.store_id == Store.id)
+        .where(Store.business_id.in_(business_ids), Offering.status == "active",
+               ~exists().where(Schedule.offering_id == Offering.id))
+        .order_by(Offering.id)))
