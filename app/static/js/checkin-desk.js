@@ -67,6 +67,10 @@
           extra.push("at " + e.details.checked_in_at.slice(11, 16) + (e.details.checked_in_by ? " by " + e.details.checked_in_by : ""));
         }
         if (e.code === "wrong_store" && e.details && e.details.booking_store) extra.push("for " + e.details.booking_store);
+        if (e.code === "outside_window" && e.details && e.details.opens_at) {
+          var opens = new Date(e.details.opens_at), closes = new Date(e.details.closes_at);
+          extra.push(new Date() < opens ? "Check-in opens " + opens.toLocaleString() : "The visit ended " + closes.toLocaleString());
+        }
         show(false, reasons[e.code] || e.message || "Refused", extra);
         payForm.classList.add("d-none");
       }
