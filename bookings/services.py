@@ -558,6 +558,9 @@ def join_waitlist(actor: User, slot_id: Any, party_size: Any, note: Any, now: da
     """
     _check_party(party_size, note)
     slot = _bookable_slot(slot_id)
+    # Lock the slot as cancel/promote do: a seat freed meanwhile is seen here, or this entry is
+    # seen by that promotion, never neither (which would leave a free seat beside the queue).
+    slot = _lock_slots(slot.id)[slot.id]
     if slot.status != "open":
         raise SlotClosed()
     if slot.starts_at <= bookable_from(slot.offering, now):

@@ -7,7 +7,7 @@ order a KNN scan (``<->``) or answer ``ST_DWithin``.
 from __future__ import annotations
 
 from geoalchemy2 import Geography, Geometry
-from sqlalchemy import ColumnElement, cast, func, literal
+from sqlalchemy import ColumnElement, and_, cast, func, literal
 
 from geo.points import SRID, BBox, LngLat
 
@@ -19,8 +19,17 @@ def geography_point(point: LngLat) -> ColumnElement:
 
 
 def within_radius(column, point: LngLat, radius_m: float) -> ColumnElement:
-    """True where ``column`` lies within ``radius_m`` metres of ``point`` (index-assisted)."""
-    return func.ST_DWithin(column, geography_point(point), literal(float(radius_m)))
+    """True where ``column`` lies within ``radius_m`` metres of ``point`` on the spheroid (index-assisted).
+
+    This is ``ST_DWithin`` spelled out as the index box test and the exact test, which is what
+    PostGIS rewrites it to. Written as ``ST_DWithin`` the planner estimates the selectivity of the
+    bare point (PostGIS 3.3 ignores the distance), expects almost no rows in any radius and so never
+    walks the GiST index in KNN order; ``&&`` is estimated from the column's statistics.
+    """
+    centre = geography_point(point)
+    radius = literal(float(radius_m))
+    return and_(column.op("&&")(func._ST_Expand(centre, radius)),
+                func._ST_DWithin(column, centre, radius, literal(True)))
 
 
 def distance_m(column, point: LngLat) -> ColumnElement:

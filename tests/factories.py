@@ -9,7 +9,7 @@ from decimal import Decimal
 from app.auth.models import Role, User
 from app.auth.services import hash_password, issue_token
 from app.extensions import db
-from app.merchants.models import Business, OpeningHours, Store, StoreStaff
+from app.merchants.models import Business, HoursException, OpeningHours, Store, StoreStaff
 from app.offerings.models import Category, Offering
 from geo.points import LngLat
 
@@ -77,6 +77,18 @@ def create_offering(store: Store | None = None, *, lng: float | None = None, lat
     return offering
 
 
+def set_hours(store: Store, weekly=(), exceptions=()) -> Store:
+    """Give ``store`` exactly these weekly ``(weekday, opens, closes)`` hours and dated
+    ``(day, is_closed, opens, closes)`` exceptions, in store-local time."""
+    store.hours.clear()
+    db.session.flush()
+    store.hours.extend(OpeningHours(weekday=d, opens_at=o, closes_at=c) for d, o, c in weekly)
+    store.exceptions.extend(HoursException(day=day, is_closed=is_closed, opens_at=o, closes_at=c)
+                            for day, is_closed, o, c in exceptions)
+    db.session.flush()
+    return store
+
+
 def add_staff(store: Store, user: User | None = None) -> User:
     user = user or create_user(Role.STAFF)
     db.session.add(StoreStaff(store_id=store.id, user_id=user.id))
@@ -87,3 +99,78 @@ def add_staff(store: Store, user: User | None = None) -> User:
 def token_for(user: User) -> dict[str, str]:
     """Return an Authorization header with a fresh bearer token."""
     return {"Authorization": f"Bearer {issue_token(user)}"}
+
+
+# -- bookings (imported here, not at the top, so the catalogue factories load without the booking domain)
+
+def create_schedule(offering: Offering, weekly=None, *, now=None, actor: User | None = None, **rules):
+    """Set ``offering``'s availability through ``bookings.services.set_schedule`` and return the Schedule.
+
+    ``weekly`` is the API's list (``[{"weekday": 1, "times": ["10:00"]}]``) or a ``{weekday: [times]}`` dict;
+    ``rules`` are the other schedule fields (``every``, ``weeks_ahead``, ``requires_approval``, ``exceptions``…).
+    """
+    from datetime import UTC, datetime
+
+    from bookings import services
+
+    if isinstance(weekly, dict):
+        weekly = [{"weekday": day, "times": list(times)} for day, times in weekly.items()]
+    services.set_schedule(actor or offering.store.business.owner, offering, {"weekly": weekly or [], **rules},
+                          now or datetime.now(UTC))
+    return services.get_schedule(offering)
+
+
+def create_slot(offering: Offering | None = None, starts_at=None, *, capacity: int | None = None,
+                seats_taken: int = 0, status: str = "open", duration_min: int | None = None, **kw):
+    """A slot of ``offering`` (default: a new one), by default a week from now, on the hour."""
+    from datetime import UTC, datetime, timedelta
+
+    from bookings.models import Slot
+
+    offering = offering or create_offering(capacity=10)
+    if starts_at is None:
+        starts_at = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=7)
+    slot = Slot(offering_id=offering.id, starts_at=starts_at,
+                ends_at=starts_at + timedelta(minutes=duration_min or offering.duration_min or 60),
+                capacity=capacity or offering.capacity, seats_taken=seats_taken, status=status, **kw)
+    db.session.add(slot)
+    db.session.flush()
+    return slot
+
+
+def create_booking(slot=None, resident: User | None = None, *, status: str = "confirmed", party_size: int = 1,
+                   **kw):
+    """A booking row in ``status``; a seat-holding status takes ``party_size`` seats of the slot."""
+    import secrets
+
+    from bookings.models import Booking
+    from bookings.services import CODE_ALPHABET
+    from bookings.states import SEAT_HOLDING, BookingStatus
+
+    slot = slot or create_slot()
+    resident = resident or create_user()
+    offering = slot.offering
+    if BookingStatus(status) in SEAT_HOLDING:
+        slot.seats_taken += party_size
+    booking = Booking(
+        slot_id=slot.id, offering_id=offering.id, store_id=offering.store_id, resident_id=resident.id,
+        starts_at=slot.starts_at, party_size=party_size, status=status, unit_price=offering.price_amount,
+        currency=offering.currency, price_due=offering.price_amount * party_size,
+        code=kw.pop("code", None) or "".join(secrets.choice(CODE_ALPHABET) for _ in range(8)), **kw)
+    db.session.add(booking)
+    db.session.flush()
+    return booking
+
+
+def create_booking_starting_in(minutes: float, *, now=None, offering: Offering | None = None,
+                               duration_min: int | None = None, **kw):
+    """A booking (default confirmed) of ``offering`` in a new slot that starts ``minutes`` after ``now``.
+
+    The slot is inserted directly, at the exact time (``set_schedule`` only places whole minutes ahead of
+    the real clock); ``kw`` goes to ``create_booking`` (``status``, ``party_size``, ``resident``…).
+    """
+    from datetime import UTC, datetime, timedelta
+
+    now = now or datetime.now(UTC)
+    slot = create_slot(offering, now + timedelta(minutes=minutes), duration_min=duration_min)
+    return create_booking(slot, kw.pop("resident", None), **kw)

@@ -331,7 +331,7 @@ class GridRefresher:
     def __init__(self, engine_getter, interval: float | None) -> None:
         self._engine_getter = engine_getter
         self._interval = interval
-        self._last = time.monotonic()
+        self._last = float("-inf")  # the first clusters served after start trigger a refresh
         self._busy = threading.Lock()
 
     def touch(self) -> None:
