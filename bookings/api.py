@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apiflask import APIBlueprint, Schema
@@ -73,19 +73,24 @@ class SlotList(Schema):
     items = List(Nested(SlotOut))
 
 
+# Far enough from date.min/date.max that a day's bounds in any time zone, or from + 14 days, still exist.
+DAY_RANGE = Range(date(1970, 1, 1), date(9999, 1, 1))
+
+
 class SlotQuery(Schema):
-    from_ = Date(data_key="from", metadata={"description": "Store-local date; default today."})
-    to = Date(metadata={"description": "Store-local date (exclusive); default from + 14 days."})
+    from_ = Date(data_key="from", validate=DAY_RANGE, metadata={"description": "Store-local date; default today."})
+    to = Date(validate=DAY_RANGE, metadata={"description": "Store-local date (exclusive); default from + 14 days."})
 
 
 class BookingIn(Schema):
-    slot_id = Integer(required=True, validate=Range(1, 2**31 - 1))
-    party_size = Integer(load_default=1, validate=Range(1, services.MAX_PARTY))
+    # strict: 1.5 people (or slot 7.9) is an error, not silently truncated to an int.
+    slot_id = Integer(required=True, strict=True, validate=Range(1, 2**31 - 1))
+    party_size = Integer(load_default=1, strict=True, validate=Range(1, services.MAX_PARTY))
     note = String(load_default="", validate=Length(max=500))
 
 
 class RescheduleIn(Schema):
-    slot_id = Integer(required=True, validate=Range(1, 2**31 - 1))
+    slot_id = Integer(required=True, strict=True, validate=Range(1, 2**31 - 1))
 
 
 class ReasonIn(Schema):
@@ -93,7 +98,7 @@ class ReasonIn(Schema):
 
 
 class WaitlistIn(Schema):
-    party_size = Integer(load_default=1, validate=Range(1, services.MAX_PARTY))
+    party_size = Integer(load_default=1, strict=True, validate=Range(1, services.MAX_PARTY))
     note = String(load_default="", validate=Length(max=500))
 
 
@@ -157,7 +162,7 @@ class BookingQuery(Schema):
 
 
 class StoreDayQuery(Schema):
-    day = Date(metadata={"description": "Store-local date; default today."})
+    day = Date(validate=DAY_RANGE, metadata={"description": "Store-local date; default today."})
 
 
 class NotificationOut(Schema):
@@ -521,7 +526,13 @@ def check_in(body):
     """Check a visitor in at the counter (store owner or staff): scan the QR or type the code."""
     previous = checkin.replay(actor(), body.get("nonce"))
     if previous is not None:
-        return previous[1], previous[0]
+        status, stored = previous
+        if status == 200:
+            return stored
+        # A Response: @output would dump the stored error envelope through CheckInResultOut, leaving {}.
+        response = current_app.json.response(stored)
+        response.status_code = status
+        return response
     try:
         result = checkin.staff_check_in(actor(), body["store_id"], body["code"], _key(), _now())
     except DomainError as error:

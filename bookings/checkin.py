@@ -42,8 +42,9 @@ DEFAULT_OPENS_MINUTES = 30
 LATE_AFTER = timedelta(minutes=10)
 
 
-def refused(code: str, message: str, status: int = 409, **details: Any) -> CheckInError:
-    return CheckInError(message, code=code, http_status=status, details=details)
+def refused(code: str, message: str, http_status: int = 409, /, **details: Any) -> CheckInError:
+    # Positional-only: a detail may be called ``status`` (the booking's).
+    return CheckInError(message, code=code, http_status=http_status, details=details)
 
 
 # -- the code a resident shows ------------------------------------------------------------
@@ -76,6 +77,8 @@ def verify_token(token: str, key: bytes, now: datetime) -> Booking:
         raise invalid from None
     if not 0 < booking_id < 2**31 or expires < now.timestamp():
         raise invalid
+    if token != f"{TOKEN_PREFIX}{booking_id}.{expires}.{signature}":
+        raise invalid  # int() also reads "０", "٣", "_" and leading zeros: only the issued spelling is valid
     booking = db.session.get(Booking, booking_id)
     if booking is None:
         raise invalid
@@ -147,8 +150,10 @@ def window_of(booking: Booking) -> tuple[datetime, datetime]:
 def _check_state(booking: Booking, now: datetime) -> None:
     if booking.status in (S.CHECKED_IN, S.COMPLETED):
         existing = booking.check_in
+        # Store-local, like every time the API shows (the counter reads HH:MM off it).
         raise refused("already_checked_in", "Already checked in.", 409,
-                      checked_in_at=existing.checked_in_at.isoformat() if existing else None,
+                      checked_in_at=existing.checked_in_at.astimezone(ZoneInfo(booking.store.timezone)).isoformat()
+                      if existing else None,
                       checked_in_by=existing.actor.display_name if existing and existing.actor else None,
                       method=existing.method if existing else None)
     if booking.status in (S.CANCELLED_BY_RESIDENT, S.CANCELLED_BY_MERCHANT, S.REJECTED):
@@ -317,8 +322,9 @@ def record_payment(actor: User, booking_id: int, amount: Any, method: Any, note:
         errors["method"] = "must be one of: " + ", ".join(PaymentMethod) + "."
     if note is not None and (not isinstance(note, str) or len(note) > 300):
         errors["note"] = "must be at most 300 characters."
-    if supersedes_id is not None and not any(p.id == supersedes_id for p in booking.payments):
-        errors["supersedes_id"] = "must be an earlier payment of this booking."
+    # Only a payment that still stands: correcting one twice would leave both corrections in the takings.
+    if supersedes_id is not None and not any(p.id == supersedes_id for p in effective_payments(booking)):
+        errors["supersedes_id"] = "must be an earlier payment of this booking that no later row corrects."
     if errors:
         raise ValidationFailed(details=errors)
     booking = _lock(booking)

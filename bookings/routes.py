@@ -171,9 +171,11 @@ def my_visits():
 @login_required
 def inbox():
     items = services.notifications_of(current_user)
+    # Render before marking: the bulk update also marks the loaded rows, and the page shows what was new.
+    page = render_template("bookings/inbox.html", items=items)
     services.mark_notifications_read(current_user, _now())
     db.session.commit()
-    return render_template("bookings/inbox.html", items=items)
+    return page
 
 
 @bp.get("/merchant/stores/<int:store_id>/bookings")
@@ -183,6 +185,8 @@ def store_day(store_id: int):
     zone = ZoneInfo(store.timezone)
     try:
         day = date.fromisoformat(request.args.get("day", ""))
+        if not date(1970, 1, 1) <= day <= date(9999, 1, 1):  # near date.min/max, the day's bounds overflow
+            raise ValueError(day)
     except ValueError:
         day = datetime.now(zone).date()
     bookings = services.bookings_of_store_day(current_user, store, day)
