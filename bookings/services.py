@@ -840,3 +840,10 @@ def offerings_without_schedule(business_ids) -> list[Offering]:
         .where(Store.business_id.in_(business_ids), Offering.status == "active",
                ~exists().where(Schedule.offering_id == Offering.id))
         .order_by(Offering.id)))
+
+
+def offering_changed(offering: Offering, now: datetime) -> SyncResult | None:
+    """Bring an experience's future slots in line after its capacity, duration or status changed."""
+    if get_schedule(offering) is None:
+        return None
+    return sync_slots(offering, now)

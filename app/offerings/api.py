@@ -1,5 +1,7 @@
 """Experience (offering) endpoints."""
 
+from datetime import UTC, datetime
+
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import Boolean, DateTime, Decimal, Float, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf, Range
@@ -11,6 +13,7 @@ from app.extensions import db
 from app.merchants.services import get_store
 from app.offerings import services
 from app.offerings.models import CURRENCIES, Category, OfferingStatus
+from bookings import services as booking_services
 from geo.points import LngLat
 
 bp = APIBlueprint("offerings_api", __name__, url_prefix="/api/v1/offerings", tag="Experiences")
@@ -129,6 +132,7 @@ def update_offering(offering_id: int, body):
     """Change an experience the caller owns."""
     offering = services.get_offering(actor(), offering_id, manage=True)
     services.update_offering(actor(), offering, body)
+    booking_services.offering_changed(offering, datetime.now(UTC))
     db.session.commit()
     return offering
 
@@ -141,6 +145,7 @@ def archive_offering(offering_id: int):
     """Archive an experience: it leaves the listings but keeps its history."""
     offering = services.get_offering(actor(), offering_id, manage=True)
     services.archive_offering(actor(), offering)
+    booking_services.offering_changed(offering, datetime.now(UTC))
     db.session.commit()
     return ""
 

@@ -72,6 +72,7 @@ def edit(offering_id: int):
     if form.validate_on_submit():
         try:
             services.update_offering(current_user, offering, _fields(form))
+            booking_services.offering_changed(offering, datetime.now(UTC))
             _save_cover(form, offering)
         except ValidationFailed as exc:
             db.session.rollback()
@@ -89,6 +90,7 @@ def edit(offering_id: int):
 def archive(offering_id: int):
     offering = services.get_offering(actor(), offering_id, manage=True)
     services.archive_offering(current_user, offering)
+    booking_services.offering_changed(offering, datetime.now(UTC))
     db.session.commit()
     flash(f"“{offering.title}” is archived: residents no longer see it.", "info")
     return redirect(url_for("merchants.dashboard"))
@@ -99,6 +101,7 @@ def archive(offering_id: int):
 def restore(offering_id: int):
     offering = services.get_offering(actor(), offering_id, manage=True)
     services.update_offering(current_user, offering, {"status": "active"})
+    booking_services.offering_changed(offering, datetime.now(UTC))
     db.session.commit()
     flash(f"“{offering.title}” is listed again.", "success")
     return redirect(url_for("merchants.dashboard"))
