@@ -49,7 +49,10 @@ class Config:
 
     SQLALCHEMY_DATABASE_URI = _database_url(os.environ.get("DATABASE_URL"))
     # JIT compilation costs ~150 ms on geography queries whose estimated cost is high; they run in ~2 ms.
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 5,
+    # No pre-ping (a round trip on every request): a connection the server dropped fails one
+    # request, is discarded, and the next checkout gets a fresh one; recycling bounds their age.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": _bool("DB_POOL_PRE_PING"), "pool_recycle": 1800,
+                                 "pool_size": 5, "max_overflow": 5,
                                  "connect_args": {"options": "-c jit=off"}}
     REDIS_URL = os.environ.get("REDIS_URL")
 

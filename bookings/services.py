@@ -20,11 +20,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, exists, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth.models import User
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
-from app.merchants.models import Store
+from app.merchants.models import Business, Store
 from app.merchants.services import can_manage_store, can_view_store_private
 from app.offerings.models import Offering
 from app.offerings.services import is_publicly_visible
@@ -333,9 +335,10 @@ def _take_seats(slot: Slot, party_size: int, earliest: datetime) -> None:
                            Slot.seats_taken + party_size <= Slot.capacity)
         .values(seats_taken=Slot.seats_taken + party_size).returning(Slot.seats_taken)
         .execution_options(synchronize_session=False)).scalar()
-    db.session.refresh(slot)
     if taken is None:
+        db.session.refresh(slot)
         raise _why_not(slot, party_size, earliest)
+    set_committed_value(slot, "seats_taken", taken)
 
 
 def _release_seats(slot_id: int, party_size: int) -> None:
@@ -359,8 +362,33 @@ def _bookable_slot(slot_id: Any) -> Slot:
     return slot
 
 
+def _load_for_booking(slot_id: Any, resident_id: int) -> tuple[Slot, Schedule | None, bool]:
+    """One round trip for everything a booking needs: the slot with its experience, store, business,
+    owner and schedule, and whether the resident already holds a booking there.
+
+    :raises ValidationFailed, SlotNotFound, SlotClosed: as _bookable_slot.
+    """
+    if isinstance(slot_id, bool) or not isinstance(slot_id, int) or not 0 < slot_id < 2**31:
+        raise ValidationFailed(details={"slot_id": "must be a slot id."})
+    owner = aliased(User)
+    holds = exists().where(Booking.slot_id == Slot.id, Booking.resident_id == resident_id,
+                           Booking.status.in_(ACTIVE))
+    row = db.session.execute(
+        select(Slot, Offering, Store, Business, owner, Schedule, holds.label("holds"))
+        .join(Offering, Slot.offering_id == Offering.id).join(Store, Offering.store_id == Store.id)
+        .join(Business, Store.business_id == Business.id).join(owner, Business.owner_id == owner.id)
+        .outerjoin(Schedule, Schedule.offering_id == Offering.id).where(Slot.id == slot_id)).first()
+    if row is None:
+        raise SlotNotFound()
+    if not is_publicly_visible(row.Slot.offering):
+        raise SlotClosed("This experience is not open for booking.")
+    return row.Slot, row.Schedule, row.holds
+
+
 def book(actor: User, slot_id: Any, party_size: Any, note: Any, now: datetime) -> Booking:
     """Book seats in a slot for the actor; pay at the store.
+
+    Peak-day path: one read, the conditional seat update, the insert, and batched notices.
 
     :raises ValidationFailed: on a bad party size or note.
     :raises SlotNotFound: when the slot does not exist.
@@ -368,26 +396,45 @@ def book(actor: User, slot_id: Any, party_size: Any, note: Any, now: datetime) -
     :raises AlreadyBooked: when the actor already holds a booking in this slot.
     """
     _check_party(party_size, note)
-    slot = _bookable_slot(slot_id)
-    if _has_active(actor.id, slot.id):
+    slot, schedule, holds = _load_for_booking(slot_id, actor.id)
+    if holds:
         raise AlreadyBooked()
     offering = slot.offering
-    schedule = get_schedule(offering)
-    _take_seats(slot, party_size, bookable_from(offering, now))
-    booking = Booking(
+    _take_seats(slot, party_size, now + timedelta(minutes=schedule.min_notice_minutes if schedule else 0))
+    booking = _insert_booking_returning(dict(
         slot_id=slot.id, offering_id=offering.id, store_id=offering.store_id, resident_id=actor.id,
         starts_at=slot.starts_at, party_size=party_size, note=(note or "").strip(),
         status=S.PENDING if schedule and schedule.requires_approval else S.CONFIRMED,
         unit_price=offering.price_amount, currency=offering.currency,
-        price_due=offering.price_amount * party_size)
-    _insert_booking(booking)
+        price_due=offering.price_amount * party_size))
     record_event(booking, None, booking.status, actor, "booked", party_size=party_size)
     _announce_new(booking)
     return booking
 
 
+def _insert_booking_returning(values: dict[str, Any]) -> Booking:
+    """Insert a booking in one round trip: a clashing code is skipped (``ON CONFLICT (code) DO
+    NOTHING``) and retried; a racing twin trips the partial unique index.
+
+    :raises AlreadyBooked: when another request booked the same slot for the resident first (the
+        transaction is then over; the caller's error handling rolls it back, seats included).
+    """
+    for _attempt in range(5):
+        statement = (pg_insert(Booking).values(code=new_code(), **values)
+                     .on_conflict_do_nothing(index_elements=[Booking.code]).returning(Booking))
+        try:
+            booking = db.session.scalars(statement).first()
+        except IntegrityError as exc:
+            if getattr(getattr(exc.orig, "diag", None), "constraint_name", "") == "ux_bookings_active_per_resident":
+                raise AlreadyBooked() from None
+            raise
+        if booking is not None:
+            return booking
+    raise Conflict("Could not issue a booking code; try again.", code="code_collision")
+
+
 def _insert_booking(booking: Booking) -> None:
-    """Insert with a fresh short code; the partial unique index catches a racing twin.
+    """Insert with a fresh short code inside a savepoint, so a caller's other work survives a clash.
 
     :raises AlreadyBooked: when another request booked the same slot for the resident first.
     """
@@ -409,14 +456,16 @@ def _insert_booking(booking: Booking) -> None:
 
 def _announce_new(booking: Booking) -> None:
     pending = booking.status == S.PENDING
-    _notify(booking.resident, "booked",
-            f"{'Requested' if pending else 'Booked'}: {booking.offering.title}",
-            f"{booking.party_size} × {booking.offering.title} at {booking.store.name}, {_local(booking)}. "
-            f"{'The store will confirm it. ' if pending else ''}Pay at the store: {booking.price_due} "
-            f"{booking.currency}. Your code: {booking.code}.", booking)
-    _notify(booking.store.business.owner, "new_booking", f"New booking: {booking.offering.title}",
-            f"{booking.resident.display_name}, party of {booking.party_size}, {_local(booking)}"
-            f"{' — waiting for your approval' if pending else ''}.", booking)
+    when = _local(booking)
+    _notify_all([
+        (booking.resident, "booked", f"{'Requested' if pending else 'Booked'}: {booking.offering.title}",
+         f"{booking.party_size} × {booking.offering.title} at {booking.store.name}, {when}. "
+         f"{'The store will confirm it. ' if pending else ''}Pay at the store: {booking.price_due} "
+         f"{booking.currency}. Your code: {booking.code}.", booking),
+        (booking.store.business.owner, "new_booking", f"New booking: {booking.offering.title}",
+         f"{booking.resident.display_name}, party of {booking.party_size}, {when}"
+         f"{' — waiting for your approval' if pending else ''}.", booking),
+    ])
 
 
 def cutoff_of(booking: Booking) -> datetime:
@@ -792,10 +841,17 @@ def _local(booking: Booking) -> str:
 
 def _notify(user: User, kind: str, title: str, body: str, booking: Booking | None) -> None:
     """Queue an inbox message and an e-mail; `flask outbox send` delivers after the commit."""
-    db.session.add(Notification(user_id=user.id, kind=kind, title=title[:200], body=body,
-                                booking_id=booking.id if booking else None))
-    db.session.execute(insert(OutboxEmail).values(to_email=user.email, subject=f"Onsite: {title}"[:200],
-                                                  body=body))
+    _notify_all([(user, kind, title, body, booking)])
+
+
+def _notify_all(messages: list[tuple[User, str, str, str, Booking | None]]) -> None:
+    """Queue several messages in two statements (inbox rows, then outbox rows)."""
+    db.session.execute(insert(Notification), [
+        {"user_id": user.id, "kind": kind, "title": title[:200], "body": body,
+         "booking_id": booking.id if booking else None} for user, kind, title, body, booking in messages])
+    db.session.execute(insert(OutboxEmail), [
+        {"to_email": user.email, "subject": f"Onsite: {title}"[:200], "body": body}
+        for user, _kind, title, body, _booking in messages])
 
 
 

@@ -128,16 +128,15 @@ def user_for_token(raw: str) -> User | None:
     """Return the active user a valid, unexpired bearer token belongs to."""
     if not raw or len(raw) > 200:
         return None
-    token = db.session.scalar(
-        select(ApiToken).where(
+    # One round trip: every API request pays for this.
+    return db.session.scalar(
+        select(User).join(ApiToken, ApiToken.user_id == User.id).where(
             ApiToken.token_hash == _digest(raw),
             ApiToken.revoked_at.is_(None),
             ApiToken.expires_at > func.now(),
+            User.is_active_account.is_(True),
         )
     )
-    if token is None or not token.user.is_active:
-        return None
-    return token.user
 
 
 def create_admin(email: str, password: str, display_name: str = "Admin") -> User:
