@@ -31,6 +31,7 @@ from sqlalchemy import (
     text,
     tuple_,
 )
+from sqlalchemy.orm import Bundle
 
 from app.discovery.models import SearchLog
 from app.extensions import db
@@ -92,10 +93,16 @@ class NearbyQuery:
     after: tuple | None = None  # the sort key of the last item of the previous page
 
 
+# Only the columns a result shows: loading whole ORM objects cost a third of a search.
+OFFERING_SHOWN = Bundle("offering", Offering.id, Offering.title, Offering.category, Offering.price_amount,
+                        Offering.currency, Offering.duration_min, Offering.rating_avg, Offering.rating_count)
+STORE_SHOWN = Bundle("store", Store.id, Store.name, Store.address)
+
+
 @dataclass
 class NearbyItem:
-    offering: Offering
-    store: Store
+    offering: Any  # a row of OFFERING_SHOWN
+    store: Any  # a row of STORE_SHOWN
     distance_m: float
     open_now: bool
     lat: float
@@ -196,12 +203,12 @@ def nearby_statement(query: NearbyQuery, moment: datetime) -> Select:
             .subquery("nearest")
         )
         return (
-            select(Offering, Store, *shown, nearest.c.k0)
+            select(OFFERING_SHOWN, STORE_SHOWN, *shown, nearest.c.k0)
             .join(nearest, nearest.c.id == Offering.id).join(Store, Offering.store_id == Store.id)
             .order_by(nearest.c.k0, Offering.id).limit(query.limit + 1)
         )
     return (
-        select(Offering, Store, *shown, *[key.label(f"k{index}") for index, key in enumerate(keys)])
+        select(OFFERING_SHOWN, STORE_SHOWN, *shown, *[key.label(f"k{index}") for index, key in enumerate(keys)])
         .join(Store, Offering.store_id == Store.id).join(Business, Store.business_id == Business.id)
         .where(*where).order_by(*keys, Offering.id).limit(query.limit + 1)
     )
@@ -213,12 +220,12 @@ def nearby(query: NearbyQuery, moment: datetime) -> NearbyPage:
     rows = db.session.execute(nearby_statement(query, moment)).all()
     more = len(rows) > query.limit
     rows = rows[: query.limit]
-    items = [NearbyItem(row.Offering, row.Store, float(row.distance_m), bool(row.open_now), row.lat, row.lng)
+    items = [NearbyItem(row.offering, row.store, float(row.distance_m), bool(row.open_now), row.lat, row.lng)
              for row in rows]
     next_key = None
     if more and rows:
         last = rows[-1]
-        next_key = tuple(float(getattr(last, f"k{index}")) for index in range(n_keys)) + (last.Offering.id,)
+        next_key = tuple(float(getattr(last, f"k{index}")) for index in range(n_keys)) + (last.offering.id,)
     return NearbyPage(items=items, next_key=next_key)
 
 
