@@ -51,6 +51,12 @@ migrate: $(VENV)/.installed ## apply migrations to the development database
 demo: $(VENV)/.installed ## load the demo city into the development database
 	@DATABASE_URL="$$(scripts/devdb.sh url onsite)" $(BIN)/flask demo load
 
+bench-nearby: $(VENV)/.installed ## benchmark nearby search + map vs a hand-written baseline (own DB, ~10 min; needs wrk)
+	@DATABASE_URL="$$(scripts/devdb.sh url onsite_bench)" $(BIN)/python bench/nearby.py $(BENCH_ARGS)
+
+bench-booking: $(VENV)/.installed ## benchmark a 2,000-resident booking burst + 1,000 distinct slots vs a baseline (own DB, 2-8 min)
+	@DATABASE_URL="$$(scripts/devdb.sh url onsite_bench_booking)" $(BIN)/python bench/booking_burst.py $(BENCH_ARGS)
+
 stop: ## stop the private PostgreSQL cluster
 	@scripts/devdb.sh stop
 

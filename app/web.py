@@ -107,6 +107,19 @@ def init_web(app: Flask) -> None:
                 raise ValidationFailed("Some fields hold characters that cannot be stored.", details=bad)
 
     @app.after_request
+    def end_clean_reads_with_commit(response):
+        # psycopg forgets its prepared statements on ROLLBACK, which is how a request's session
+        # ends by default; a read that changed nothing ends with COMMIT instead, so hot queries
+        # (nearby search) stay prepared on their connection. Writes still commit in their route.
+        from app.extensions import db
+
+        session = db.session()
+        if request.method in ("GET", "HEAD") and response.status_code < 400 and session.in_transaction() \
+                and not (session.new or session.dirty or session.deleted):
+            session.commit()
+        return response
+
+    @app.after_request
     def security_headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")

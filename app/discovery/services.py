@@ -59,6 +59,7 @@ MAX_LIMIT = 50
 MAX_FEATURES = 500
 SORTS = ("distance", "rating", "relevance")
 GRID_SCALE = 256  # offering_grid cells are 1/256 degree (about 400 m) square
+GRID_TRUST_FACTOR = 2  # above this many times the feature limit, the grid's count decides
 
 
 @dataclass(frozen=True)
@@ -241,8 +242,20 @@ class InView:
 
 
 def in_view(box: BBox, filters: Filters, moment: datetime, max_features: int = MAX_FEATURES) -> InView:
-    """What the map shows for a box: the offerings themselves when few, clusters when many."""
+    """What the map shows for a box: the offerings themselves when few, clusters when many.
+
+    A city-wide box is answered from the precomputed grid alone: counting a million live rows to
+    learn that there are more than 500 took seconds (PostGIS estimates box matches badly).
+    """
     clauses = [in_bbox(Offering.location, box), _visible(), *_filter_clauses(filters, moment)]
+    cell = cluster_cell_deg(box)
+    grid_usable = filters.only_categories() and cell >= 1 / GRID_SCALE
+    if grid_usable:
+        clusters = _clusters_from_grid(box, filters, cell)
+        # Well past the limit (the grid may be a couple of minutes old): clusters it is.
+        if sum(c["count"] for c in clusters) > GRID_TRUST_FACTOR * max_features:
+            clusters, cell = _merge_clusters(clusters, cell, max_features)
+            return InView("clusters", [], clusters, sum(c["count"] for c in clusters), cell)
     base = select(Offering.id).join(Store, Offering.store_id == Store.id).join(
         Business, Store.business_id == Business.id).where(*clauses)
     count = db.session.scalar(select(func.count()).select_from(base.limit(max_features + 1).subquery()))
@@ -260,8 +273,7 @@ def in_view(box: BBox, filters: Filters, moment: datetime, max_features: int = M
             "store": {"id": r.store_id, "name": r.store_name},
         } for r in rows]
         return InView("features", features, [], len(features))
-    cell = cluster_cell_deg(box)
-    if filters.only_categories() and cell >= 1 / GRID_SCALE:
+    if grid_usable:
         clusters = _clusters_from_grid(box, filters, cell)
     else:
         clusters = _clusters_live(clauses, cell)

@@ -1,0 +1,89 @@
+"""The hand-written baseline for bench/nearby.py: one Flask route, one pooled SQL query.
+
+It answers the same question as ``GET /api/v1/offerings/nearby`` with default arguments
+(radius 3000 m, distance order, 20 items) and nothing else: no ORM, no argument schema,
+no auth, no search log, no cursor. Served by gunicorn from bench/nearby.py:
+
+    BASELINE_DATABASE_URL=postgresql://... gunicorn --chdir bench --workers 2 baseline_app:app
+"""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask, jsonify, request
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+# Same WHERE and the same computed columns as the app's query: ST_Distance in metres, open-now
+# in the store's time zone (dated exceptions first, then weekly hours), ST_X / ST_Y of the
+# point; only the columns the JSON needs. Nearest first by the KNN operator alone, so the GiST
+# index can return rows in order (offerings of one store share a point: ties come in index
+# order, where the app breaks them by id).
+NEARBY_SQL = """
+SELECT o.id, o.title, o.category, o.price_amount, o.currency, o.duration_min, o.rating_avg, o.rating_count,
+       s.id AS store_id, s.name AS store_name, s.address AS store_address,
+       ST_Distance(o.location, p.g) AS distance_m,
+       CASE WHEN EXISTS (SELECT 1 FROM hours_exceptions e
+                         WHERE e.store_id = s.id AND e.day = timezone(s.timezone, now())::date)
+            THEN EXISTS (SELECT 1 FROM hours_exceptions e
+                         WHERE e.store_id = s.id AND e.day = timezone(s.timezone, now())::date
+                           AND NOT e.is_closed
+                           AND e.opens_at <= timezone(s.timezone, now())::time
+                           AND e.closes_at > timezone(s.timezone, now())::time)
+            ELSE EXISTS (SELECT 1 FROM opening_hours h
+                         WHERE h.store_id = s.id
+                           AND h.weekday = extract(isodow FROM timezone(s.timezone, now()))::int - 1
+                           AND h.opens_at <= timezone(s.timezone, now())::time
+                           AND h.closes_at > timezone(s.timezone, now())::time)
+       END AS open_now,
+       ST_X(o.location::geometry) AS lng, ST_Y(o.location::geometry) AS lat
+FROM (SELECT ST_SetSRID(ST_MakePoint(%(lng)s, %(lat)s), 4326)::geography AS g) AS p,
+     offerings o
+     JOIN stores s ON o.store_id = s.id
+     JOIN businesses b ON s.business_id = b.id
+WHERE ST_DWithin(o.location, p.g, 3000)
+  AND o.status = 'active' AND s.status = 'active' AND b.status = 'active'
+ORDER BY o.location <-> p.g
+LIMIT 20
+"""
+
+app = Flask(__name__)
+_pool: ConnectionPool | None = None
+
+
+def _conninfo() -> str:
+    url = os.environ.get("BASELINE_DATABASE_URL") or os.environ["DATABASE_URL"]
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def pool() -> ConnectionPool:
+    """One pool per worker process, opened on first use (after gunicorn forks)."""
+    global _pool
+    if _pool is None:
+        _pool = ConnectionPool(_conninfo(), min_size=2, max_size=4, open=True,
+                               kwargs={"options": "-c jit=off", "row_factory": dict_row})
+    return _pool
+
+
+@app.get("/nearby")
+def nearby():
+    try:
+        lat = float(request.args["lat"])
+        lng = float(request.args["lng"])
+    except (KeyError, ValueError):
+        return jsonify({"error": "lat and lng are required numbers"}), 422
+    if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+        return jsonify({"error": "lat/lng out of range"}), 422
+    with pool().connection() as conn:
+        rows = conn.execute(NEARBY_SQL, {"lat": lat, "lng": lng}).fetchall()
+    items = [{
+        "id": r["id"], "title": r["title"], "category": r["category"],
+        "price": {"amount": f"{r['price_amount']:.2f}", "currency": r["currency"], "free": r["price_amount"] == 0},
+        "duration_min": r["duration_min"],
+        "store": {"id": r["store_id"], "name": r["store_name"], "address": r["store_address"],
+                  "lat": r["lat"], "lng": r["lng"]},
+        "lat": r["lat"], "lng": r["lng"], "distance_m": round(r["distance_m"], 1), "open_now": r["open_now"],
+        "rating": {"avg": float(r["rating_avg"]), "count": r["rating_count"]} if r["rating_count"] else None,
+    } for r in rows]
+    return jsonify({"items": items})
