@@ -221,7 +221,9 @@ def in_view(args):
     centre = LngLat(lng=(box.min_lng + box.max_lng) / 2, lat=(box.min_lat + box.max_lat) / 2)
     services.record_search(current_app.extensions["search_log"], kind="in_view", point=centre, radius_m=None,
                            filters=filters, result_count=view.total, has_more=view.mode == "clusters")
-    return view
+    # Up to 500 items in their final shape: skip the schema's dump; the schema documents it.
+    return jsonify({"mode": view.mode, "features": view.features, "clusters": view.clusters,
+                    "total": view.total, "cell_deg": view.cell_deg})
 
 
 @bp.get("/places")
