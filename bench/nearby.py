@@ -21,15 +21,12 @@ What it does, in one run (see bench/README.md):
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import math
 import os
 import platform
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,10 +34,24 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
+from _common import (
+    BENCH_DIR,
+    ROOT,
+    BenchError,
+    Server,
+    app_env,
+    bench_database_url,
+    flask,
+    git_commit,
+    http_get,
+    log,
+    masked,
+    register,
+    sigterm_as_interrupt,
+    sql,
+    stop_all,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH_DIR = ROOT / "bench"
 sys.path.insert(0, str(ROOT))
 
 from app.demo import BULK_HALF_SIDE_M, HANGZHOU, METRES_PER_DEGREE  # noqa: E402
@@ -110,10 +121,6 @@ end
 """
 
 
-class BenchError(RuntimeError):
-    """Something that stops the benchmark from measuring (not a missed target)."""
-
-
 @dataclass
 class WrkResult:
     requests: int
@@ -134,50 +141,7 @@ class WrkResult:
         return sum(v for k, v in self.errors.items() if k != "status")
 
 
-def log(message: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
 # -- database ---------------------------------------------------------------------
-
-def bench_database_url() -> str:
-    url = os.environ.get("BENCH_DATABASE_URL")
-    if not url:
-        url = subprocess.run([str(ROOT / "scripts/devdb.sh"), "url", "onsite_bench"], check=True,
-                             capture_output=True, text=True, cwd=ROOT).stdout.strip()
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            url = "postgresql+psycopg://" + url[len(prefix):]
-    return url
-
-
-def libpq_url(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
-
-
-def masked(url: str) -> str:
-    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
-
-
-def app_env(url: str, **extra: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(DATABASE_URL=url, FLASK_APP="wsgi:app", PYTHONDONTWRITEBYTECODE="1", **extra)
-    return env
-
-
-def flask(url: str, *args: str) -> None:
-    log("flask " + " ".join(args))
-    subprocess.run([sys.executable, "-m", "flask", *args], check=True, cwd=ROOT, env=app_env(url))
-
-
-def sql(url: str, *statements: str) -> list:
-    rows = []
-    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
-        for statement in statements:
-            cur = conn.execute(statement)
-            rows = cur.fetchall() if cur.description else []
-    return rows
-
 
 def empty_database(url: str) -> None:
     # Everything generated data hangs off (stores, offerings, hours, ...) goes with CASCADE;
@@ -226,53 +190,13 @@ def offering_count(url: str) -> int:
 
 # -- servers -----------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http_get(port: int, path: str, timeout: float = 30) -> tuple[int, bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        conn.request("GET", path)
-        response = conn.getresponse()
-        return response.status, response.read()
-    finally:
-        conn.close()
-
-
-class Server:
-    """A gunicorn (2 sync workers) in its own process group, killed with the group on stop()."""
+class NearbyServer(Server):
+    """_common's Server with a gunicorn --timeout above STATEMENT_TIMEOUT, drain(), and its log deleted on stop()."""
 
     def __init__(self, name: str, app: str, env: dict[str, str], probe: str, chdir: Path = ROOT,
                  workers: int = 2) -> None:
-        self.name, self.app, self.env, self.probe, self.chdir, self.workers = name, app, env, probe, chdir, workers
-        self.port = 0
-        self.proc: subprocess.Popen | None = None
-        self.log_file = tempfile.NamedTemporaryFile(prefix=f"bench-{name}-", suffix=".log", delete=False)
-
-    def start(self) -> Server:
-        self.port = free_port()
-        cmd = [sys.executable, "-m", "gunicorn", "--workers", str(self.workers), "--bind", f"127.0.0.1:{self.port}",
-               "--chdir", str(self.chdir), "--log-level", "warning",
-               "--timeout", "60",  # longer than STATEMENT_TIMEOUT: a slow query answers 500, not a killed worker
-               self.app]
-        self.proc = subprocess.Popen(cmd, cwd=self.chdir, env=self.env, stdout=self.log_file,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise BenchError(f"{self.name} gunicorn exited with {self.proc.returncode}; log:\n{self.log_tail()}")
-            try:
-                status, body = http_get(self.port, self.probe, timeout=10)
-            except OSError:
-                time.sleep(0.2)
-                continue
-            if status != 200:
-                raise BenchError(f"{self.name} answered {status} on {self.probe}: {body[:500]!r}")
-            return self
-        raise BenchError(f"{self.name} did not answer within 60 s; log:\n{self.log_tail()}")
+        # --timeout longer than STATEMENT_TIMEOUT: a slow query answers 500, not a killed worker
+        super().__init__(name, app, env, probe, chdir=chdir, workers=workers, extra_args=("--timeout", "60"))
 
     def drain(self, limit_s: float = 120) -> None:
         """Wait until the workers have answered what a previous wrk run left queued (slow endpoints)."""
@@ -285,61 +209,23 @@ class Server:
                 return
         wait_db_idle(self.env["DATABASE_URL"], limit_s=max(1.0, deadline - time.monotonic()))
 
-    def log_tail(self, lines: int = 40) -> str:
-        self.log_file.flush()
-        text = Path(self.log_file.name).read_text(errors="replace")
-        return "\n".join(text.splitlines()[-lines:])
-
     def stop(self) -> None:
         try:
-            self._stop()
+            super().stop()
         finally:
             self.log_file.close()
             Path(self.log_file.name).unlink(missing_ok=True)  # any error message already quoted its tail
 
-    def _stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            self.proc = None
-            return
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=5)
-        except ProcessLookupError:
-            pass
-        self.proc = None
 
-    def __enter__(self) -> Server:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-
-SERVERS: list[Server] = []
-
-
-def onsite_server(url: str) -> Server:
+def onsite_server(url: str) -> NearbyServer:
     env = app_env(url, LOG_LEVEL="WARNING", SEARCH_LOG_FLUSH_SECONDS="1", GRID_REFRESH_SECONDS="3600")
-    server = Server("onsite", "wsgi:app", env, NEARBY_PATH % PROBE_POINT)
-    SERVERS.append(server)
-    return server
+    return register(NearbyServer("onsite", "wsgi:app", env, NEARBY_PATH % PROBE_POINT))
 
 
-def baseline_server(url: str) -> Server:
+def baseline_server(url: str) -> NearbyServer:
     env = app_env(url, BASELINE_DATABASE_URL=url)
-    server = Server("baseline", "baseline_app:app", env, BASELINE_PATH % PROBE_POINT,
-                    chdir=BENCH_DIR)
-    SERVERS.append(server)
-    return server
-
-
-def stop_all() -> None:
-    for server in SERVERS:
-        server.stop()
+    return register(NearbyServer("baseline", "baseline_app:app", env, BASELINE_PATH % PROBE_POINT,
+                                 chdir=BENCH_DIR))
 
 
 # -- wrk ---------------------------------------------------------------------------
@@ -390,7 +276,7 @@ def run_wrk(wrk: str, port: int, script: Path, seconds: int, connections: int) -
         errors={k: int(values[k]) for k in ("connect", "read", "write", "timeout", "status")})
 
 
-def measure(wrk: str, server: Server, script: Path, label: str, args: argparse.Namespace,
+def measure(wrk: str, server: NearbyServer, script: Path, label: str, args: argparse.Namespace,
             connections: int | None = None) -> WrkResult:
     connections = connections or args.connections
     log(f"{label}: warm-up {WARMUP_S} s, then {args.duration} s at {connections} connections")
@@ -406,7 +292,7 @@ def measure(wrk: str, server: Server, script: Path, label: str, args: argparse.N
     return result
 
 
-def sample_answers(server: Server, path_fmt: str, points: int = 5) -> list[list[float]] | str:
+def sample_answers(server: NearbyServer, path_fmt: str, points: int = 5) -> list[list[float]] | str:
     """The distances a server returns for a few fixed points across the city (or what went wrong)."""
     min_lng, min_lat, max_lng, max_lat = CITY_BOX
     answers = []
@@ -567,14 +453,10 @@ def report(small: dict, large: dict, args: argparse.Namespace, context: dict) ->
 
 
 def machine_context(url: str, wrk: str) -> dict:
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                            check=False).stdout.strip() or f"unknown ({ROOT} is not a git checkout)"
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                           capture_output=True, text=True, check=False).stdout.strip()
     wrk_version = subprocess.run([wrk, "-v"], capture_output=True, text=True, check=False)
     wrk_line = (wrk_version.stdout + wrk_version.stderr).splitlines()[0].split(" Copyright")[0]
     return {
-        "when": time.strftime("%Y-%m-%d %H:%M"), "commit": commit + (" (+ uncommitted changes)" if dirty else ""),
+        "when": time.strftime("%Y-%m-%d %H:%M"), "commit": git_commit(),
         "cpus": os.cpu_count(), "python": f"Python {platform.python_version()}",
         "pg": sql(url, "SHOW server_version")[0][0], "wrk": wrk_line,
         "db": masked(url),
@@ -602,7 +484,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def run(args: argparse.Namespace) -> None:
     wrk = ensure_wrk()
-    url = bench_database_url()
+    url = bench_database_url("onsite_bench", "BENCH_DATABASE_URL")
     log(f"database {masked(url)}")
     flask(url, "db", "upgrade")
     guard_database(url, on=False)  # in case an interrupted run left it on
@@ -643,11 +525,7 @@ def run(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-
-    def terminate(signum, frame):  # make `kill` behave like Ctrl-C: stop the servers on the way out
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, terminate)
+    sigterm_as_interrupt()  # make `kill` behave like Ctrl-C: stop the servers on the way out
     try:
         run(args)
     except KeyboardInterrupt:
