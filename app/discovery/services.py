@@ -297,20 +297,26 @@ def _merge_clusters(clusters: list[dict[str, Any]], cell: float,
     return clusters[:limit], cell
 
 
+# The precomputed grids, finest first: (materialized view, cells per degree).
+GRIDS = (("offering_grid", GRID_SCALE), ("offering_grid_coarse", 64))
+
+
 def _clusters_from_grid(box: BBox, filters: Filters, cell: float) -> list[dict[str, Any]]:
-    """Merge the precomputed ~400 m cells of ``offering_grid`` into display cells."""
-    factor = round(cell * GRID_SCALE)
-    sql = text("""
+    """Merge precomputed cells (~400 m, or ~1.7 km for city-wide boxes) into display cells."""
+    table, scale = next((t, sc) for t, sc in reversed(GRIDS) if cell * sc >= 1)
+    factor = round(cell * scale)
+    # The table name comes from GRIDS, never from input.
+    sql = text(f"""
         SELECT sum(n)::int AS count, sum(sum_lng) / sum(n) AS lng, sum(sum_lat) / sum(n) AS lat
-        FROM offering_grid
+        FROM {table}
         WHERE gx BETWEEN :gx0 AND :gx1 AND gy BETWEEN :gy0 AND :gy1
           AND (CAST(:categories AS text[]) IS NULL OR category = ANY(CAST(:categories AS text[])))
         GROUP BY floor(gx::float / :factor), floor(gy::float / :factor)
         ORDER BY count DESC
-    """)
+    """)  # noqa: S608
     rows = db.session.execute(sql, {
-        "gx0": int(box.min_lng * GRID_SCALE) - 1, "gx1": int(box.max_lng * GRID_SCALE) + 1,
-        "gy0": int(box.min_lat * GRID_SCALE) - 1, "gy1": int(box.max_lat * GRID_SCALE) + 1,
+        "gx0": int(box.min_lng * scale) - 1, "gx1": int(box.max_lng * scale) + 1,
+        "gy0": int(box.min_lat * scale) - 1, "gy1": int(box.max_lat * scale) + 1,
         "categories": list(filters.categories) or None, "factor": factor,
     }).all()
     return [{"lat": r.lat, "lng": r.lng, "count": r.count} for r in rows
@@ -340,7 +346,8 @@ def refresh_grid(connection=None, concurrently: bool = True) -> bool:
     if not connection.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": GRID_LOCK}).scalar():
         return False
     keyword = "CONCURRENTLY " if concurrently else ""
-    connection.execute(text(f"REFRESH MATERIALIZED VIEW {keyword}offering_grid"))
+    for table, _scale in GRIDS:  # the coarse grid sums the fine one: fine first
+        connection.execute(text(f"REFRESH MATERIALIZED VIEW {keyword}{table}"))
     return True
 
 
