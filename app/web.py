@@ -136,6 +136,11 @@ def init_web(app: Flask) -> None:
         return spec
 
 
+def form_status(form) -> int:
+    """422 for a posted form that came back with errors, else 200."""
+    return 422 if request.method == "POST" and (form.errors or form.form_errors) else 200
+
+
 def apply_form_errors(form, error) -> None:
     """Show a service's per-field errors on the form; the rest as a form-level message."""
     leftover = []

@@ -13,7 +13,7 @@ import hmac
 import secrets
 import struct
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -384,7 +384,4 @@ def roster(actor: User, store_id: int, day: date | None, now: datetime) -> Roste
             out.takings[payment.currency] = out.takings.get(payment.currency, Decimal(0)) + payment.amount
     return out
 
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
 

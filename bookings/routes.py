@@ -11,7 +11,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from app.errors import Conflict, DomainError, ValidationFailed
+from app.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.extensions import db
 from app.merchants.services import get_store
 from app.offerings.services import get_offering
@@ -157,12 +157,7 @@ def merchant_action(booking_id: int, action: str):
 @login_required
 def my_visits():
     now = _now()
-    from bookings.models import WaitlistEntry
-
-    waiting = db.session.scalars(db.select(WaitlistEntry).where(
-        WaitlistEntry.resident_id == current_user.id, WaitlistEntry.status == "waiting")
-        .order_by(WaitlistEntry.id)).all()
-    return render_template("bookings/my_visits.html", labels=LABELS, waiting=waiting,
+    return render_template("bookings/my_visits.html", labels=LABELS, waiting=services.waiting_of(current_user),
                            upcoming=services.bookings_of_resident(current_user, upcoming=True, now=now),
                            past=services.bookings_of_resident(current_user, upcoming=False, now=now))
 
@@ -277,8 +272,6 @@ def checkin_desk(store_id: int):
 
     store = get_store(current_user, store_id)
     if not services.can_work_store(current_user, store):
-        from app.errors import NotFound
-
         raise NotFound("No such store.")
     now = _now()
     roster = checkin.roster(current_user, store.id, None, now)

@@ -797,6 +797,12 @@ def waitlist_of(actor: User, slot_id: int) -> WaitlistEntry | None:
         WaitlistEntry.slot_id == slot_id, WaitlistEntry.resident_id == actor.id, WaitlistEntry.status == "waiting"))
 
 
+def waiting_of(actor: User) -> list[WaitlistEntry]:
+    """The waitlists the actor is on, oldest first."""
+    return list(db.session.scalars(select(WaitlistEntry).where(
+        WaitlistEntry.resident_id == actor.id, WaitlistEntry.status == "waiting").order_by(WaitlistEntry.id)))
+
+
 def notifications_of(actor: User, limit: int = 50) -> list[Notification]:
     return list(db.session.scalars(select(Notification).where(Notification.user_id == actor.id)
                                    .order_by(Notification.id.desc()).limit(limit)))

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from app.auth.security import actor
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.errors import Conflict, ValidationFailed
 from app.extensions import db
 from app.merchants import services
 from app.merchants.forms import COMMON_TIMEZONES, BusinessForm, HoursExceptionForm, StaffForm, StoreForm
 from app.merchants.services import WEEKDAYS
 from app.offerings.services import offerings_of_store
-from app.web import apply_form_errors, page_map
+from app.web import apply_form_errors, form_status, page_map
 from geo.points import LngLat
 
 bp = Blueprint("merchants", __name__)
@@ -44,7 +44,7 @@ def new_business():
             db.session.commit()
             flash(f"{business.name} is created. Now place your first store on the map.", "success")
             return redirect(url_for("merchants.new_store", business_id=business.id))
-    return render_template("merchants/business_form.html", form=form, business=None), _status(form)
+    return render_template("merchants/business_form.html", form=form, business=None), form_status(form)
 
 
 @bp.route("/merchant/businesses/<int:business_id>/edit", methods=["GET", "POST"])
@@ -61,7 +61,7 @@ def edit_business(business_id: int):
             db.session.commit()
             flash("Business saved.", "success")
             return redirect(url_for("merchants.dashboard"))
-    return render_template("merchants/business_form.html", form=form, business=business), _status(form)
+    return render_template("merchants/business_form.html", form=form, business=business), form_status(form)
 
 
 def _store_form_page(form: StoreForm, store=None, business=None):
@@ -74,7 +74,7 @@ def _store_form_page(form: StoreForm, store=None, business=None):
     pins = [(point.lat, point.lng, None, "Your store")] if point else []
     map_parts = page_map(center, 16 if point else 12, pins, height="420px", draggable=True)
     return render_template("merchants/store_form.html", form=form, store=store, business=business,
-                           map=map_parts, timezones=COMMON_TIMEZONES), _status(form)
+                           map=map_parts, timezones=COMMON_TIMEZONES), form_status(form)
 
 
 def _store_fields(form: StoreForm) -> dict:
@@ -121,16 +121,16 @@ def edit_store(store_id: int):
     return _store_form_page(form, store=store, business=store.business)
 
 
-def _hours_from_form() -> tuple[list[dict], dict[str, str]]:
+def _hours_from_form() -> list[dict]:
     """Read the weekly grid: d<weekday>_<n>_opens / _closes, blank rows ignored."""
-    intervals, errors = [], {}
+    intervals = []
     for weekday in range(7):
         for slot in (0, 1):
             opens = request.form.get(f"d{weekday}_{slot}_opens", "").strip()
             closes = request.form.get(f"d{weekday}_{slot}_closes", "").strip()
             if opens or closes:
                 intervals.append({"weekday": weekday, "opens": opens, "closes": closes})
-    return intervals, errors
+    return intervals
 
 
 @bp.route("/merchant/stores/<int:store_id>/hours", methods=["GET", "POST"])
@@ -140,9 +140,7 @@ def store_hours(store_id: int):
     exception_form = HoursExceptionForm()
     problem = None
     if request.method == "POST":
-        from flask_wtf.csrf import validate_csrf  # noqa: F401  (protected globally in before_request)
-
-        intervals, _ = _hours_from_form()
+        intervals = _hours_from_form()
         try:
             services.set_opening_hours(current_user, store, intervals)
         except ValidationFailed as exc:
@@ -211,7 +209,7 @@ def store_staff(store_id: int):
             db.session.commit()
             flash(f"{form.email.data} can now work at {store.name}.", "success")
             return redirect(url_for("merchants.store_staff", store_id=store.id))
-    return render_template("merchants/store_staff.html", store=store, form=form), _status(form)
+    return render_template("merchants/store_staff.html", store=store, form=form), form_status(form)
 
 
 @bp.post("/merchant/stores/<int:store_id>/staff/<int:user_id>/delete")
@@ -240,9 +238,3 @@ def store_page(store_id: int):
         can_manage=services.can_manage_store(actor(), store),
     )
 
-
-def _status(form) -> int:
-    return 422 if request.method == "POST" and (form.errors or getattr(form, "form_errors", None)) else 200
-
-
-__all__ = ["bp", "abort", "NotFound"]

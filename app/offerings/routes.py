@@ -13,7 +13,7 @@ from app.extensions import db
 from app.merchants.services import can_manage_store, get_store, is_open_at
 from app.offerings import services
 from app.offerings.forms import OfferingForm
-from app.web import apply_form_errors, page_map
+from app.web import apply_form_errors, form_status, page_map
 from bookings import services as booking_services
 from geo.points import LngLat
 
@@ -38,10 +38,6 @@ def _save_cover(form: OfferingForm, offering) -> None:
                                  config["MAX_COVER_BYTES"])
 
 
-def _status(form) -> int:
-    return 422 if request.method == "POST" and (form.errors or form.form_errors) else 200
-
-
 @bp.route("/merchant/stores/<int:store_id>/experiences/new", methods=["GET", "POST"])
 @login_required
 def new(store_id: int):
@@ -58,7 +54,7 @@ def new(store_id: int):
             db.session.commit()
             flash(f"“{offering.title}” is listed.", "success")
             return redirect(url_for("offerings.detail", offering_id=offering.id))
-    return render_template("offerings/form.html", form=form, store=store, offering=None), _status(form)
+    return render_template("offerings/form.html", form=form, store=store, offering=None), form_status(form)
 
 
 @bp.route("/merchant/experiences/<int:offering_id>/edit", methods=["GET", "POST"])
@@ -82,7 +78,7 @@ def edit(offering_id: int):
             flash("Experience saved.", "success")
             return redirect(url_for("offerings.detail", offering_id=offering.id))
     return render_template("offerings/form.html", form=form, store=offering.store,
-                           offering=offering), _status(form)
+                           offering=offering), form_status(form)
 
 
 @bp.post("/merchant/experiences/<int:offering_id>/archive")
