@@ -173,17 +173,22 @@ def inbox():
     return page
 
 
+def _day_arg() -> date | None:
+    """The ?day=YYYY-MM-DD a page was asked for, or None (then the store's today)."""
+    try:
+        day = date.fromisoformat(request.args.get("day", ""))
+    except ValueError:
+        return None
+    # Near date.min/max a day's bounds overflow.
+    return day if date(1970, 1, 1) <= day <= date(9999, 1, 1) else None
+
+
 @bp.get("/merchant/stores/<int:store_id>/bookings")
 @login_required
 def store_day(store_id: int):
     store = get_store(current_user, store_id)
     zone = ZoneInfo(store.timezone)
-    try:
-        day = date.fromisoformat(request.args.get("day", ""))
-        if not date(1970, 1, 1) <= day <= date(9999, 1, 1):  # near date.min/max, the day's bounds overflow
-            raise ValueError(day)
-    except ValueError:
-        day = datetime.now(zone).date()
+    day = _day_arg() or datetime.now(zone).date()
     bookings = services.bookings_of_store_day(current_user, store, day)
     return render_template("bookings/store_day.html", store=store, day=day, bookings=bookings, zone=zone,
                            labels=LABELS, now=_now(), timedelta=timedelta)
@@ -274,7 +279,7 @@ def checkin_desk(store_id: int):
     if not services.can_work_store(current_user, store):
         raise NotFound("No such store.")
     now = _now()
-    roster = checkin.roster(current_user, store.id, None, now)
+    roster = checkin.roster(current_user, store.id, _day_arg(), now)
     return render_template("bookings/checkin_desk.html", store=store, roster=roster, labels=LABELS,
                            zone=ZoneInfo(store.timezone), store_code=checkin.store_code(store, now),
                            seconds_left=checkin.seconds_left(now), effective=checkin.effective_payments)
