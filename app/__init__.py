@@ -23,6 +23,10 @@ def create_app(config: object | None = None) -> Flask:
         instance_path=str(ROOT / "instance"),
     )
     app.config.from_object(config if config is not None else Config())
+    if app.config.get("CLOCK_OFFSET_SECONDS") is not None:
+        from app import clock
+
+        clock.set_offset(app.config["CLOCK_OFFSET_SECONDS"])
     logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)

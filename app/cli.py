@@ -9,6 +9,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from app import clock
 from app.extensions import db
 
 demo_cli = AppGroup("demo", help="Load demo data.")
@@ -98,11 +99,10 @@ outbox_cli = AppGroup("outbox", help="E-mail delivery.")
 @bookings_cli.command("sweep")
 def bookings_sweep() -> None:
     """Mark no-shows, complete visits, send reminders, extend slots; safe to run from cron."""
-    from datetime import UTC, datetime
 
     from bookings.services import sweep
 
-    counts = sweep(datetime.now(UTC))
+    counts = sweep(clock.now())
     db.session.commit()
     click.echo(", ".join(f"{key}: {value}" for key, value in counts.items()))
 

@@ -53,8 +53,10 @@ class Config:
     # request, is discarded, and the next checkout gets a fresh one; recycling bounds their age.
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": _bool("DB_POOL_PRE_PING"), "pool_recycle": 1800,
                                  "pool_size": 5, "max_overflow": 5,
-                                 "connect_args": {"options": "-c jit=off"}}
+                                 "connect_args": {"options": "-c jit=off -c timezone=UTC"}}
     REDIS_URL = os.environ.get("REDIS_URL")
+    # Tests run every process of a run at one chosen instant (app/clock.py); never in production.
+    CLOCK_OFFSET_SECONDS = float(os.environ["ONSITE_CLOCK_OFFSET"]) if os.environ.get("ONSITE_CLOCK_OFFSET") else None
 
     TILE_URL = os.environ.get("TILE_URL", DEFAULT_TILE_URL)
     TILE_ATTRIBUTION = os.environ.get("TILE_ATTRIBUTION", DEFAULT_TILE_ATTRIBUTION)
@@ -115,6 +117,8 @@ class Config:
             if self.IS_PRODUCTION:
                 raise RuntimeError("SECRET_KEY must be set when ONSITE_ENV=production")
             self.SECRET_KEY = _development_secret()
+        if self.IS_PRODUCTION and self.CLOCK_OFFSET_SECONDS:
+            raise RuntimeError("ONSITE_CLOCK_OFFSET is for tests: unset it when ONSITE_ENV=production")
         if self.IS_PRODUCTION and len(self.SECRET_KEY) < 32:
             raise RuntimeError("SECRET_KEY must be at least 32 characters in production")
         if not self.SQLALCHEMY_DATABASE_URI:

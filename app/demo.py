@@ -10,12 +10,13 @@ import random
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
+from app import clock
 from app.auth.models import Role, User
 from app.auth.services import hash_password
 from app.extensions import db
@@ -383,7 +384,7 @@ def load_demo_city(seed: int = 7) -> dict:
         return {**demo_counts(), "created": False}
 
     rng = random.Random(seed)
-    today = datetime.now(ZoneInfo(TIMEZONE)).date()
+    today = clock.today(ZoneInfo(TIMEZONE))
     holidays = _next_holidays(today)
     merchant_hash = hash_password(MERCHANT_PASSWORD)
 
@@ -461,7 +462,7 @@ def _open_bookings(offerings: list[Offering], rng: random.Random) -> None:
     """Give every demo experience weekly start times inside its store's hours, three weeks ahead."""
     from bookings.services import set_schedule
 
-    now = datetime.now(UTC)
+    now = clock.now()
     for offering in offerings:
         store = offering.store
         weekly = []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apiflask import APIBlueprint, Schema
@@ -10,6 +10,7 @@ from apiflask.fields import Boolean, Date, Float, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf, Range
 from flask import Response, current_app, request
 
+from app import clock
 from app.auth.security import actor, api_auth
 from app.errors import DomainError, NotFound, error_body
 from app.extensions import db, limiter
@@ -203,9 +204,6 @@ def booking_json(booking: Booking) -> dict:
     }
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
 
 @bp.put("/offerings/<int:offering_id>/schedule")
 @bp.auth_required(api_auth)
@@ -217,7 +215,7 @@ def put_schedule(offering_id: int, body):
     offering = get_offering(actor(), offering_id, manage=True)
     if body.get("every"):
         body["every"]["from"] = body["every"].pop("from_")
-    result = services.set_schedule(actor(), offering, body, _now())
+    result = services.set_schedule(actor(), offering, body, clock.now())
     db.session.commit()
     return result
 
@@ -230,7 +228,7 @@ def get_slots(offering_id: int, query):
     """Open slots between two store-local dates, with the seats that remain."""
     offering = get_offering(actor(), offering_id)
     zone = ZoneInfo(offering.store.timezone)
-    first = query.get("from_") or datetime.now(zone).date()
+    first = query.get("from_") or clock.today(zone)
     last = query.get("to") or first + timedelta(days=14)
     start = datetime.combine(first, datetime.min.time(), tzinfo=zone)
     end = datetime.combine(last, datetime.min.time(), tzinfo=zone)
@@ -250,10 +248,10 @@ def create_booking(body):
     """Book a slot for a party; the price is paid at the store."""
     key = request.headers.get("Idempotency-Key")
     if key is not None:
-        replay = services.claim_idempotency_key(actor(), key.strip(), services.request_fingerprint(body), _now())
+        replay = services.claim_idempotency_key(actor(), key.strip(), services.request_fingerprint(body), clock.now())
         if replay is not None:
             return replay[1], replay[0]
-    booking = services.book(actor(), body["slot_id"], body["party_size"], body["note"], _now())
+    booking = services.book(actor(), body["slot_id"], body["party_size"], body["note"], clock.now())
     result = booking_json(booking)
     if key is not None:
         services.remember_response(actor(), key.strip(), 201, result)
@@ -267,7 +265,7 @@ def create_booking(body):
 @bp.output(BookingList)
 def list_my_bookings(query):
     """The caller's visits: upcoming (soonest first) or past."""
-    items = services.bookings_of_resident(actor(), upcoming=query["when"] == "upcoming", now=_now())
+    items = services.bookings_of_resident(actor(), upcoming=query["when"] == "upcoming", now=clock.now())
     return {"items": [booking_json(b) for b in items]}
 
 
@@ -303,7 +301,7 @@ def _booking_action(verb, booking_id: int, *args):
 @bp.doc(responses={403: "forbidden", 404: "not_found", 409: "invalid_transition"})
 def cancel_booking(booking_id: int, body):
     """Cancel: free before the cut-off, a late cancel after; the store's owner must give a reason."""
-    return _booking_action(services.cancel, booking_id, body["reason"], _now())
+    return _booking_action(services.cancel, booking_id, body["reason"], clock.now())
 
 
 @bp.post("/bookings/<int:booking_id>/reschedule")
@@ -313,7 +311,7 @@ def cancel_booking(booking_id: int, body):
 @bp.doc(responses={404: "not_found", 409: "slot_full, past_cutoff, already_booked or invalid_transition"})
 def reschedule_booking(booking_id: int, body):
     """Move the booking to another slot of the same experience: one seat, never two, never none."""
-    return _booking_action(services.reschedule, booking_id, body["slot_id"], _now())
+    return _booking_action(services.reschedule, booking_id, body["slot_id"], clock.now())
 
 
 @bp.post("/bookings/<int:booking_id>/confirm")
@@ -332,7 +330,7 @@ def confirm_booking(booking_id: int):
 @bp.doc(tags=["Merchant"], responses={404: "not_found", 409: "invalid_transition"})
 def reject_booking(booking_id: int, body):
     """Decline a pending booking (store owner or staff)."""
-    return _booking_action(services.reject, booking_id, body["reason"], _now())
+    return _booking_action(services.reject, booking_id, body["reason"], clock.now())
 
 
 @bp.post("/bookings/<int:booking_id>/no-show")
@@ -341,7 +339,7 @@ def reject_booking(booking_id: int, body):
 @bp.doc(tags=["Merchant"], responses={404: "not_found", 409: "slot_not_over or invalid_transition"})
 def no_show(booking_id: int):
     """Mark a confirmed visitor who did not come, once the slot is over (store owner or staff)."""
-    return _booking_action(services.mark_no_show, booking_id, _now())
+    return _booking_action(services.mark_no_show, booking_id, clock.now())
 
 
 @bp.post("/slots/<int:slot_id>/cancel")
@@ -354,7 +352,7 @@ def cancel_slot(slot_id: int, body):
     slot = db.session.get(Slot, slot_id)
     if slot is None:
         raise SlotNotFound()
-    count = services.cancel_slot(actor(), slot, body["reason"], _now())
+    count = services.cancel_slot(actor(), slot, body["reason"], clock.now())
     db.session.commit()
     return {"cancelled_bookings": count}
 
@@ -366,7 +364,7 @@ def cancel_slot(slot_id: int, body):
 @bp.doc(tags=["Waitlist"], responses={404: "slot_not_found", 409: "slot_has_room, already_waiting, already_booked"})
 def join_waitlist(slot_id: int, body):
     """Wait for a full slot: when seats free up, the first in line whose party fits is booked."""
-    entry = services.join_waitlist(actor(), slot_id, body["party_size"], body["note"], _now())
+    entry = services.join_waitlist(actor(), slot_id, body["party_size"], body["note"], clock.now())
     db.session.commit()
     return {"id": entry.id, "slot_id": entry.slot_id, "party_size": entry.party_size, "status": entry.status,
             "booking_id": None}
@@ -391,7 +389,7 @@ def leave_waitlist(entry_id: int):
 def store_bookings(store_id: int, query):
     """A store's bookings on one local day (store owner or staff)."""
     store = get_store(actor(), store_id)
-    day = query.get("day") or datetime.now(ZoneInfo(store.timezone)).date()
+    day = query.get("day") or clock.today(ZoneInfo(store.timezone))
     return {"items": [booking_json(b) for b in services.bookings_of_store_day(actor(), store, day)]}
 
 
@@ -534,7 +532,7 @@ def check_in(body):
         response.status_code = status
         return response
     try:
-        result = checkin.staff_check_in(actor(), body["store_id"], body["code"], _key(), _now())
+        result = checkin.staff_check_in(actor(), body["store_id"], body["code"], _key(), clock.now())
     except DomainError as error:
         db.session.rollback()
         checkin.remember(actor(), body.get("nonce"), error.http_status, error_body(error.code, error.message,
@@ -560,7 +558,7 @@ def check_in(body):
 def self_check_in(booking_id: int, body):
     """"I'm here": the resident's position inside the store's geofence plus the counter's current code."""
     position = {key: body.get(key) for key in ("lat", "lng", "accuracy")}
-    result = checkin.self_check_in(actor(), booking_id, position, body["store_code"], _now())
+    result = checkin.self_check_in(actor(), booking_id, position, body["store_code"], clock.now())
     db.session.commit()
     return {"booking": booking_json(result.booking), "resident": result.booking.resident.display_name,
             "check_in": check_in_json(result.check_in), "collect": result.collect}
@@ -611,7 +609,7 @@ def store_checkin_code(store_id: int):
     store = get_store(actor(), store_id)
     if not services.can_work_store(actor(), store):
         raise NotFound("No such store.")
-    now = _now()
+    now = clock.now()
     return {"code": checkin.store_code(store, now), "seconds_left": checkin.seconds_left(now)}
 
 
@@ -622,7 +620,7 @@ def store_checkin_code(store_id: int):
 @bp.doc(tags=["Check-in"], responses={404: "not_found"})
 def store_roster(store_id: int, query):
     """The day's roster: expected, arrived, late, no-shows, cancelled, and the takings recorded."""
-    day = checkin.roster(actor(), store_id, query.get("day"), _now())
+    day = checkin.roster(actor(), store_id, query.get("day"), clock.now())
     return {"day": day.day.isoformat(), **{name: [booking_json(b) for b in getattr(day, name)]
                                            for name in ("expected", "arrived", "late", "no_show", "cancelled")},
             "takings": [{"amount": f"{v:.2f}", "currency": c} for c, v in sorted(day.takings.items())]}

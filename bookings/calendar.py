@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, vGeo
 
+from app import clock
 from bookings.models import Booking
 from geo.points import LngLat
 
@@ -22,7 +23,7 @@ def ics_for(booking: Booking, now: datetime | None = None) -> bytes:
     calendar.add("method", "PUBLISH")
     event = Event()
     event.add("uid", f"booking-{booking.id}@onsite")
-    event.add("dtstamp", now or datetime.now(UTC))
+    event.add("dtstamp", now or clock.now())
     event.add("dtstart", booking.slot.starts_at.astimezone(zone))
     event.add("dtend", booking.slot.ends_at.astimezone(zone))
     event.add("summary", f"{booking.offering.title} — {store.name}")

@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
+from app import clock
 from app.auth.models import User
 from app.extensions import db
 from app.merchants.models import Store
@@ -57,8 +58,8 @@ class Schedule(db.Model):
     min_notice_minutes: Mapped[int] = mapped_column(Integer, default=60)
     requires_approval: Mapped[bool] = mapped_column(default=False)
     checkin_opens_minutes: Mapped[int] = mapped_column(SmallInteger, default=30)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
-                                                 onupdate=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now(),
+                                                 onupdate=clock.now)
 
     offering: Mapped[Offering] = relationship()
     times: Mapped[list[ScheduleTime]] = relationship(
@@ -172,9 +173,9 @@ class Booking(db.Model):
     is_late_cancel: Mapped[bool] = mapped_column(default=False)
     reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     cancel_reason: Mapped[str | None] = mapped_column(String(300))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
-                                                 onupdate=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now(),
+                                                 onupdate=clock.now)
 
     slot: Mapped[Slot] = relationship()
     offering: Mapped[Offering] = relationship()
@@ -197,7 +198,7 @@ class BookingEvent(db.Model):
     to_status: Mapped[str] = mapped_column(String(24))
     reason: Mapped[str] = mapped_column(String(300), default="")
     data: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now())
 
     booking: Mapped[Booking] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship()
@@ -220,7 +221,7 @@ class OfflinePayment(db.Model):
     method: Mapped[str] = mapped_column(String(32))
     note: Mapped[str] = mapped_column(String(300), default="")
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now())
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("offline_payments.id"))
 
     booking: Mapped[Booking] = relationship(back_populates="payments")
@@ -263,7 +264,8 @@ class CheckInAttempt(db.Model):
     nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
     status_code: Mapped[int] = mapped_column(SmallInteger)
     body: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now,
+                                                 server_default=func.now(), index=True)
 
 
 class WaitlistEntry(db.Model):
@@ -285,7 +287,7 @@ class WaitlistEntry(db.Model):
     note: Mapped[str] = mapped_column(String(500), default="")
     status: Mapped[str] = mapped_column(String(16), default="waiting")
     booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now())
 
     slot: Mapped[Slot] = relationship()
     resident: Mapped[User] = relationship()
@@ -301,7 +303,8 @@ class IdempotencyKey(db.Model):
     request_hash: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int | None] = mapped_column(SmallInteger)
     body: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now,
+                                                 server_default=func.now(), index=True)
 
 
 class Notification(db.Model):
@@ -316,7 +319,7 @@ class Notification(db.Model):
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text, default="")
     booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now())
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
@@ -330,7 +333,7 @@ class OutboxEmail(db.Model):
     to_email: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now())
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
     last_error: Mapped[str | None] = mapped_column(String(500))

@@ -3,7 +3,7 @@ the availability editor."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 import segno
@@ -11,6 +11,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
+from app import clock
 from app.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.extensions import db
 from app.merchants.services import get_store
@@ -22,9 +23,6 @@ from bookings.states import LABELS
 bp = Blueprint("bookings", __name__)
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _int(name: str, default: int | None = None) -> int | None:
@@ -51,7 +49,7 @@ def create():
     back = url_for("offerings.detail", offering_id=offering_id, day=request.form.get("day") or None)
     try:
         booking = services.book(current_user, _int("slot_id"), _int("party_size"), request.form.get("note", ""),
-                                _now())
+                                clock.now())
     except (Conflict, ValidationFailed) as error:
         return _fail(error, back)
     db.session.commit()
@@ -66,7 +64,7 @@ def join_waitlist(slot_id: int):
     slot = db.session.get(Slot, slot_id)
     back = url_for("offerings.detail", offering_id=slot.offering_id) if slot else url_for("discovery.home")
     try:
-        services.join_waitlist(current_user, slot_id, _int("party_size"), request.form.get("note", ""), _now())
+        services.join_waitlist(current_user, slot_id, _int("party_size"), request.form.get("note", ""), clock.now())
     except (Conflict, ValidationFailed) as error:
         return _fail(error, back)
     db.session.commit()
@@ -88,7 +86,7 @@ def leave_waitlist(entry_id: int):
 def detail(booking_id: int):
     booking = services.get_booking(current_user, booking_id)
     zone = ZoneInfo(booking.store.timezone)
-    now = _now()
+    now = clock.now()
     alternatives = []
     if booking.resident_id == current_user.id and booking.status in ("pending", "confirmed") \
             and now < services.cutoff_of(booking):
@@ -113,7 +111,7 @@ def detail(booking_id: int):
 def cancel(booking_id: int):
     back = url_for("bookings.detail", booking_id=booking_id)
     try:
-        booking = services.cancel(current_user, booking_id, request.form.get("reason", ""), _now())
+        booking = services.cancel(current_user, booking_id, request.form.get("reason", ""), clock.now())
     except (Conflict, ValidationFailed) as error:
         return _fail(error, back)
     db.session.commit()
@@ -127,7 +125,7 @@ def cancel(booking_id: int):
 def reschedule(booking_id: int):
     back = url_for("bookings.detail", booking_id=booking_id)
     try:
-        services.reschedule(current_user, booking_id, _int("slot_id"), _now())
+        services.reschedule(current_user, booking_id, _int("slot_id"), clock.now())
     except (Conflict, ValidationFailed) as error:
         return _fail(error, back)
     db.session.commit()
@@ -143,9 +141,9 @@ def merchant_action(booking_id: int, action: str):
         if action == "confirm":
             services.confirm(current_user, booking_id)
         elif action == "reject":
-            services.reject(current_user, booking_id, request.form.get("reason", ""), _now())
+            services.reject(current_user, booking_id, request.form.get("reason", ""), clock.now())
         else:
-            services.mark_no_show(current_user, booking_id, _now())
+            services.mark_no_show(current_user, booking_id, clock.now())
     except (Conflict, ValidationFailed) as error:
         return _fail(error, back)
     db.session.commit()
@@ -156,7 +154,7 @@ def merchant_action(booking_id: int, action: str):
 @bp.get("/me/visits")
 @login_required
 def my_visits():
-    now = _now()
+    now = clock.now()
     return render_template("bookings/my_visits.html", labels=LABELS, waiting=services.waiting_of(current_user),
                            upcoming=services.bookings_of_resident(current_user, upcoming=True, now=now),
                            past=services.bookings_of_resident(current_user, upcoming=False, now=now))
@@ -168,7 +166,7 @@ def inbox():
     items = services.notifications_of(current_user)
     # Render before marking: the bulk update also marks the loaded rows, and the page shows what was new.
     page = render_template("bookings/inbox.html", items=items)
-    services.mark_notifications_read(current_user, _now())
+    services.mark_notifications_read(current_user, clock.now())
     db.session.commit()
     return page
 
@@ -188,10 +186,10 @@ def _day_arg() -> date | None:
 def store_day(store_id: int):
     store = get_store(current_user, store_id)
     zone = ZoneInfo(store.timezone)
-    day = _day_arg() or datetime.now(zone).date()
+    day = _day_arg() or clock.today(zone)
     bookings = services.bookings_of_store_day(current_user, store, day)
     return render_template("bookings/store_day.html", store=store, day=day, bookings=bookings, zone=zone,
-                           labels=LABELS, now=_now(), timedelta=timedelta)
+                           labels=LABELS, now=clock.now(), timedelta=timedelta)
 
 
 @bp.route("/merchant/experiences/<int:offering_id>/schedule", methods=["GET", "POST"])
@@ -201,7 +199,7 @@ def schedule(offering_id: int):
     problem = None
     if request.method == "POST":
         try:
-            result = services.set_schedule(current_user, offering, _schedule_form(), _now())
+            result = services.set_schedule(current_user, offering, _schedule_form(), clock.now())
         except ValidationFailed as error:
             db.session.rollback()
             offering = get_offering(current_user, offering_id, manage=True)
@@ -214,7 +212,7 @@ def schedule(offering_id: int):
             return redirect(url_for("bookings.schedule", offering_id=offering.id))
     current = services.get_schedule(offering)
     zone = ZoneInfo(offering.store.timezone)
-    now = _now()
+    now = clock.now()
     slots = services.list_slots(offering, now, now + timedelta(days=14))
     return render_template("bookings/schedule.html", offering=offering, schedule=current, weekdays=WEEKDAYS,
                            slots=slots, zone=zone, problem=problem, form=request.form if problem else None), \
@@ -262,7 +260,7 @@ def cancel_slot(slot_id: int):
         return redirect(url_for("merchants.dashboard"))
     back = url_for("bookings.schedule", offering_id=slot.offering_id)
     try:
-        count = services.cancel_slot(current_user, slot, request.form.get("reason", ""), _now())
+        count = services.cancel_slot(current_user, slot, request.form.get("reason", ""), clock.now())
     except (Conflict, ValidationFailed) as error:
         return _fail(error, back)
     db.session.commit()
@@ -278,7 +276,7 @@ def checkin_desk(store_id: int):
     store = get_store(current_user, store_id)
     if not services.can_work_store(current_user, store):
         raise NotFound("No such store.")
-    now = _now()
+    now = clock.now()
     roster = checkin.roster(current_user, store.id, _day_arg(), now)
     return render_template("bookings/checkin_desk.html", store=store, roster=roster, labels=LABELS,
                            zone=ZoneInfo(store.timezone), store_code=checkin.store_code(store, now),

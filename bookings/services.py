@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app import clock
 from app.auth.models import User
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
@@ -889,7 +890,7 @@ def deliver_outbox(send, limit: int = 100) -> tuple[int, int]:
             row.last_error = str(exc)[:500]
             failed += 1
         else:
-            row.sent_at = datetime.now(UTC)
+            row.sent_at = clock.now()
             sent += 1
     db.session.flush()
     return sent, failed

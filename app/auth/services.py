@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 
+from app import clock
 from app.auth.models import ApiToken, Role, User
 from app.errors import Conflict, Unauthenticated, ValidationFailed
 from app.extensions import db
@@ -106,7 +107,7 @@ def authenticate(email: str, password: str) -> User:
     user = find_user_by_email(email or "")
     if not verify_password(user, password or "") or user is None or not user.is_active:
         raise Unauthenticated("E-mail or password is wrong.", code="invalid_credentials")
-    user.last_login_at = datetime.now(UTC)
+    user.last_login_at = clock.now()
     return user
 
 
@@ -119,7 +120,7 @@ def issue_token(user: User) -> str:
     raw = "ons_" + secrets.token_urlsafe(32)
     days = current_app.config["API_TOKEN_DAYS"]
     db.session.add(ApiToken(user=user, token_hash=_digest(raw),
-                            expires_at=datetime.now(UTC) + timedelta(days=days)))
+                            expires_at=clock.now() + timedelta(days=days)))
     db.session.flush()
     return raw
 
@@ -133,7 +134,7 @@ def user_for_token(raw: str) -> User | None:
         select(User).join(ApiToken, ApiToken.user_id == User.id).where(
             ApiToken.token_hash == _digest(raw),
             ApiToken.revoked_at.is_(None),
-            ApiToken.expires_at > func.now(),
+            ApiToken.expires_at > clock.now(),
             User.is_active_account.is_(True),
         )
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
 
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import Boolean, Date, Decimal, Float, Integer, List, Nested, String
@@ -12,6 +11,7 @@ from apiflask.validators import Length, OneOf, Range
 from flask import current_app, jsonify
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from app import clock
 from app.discovery import services
 from app.errors import ValidationFailed
 from app.offerings.models import Category
@@ -191,7 +191,7 @@ def nearby(args):
     query = services.NearbyQuery(
         point=LngLat(lng=args["lng"], lat=args["lat"]), radius_m=args["radius_m"], filters=_filters(args),
         sort=args["sort"], limit=args["limit"], after=_decode_cursor(args))
-    page = services.nearby(query, datetime.now(UTC))
+    page = services.nearby(query, clock.now())
     if query.after is None:
         services.record_search(current_app.extensions["search_log"], kind="nearby", point=query.point,
                                radius_m=query.radius_m, filters=query.filters, result_count=len(page.items),
@@ -215,7 +215,7 @@ def in_view(args):
     except InvalidCoordinates as exc:
         raise ValidationFailed(details={k: [v] for k, v in exc.errors.items()}) from None
     filters = _filters(args)
-    view = services.in_view(box, filters, datetime.now(UTC))
+    view = services.in_view(box, filters, clock.now())
     if view.mode == "clusters":
         current_app.extensions["grid_refresher"].touch()
     centre = LngLat(lng=(box.min_lng + box.max_lng) / 2, lat=(box.min_lat + box.max_lat) / 2)

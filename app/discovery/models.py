@@ -8,6 +8,7 @@ from sqlalchemy import BigInteger, DateTime, Float, Index, SmallInteger, String,
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app import clock
 from app.extensions import db
 
 
@@ -18,7 +19,7 @@ class SearchLog(db.Model):
     __table_args__ = (Index("ix_search_logs_searched_at", "searched_at", postgresql_using="brin"),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    searched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    searched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now())
     kind: Mapped[str] = mapped_column(String(16))
     lat: Mapped[float] = mapped_column(Float)
     lng: Mapped[float] = mapped_column(Float)

@@ -1,9 +1,9 @@
 """The map pages: home and /explore, a map and a list of the same results."""
 
-from datetime import UTC, datetime
 
 from flask import Blueprint, render_template, request
 
+from app import clock
 from app.discovery import services
 from app.discovery.api import item_json
 from app.offerings.models import CATEGORY_LABELS
@@ -23,7 +23,7 @@ def home():
         centre = LngLat(lng=HANGZHOU[1], lat=HANGZHOU[0])
     places.warm_up()
     page = services.nearby(services.NearbyQuery(point=centre, radius_m=services.DEFAULT_RADIUS_M, limit=50),
-                           datetime.now(UTC))
+                           clock.now())
     initial = {"lat": centre.lat, "lng": centre.lng, "radius_m": services.DEFAULT_RADIUS_M,
                "items": [item_json(item) for item in page.items]}
     return render_template("discovery/explore.html", map=page_map((centre.lat, centre.lng), 14, clustered=True,

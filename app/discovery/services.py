@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Bundle
 
+from app import clock
 from app.discovery.models import SearchLog
 from app.extensions import db
 from app.merchants.models import Business, BusinessStatus, HoursException, OpeningHours, Store, StoreStatus
@@ -468,4 +469,4 @@ def record_search(buffer: SearchLogBuffer, *, kind: str, point: LngLat, radius_m
     """Queue an anonymous record of a search."""
     buffer.add(SearchRecord(kind=kind, lat=rounded(point.lat), lng=rounded(point.lng), radius_m=radius_m,
                             categories=filters.categories, q=(filters.q or None) and filters.q[:200],
-                            result_count=result_count, has_more=has_more, searched_at=time.time()))
+                            result_count=result_count, has_more=has_more, searched_at=clock.now().timestamp()))

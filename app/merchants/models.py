@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app import clock
 from app.auth.models import User
 from app.extensions import db
 
@@ -75,7 +76,7 @@ class Business(db.Model):
     category: Mapped[str] = mapped_column(String(24), default=BusinessCategory.OTHER)
     status: Mapped[str] = mapped_column(String(16), default=BusinessStatus.ACTIVE)
     is_verified: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now())
 
     owner: Mapped[User] = relationship()
     stores: Mapped[list[Store]] = relationship(back_populates="business", order_by="Store.id")
@@ -100,7 +101,7 @@ class Store(db.Model):
     checkin_secret: Mapped[str] = mapped_column(
         String(32), server_default=text("replace(gen_random_uuid()::text, '-', '')"),
         default=lambda: secrets.token_hex(16))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now())
 
     business: Mapped[Business] = relationship(back_populates="stores")
     hours: Mapped[list[OpeningHours]] = relationship(
@@ -162,7 +163,7 @@ class StoreStaff(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now())
 
     store: Mapped[Store] = relationship(back_populates="staff")
     user: Mapped[User] = relationship()

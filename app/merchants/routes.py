@@ -6,6 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
+from app import clock
 from app.auth.security import actor
 from app.errors import Conflict, ValidationFailed
 from app.extensions import db
@@ -229,12 +230,11 @@ def store_page(store_id: int):
     private = services.can_view_store_private(actor(), store)
     offerings = offerings_of_store(store, include_archived=private)
     pin = (point.lat, point.lng, Markup("<b>{}</b><br>{}").format(store.name, store.address), store.name)
-    from datetime import UTC, datetime
 
     return render_template(
         "merchants/store.html", store=store, point=point, offerings=offerings,
         map=page_map((point.lat, point.lng), 16, [pin]), weekdays=WEEKDAYS,
-        open_now=services.is_open_at(store, datetime.now(UTC)),
+        open_now=services.is_open_at(store, clock.now()),
         can_manage=services.can_manage_store(actor(), store),
     )
 

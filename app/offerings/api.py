@@ -1,12 +1,12 @@
 """Experience (offering) endpoints."""
 
-from datetime import UTC, datetime
 
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import Boolean, DateTime, Decimal, Float, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf, Range
 from marshmallow import pre_dump
 
+from app import clock
 from app.auth.security import actor, api_auth
 from app.db import MAX_ID
 from app.extensions import db
@@ -132,7 +132,7 @@ def update_offering(offering_id: int, body):
     """Change an experience the caller owns."""
     offering = services.get_offering(actor(), offering_id, manage=True)
     services.update_offering(actor(), offering, body)
-    booking_services.offering_changed(offering, datetime.now(UTC))
+    booking_services.offering_changed(offering, clock.now())
     db.session.commit()
     return offering
 
@@ -145,7 +145,7 @@ def archive_offering(offering_id: int):
     """Archive an experience: it leaves the listings but keeps its history."""
     offering = services.get_offering(actor(), offering_id, manage=True)
     services.archive_offering(actor(), offering)
-    booking_services.offering_changed(offering, datetime.now(UTC))
+    booking_services.offering_changed(offering, clock.now())
     db.session.commit()
     return ""
 

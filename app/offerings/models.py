@@ -10,6 +10,7 @@ from geoalchemy2 import Geography
 from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Numeric, SmallInteger, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app import clock
 from app.extensions import db
 from app.merchants.models import Store
 
@@ -95,9 +96,9 @@ class Offering(db.Model):
     # Filled by reviews of verified visits; NULL until the first one.
     rating_avg: Mapped[Decimal | None] = mapped_column(Numeric(3, 2))
     rating_count: Mapped[int] = mapped_column(default=0, server_default="0")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+        DateTime(timezone=True), default=clock.now, server_default=func.now(), onupdate=clock.now
     )
 
     store: Mapped[Store] = relationship()

@@ -1,12 +1,13 @@
 """Experience pages: the public page, and the owner's create/edit/archive forms."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
+from app import clock
 from app.auth.security import actor
 from app.errors import ValidationFailed
 from app.extensions import db
@@ -68,7 +69,7 @@ def edit(offering_id: int):
     if form.validate_on_submit():
         try:
             services.update_offering(current_user, offering, _fields(form))
-            booking_services.offering_changed(offering, datetime.now(UTC))
+            booking_services.offering_changed(offering, clock.now())
             _save_cover(form, offering)
         except ValidationFailed as exc:
             db.session.rollback()
@@ -86,7 +87,7 @@ def edit(offering_id: int):
 def archive(offering_id: int):
     offering = services.get_offering(actor(), offering_id, manage=True)
     services.archive_offering(current_user, offering)
-    booking_services.offering_changed(offering, datetime.now(UTC))
+    booking_services.offering_changed(offering, clock.now())
     db.session.commit()
     flash(f"“{offering.title}” is archived: residents no longer see it.", "info")
     return redirect(url_for("merchants.dashboard"))
@@ -97,7 +98,7 @@ def archive(offering_id: int):
 def restore(offering_id: int):
     offering = services.get_offering(actor(), offering_id, manage=True)
     services.update_offering(current_user, offering, {"status": "active"})
-    booking_services.offering_changed(offering, datetime.now(UTC))
+    booking_services.offering_changed(offering, clock.now())
     db.session.commit()
     flash(f"“{offering.title}” is listed again.", "success")
     return redirect(url_for("merchants.dashboard"))
@@ -109,7 +110,7 @@ def detail(offering_id: int):
     store = offering.store
     point = LngLat.from_element(store.location)
     pin = (point.lat, point.lng, Markup("<b>{}</b><br>{}").format(store.name, store.address), store.name)
-    now = datetime.now(UTC)
+    now = clock.now()
     return render_template(
         "offerings/detail.html", offering=offering, store=store, point=point,
         map=page_map((point.lat, point.lng), 15, [pin], height="280px"),
