@@ -5,14 +5,59 @@ from __future__ import annotations
 import contextvars
 import os
 import re
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask.testing import FlaskClient
 from flask_sqlalchemy.session import Session as FlaskSession
 
+from app import clock as app_clock
 from app import create_app
 from app.config import TestConfig
 from app.extensions import db as _db
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--at", default=os.environ.get("ONSITE_TEST_AT") or None, metavar="'YYYY-MM-DD HH:MM[:SS] ZONE'",
+        help="run the whole suite, live servers included, as if it were this instant "
+             "(e.g. '2026-03-08 01:55 America/New_York'; default: now, or $ONSITE_TEST_AT)")
+
+
+def parse_instant(text: str) -> datetime:
+    """'2026-12-31 23:55 Asia/Shanghai' (or an ISO instant with an offset) as an aware datetime."""
+    text = text.strip()
+    stamp, _, zone = text.rpartition(" ")
+    if stamp and ("/" in zone or zone == "UTC"):
+        return datetime.fromisoformat(stamp).replace(tzinfo=ZoneInfo(zone))
+    instant = datetime.fromisoformat(text)
+    if instant.tzinfo is None:
+        raise ValueError(f"--at needs a time zone: {text!r}")
+    return instant
+
+
+def pytest_configure(config):
+    """Set the run's clock once: this process and every server or command it starts agree on it."""
+    at = config.getoption("--at")
+    if at:
+        app_clock.travel(parse_instant(at))
+        os.environ["ONSITE_CLOCK_OFFSET"] = repr(app_clock.offset_seconds())
+    else:
+        os.environ.pop("ONSITE_CLOCK_OFFSET", None)
+    config.onsite_clock_offset = app_clock.offset_seconds()
+
+
+def pytest_report_header(config):
+    return f"onsite clock: {app_clock.now().astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC" + (
+        f" (--at {config.getoption('--at')})" if config.getoption("--at") else " (system clock)")
+
+
+@pytest.fixture
+def clock(request):
+    """The app's clock (app/clock.py): ``clock.travel(instant, tick=False)`` sets it; put back after the test."""
+    yield app_clock
+    app_clock.set_offset(request.config.onsite_clock_offset)
 
 
 class _ConnectionBoundSession(FlaskSession):

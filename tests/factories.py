@@ -6,6 +6,7 @@ import itertools
 from datetime import time
 from decimal import Decimal
 
+from app import clock
 from app.auth.models import Role, User
 from app.auth.services import hash_password, issue_token
 from app.extensions import db
@@ -109,27 +110,25 @@ def create_schedule(offering: Offering, weekly=None, *, now=None, actor: User | 
     ``weekly`` is the API's list (``[{"weekday": 1, "times": ["10:00"]}]``) or a ``{weekday: [times]}`` dict;
     ``rules`` are the other schedule fields (``every``, ``weeks_ahead``, ``requires_approval``, ``exceptions``…).
     """
-    from datetime import UTC, datetime
-
     from bookings import services
 
     if isinstance(weekly, dict):
         weekly = [{"weekday": day, "times": list(times)} for day, times in weekly.items()]
     services.set_schedule(actor or offering.store.business.owner, offering, {"weekly": weekly or [], **rules},
-                          now or datetime.now(UTC))
+                          now or clock.now())
     return services.get_schedule(offering)
 
 
 def create_slot(offering: Offering | None = None, starts_at=None, *, capacity: int | None = None,
                 seats_taken: int = 0, status: str = "open", duration_min: int | None = None, **kw):
     """A slot of ``offering`` (default: a new one), by default a week from now, on the hour."""
-    from datetime import UTC, datetime, timedelta
+    from datetime import timedelta
 
     from bookings.models import Slot
 
     offering = offering or create_offering(capacity=10)
     if starts_at is None:
-        starts_at = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=7)
+        starts_at = clock.now().replace(minute=0, second=0, microsecond=0) + timedelta(days=7)
     slot = Slot(offering_id=offering.id, starts_at=starts_at,
                 ends_at=starts_at + timedelta(minutes=duration_min or offering.duration_min or 60),
                 capacity=capacity or offering.capacity, seats_taken=seats_taken, status=status, **kw)
@@ -169,8 +168,8 @@ def create_booking_starting_in(minutes: float, *, now=None, offering: Offering |
     The slot is inserted directly, at the exact time (``set_schedule`` only places whole minutes ahead of
     the real clock); ``kw`` goes to ``create_booking`` (``status``, ``party_size``, ``resident``…).
     """
-    from datetime import UTC, datetime, timedelta
+    from datetime import timedelta
 
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     slot = create_slot(offering, now + timedelta(minutes=minutes), duration_min=duration_min)
     return create_booking(slot, kw.pop("resident", None), **kw)
