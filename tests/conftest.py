@@ -53,11 +53,20 @@ def pytest_report_header(config):
         f" (--at {config.getoption('--at')})" if config.getoption("--at") else " (system clock)")
 
 
-@pytest.fixture
-def clock(request):
-    """The app's clock (app/clock.py): ``clock.travel(instant, tick=False)`` sets it; put back after the test."""
-    yield app_clock
+@pytest.fixture(autouse=True)
+def _one_instant_per_test(request):
+    """Each in-process test runs at one instant: the test, its factories and the routes it calls agree on
+    "now" and "today" even across midnight. Browser tests keep a ticking clock, as their live server does."""
+    if request.node.get_closest_marker("e2e") is None:
+        app_clock.travel(app_clock.now(), tick=False)
+    yield
     app_clock.set_offset(request.config.onsite_clock_offset)
+
+
+@pytest.fixture
+def clock():
+    """The app's clock (app/clock.py), frozen for the test: ``clock.travel(instant, tick=False)`` moves it."""
+    return app_clock
 
 
 class _ConnectionBoundSession(FlaskSession):

@@ -1,16 +1,17 @@
 """One store's bookings and everyone around them, for the booking API and page tests.
 
-Slots are days ahead of the real clock (HTTP routes read it), so cut-offs and notice never get in the way.
+Slots are days ahead of the app clock (frozen for each test), so cut-offs and notice never get in the way.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
 
+from app import clock
 from app.auth.models import Role, User
 from app.extensions import db
 from app.merchants.models import Store
@@ -47,7 +48,7 @@ class World:
 
 def hour(days: float = 0, hours: float = 0) -> datetime:
     """An instant on the hour, ``days`` and ``hours`` from now."""
-    return datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=days, hours=hours)
+    return clock.now().replace(minute=0, second=0, microsecond=0) + timedelta(days=days, hours=hours)
 
 
 def build_world() -> World:

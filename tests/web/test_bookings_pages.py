@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 from html import unescape
 from zoneinfo import ZoneInfo
@@ -14,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
+from app import clock
 from app.extensions import db
 from app.web import format_price
 from bookings import services
@@ -56,7 +56,7 @@ def test_the_experience_page_shows_days_slots_price_and_policy(client, world):
     page = client.get(f"/experiences/{world.offering.id}?day={local_day(world.slot)}")
     assert page.status_code == 200
     html = html_of(page)
-    today = datetime.now(SHANGHAI).date()
+    today = clock.today(SHANGHAI)
     assert f'data-day="{today.isoformat()}"' in html  # the next days to pick from
     assert len(re.findall(r'data-day="\d{4}-\d\d-\d\d"', html)) == 15
     assert 'aria-current="date"' in html and f'data-day="{local_day(world.slot)}"' in html
@@ -225,7 +225,7 @@ def test_joining_a_waitlist_from_the_page(client, auth, world):
 
 
 def test_the_inbox_shows_messages_and_marks_them_read(client, auth, world):
-    services.book(world.users["other_resident"], world.free_slot.id, 1, "", datetime.now(SHANGHAI))
+    services.book(world.users["other_resident"], world.free_slot.id, 1, "", clock.now())
     auth.login("bob@resident.test")
     html = html_of(client.get("/me/inbox"))
     assert "Booked: Pottery taster" in html and "list-group-item-primary" in html
@@ -276,7 +276,7 @@ def test_a_quiet_day_and_a_bad_day(client, auth, world):
     html = html_of(client.get(f"/merchant/stores/{world.store.id}/bookings?day=2031-01-01"))
     assert "No bookings on this day." in html and "Wednesday 01 January 2031" in html
     assert 'href="?day=2030-12-31"' in html and 'href="?day=2031-01-02"' in html
-    today = datetime.now(SHANGHAI).date()
+    today = clock.today(SHANGHAI)
     assert today.strftime("%A %d %B %Y") in html_of(client.get(f"/merchant/stores/{world.store.id}/bookings?day=x"))
 
 

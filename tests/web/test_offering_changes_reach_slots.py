@@ -1,19 +1,18 @@
 """Editing an experience keeps its future slots in step: capacity, and archiving."""
 
-from datetime import UTC, datetime
-
+from app import clock
 from bookings.models import Slot
 from tests import factories as f
 
 
 def _future_slots(db, offering):
     return db.session.scalars(db.select(Slot).where(Slot.offering_id == offering.id,
-                                                    Slot.starts_at > datetime.now(UTC))).all()
+                                                    Slot.starts_at > clock.now())).all()
 
 
 def test_capacity_change_reaches_future_slots_but_never_below_seats_taken(client, db):
     offering = f.create_offering(capacity=4)
-    f.create_schedule(offering, {d: ["10:00"] for d in range(7)}, now=datetime.now(UTC))
+    f.create_schedule(offering, {d: ["10:00"] for d in range(7)}, now=clock.now())
     slots = sorted(_future_slots(db, offering), key=lambda s: s.starts_at)
     busy = slots[-1]
     f.create_booking(busy, party_size=3)
@@ -28,7 +27,7 @@ def test_capacity_change_reaches_future_slots_but_never_below_seats_taken(client
 
 def test_archiving_removes_unbooked_future_slots_and_keeps_booked_ones(client, db):
     offering = f.create_offering(capacity=4)
-    f.create_schedule(offering, {d: ["10:00"] for d in range(7)}, now=datetime.now(UTC))
+    f.create_schedule(offering, {d: ["10:00"] for d in range(7)}, now=clock.now())
     booked = sorted(_future_slots(db, offering), key=lambda s: s.starts_at)[0]
     f.create_booking(booked)
     owner = offering.store.business.owner
