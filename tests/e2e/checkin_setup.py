@@ -16,10 +16,12 @@ import urllib.parse
 import urllib.request
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from email.message import Message
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from app import clock
 
 DEMO_MERCHANT = ("merchant@demo.onsite", "demo-merchant-pass")
 DEMO_STAFF = ("staff@demo.onsite", "demo-staff-pass")
@@ -106,7 +108,7 @@ def open_visit(base: str, studio: Studio, resident_token: str, *, store: dict | 
     }, token=studio.merchant_token)
     assert offering.status == 201, offering.body
     offering_id = offering.body["id"]
-    local = (datetime.now(UTC) + timedelta(minutes=minutes_ahead)).astimezone(ZoneInfo(store["timezone"]))
+    local = (clock.now() + timedelta(minutes=minutes_ahead)).astimezone(ZoneInfo(store["timezone"]))
     schedule = call(base, "PUT", f"/api/v1/offerings/{offering_id}/schedule", {
         "weekly": [], "min_notice_minutes": 0, "requires_approval": False,
         "exceptions": [{"date": local.date().isoformat(), "kind": "extra_slot", "time": local.strftime("%H:%M")}],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -12,7 +13,11 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import psycopg
 import pytest
+from psycopg import sql
+
+from app import clock
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
@@ -29,11 +34,22 @@ def _free_port() -> int:
 
 
 def _prepare(database_url: str) -> None:
-    """Migrate the e2e database and load the demo city (both idempotent)."""
+    """Rebuild the e2e database for this run: created afresh, migrated, the demo city loaded.
+
+    Every run starts from the same data at its own instant (``--at``), whatever earlier runs booked.
+    """
+    name = urlsplit(database_url).path.lstrip("/")
+    admin_url = re.sub(r"^postgresql\+psycopg://", "postgresql://", database_url).rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    recreated = subprocess.run([str(ROOT / "scripts" / "devdb.sh"), "url", name], cwd=ROOT, check=True,
+                               capture_output=True, text=True).stdout.strip()
+    assert urlsplit(recreated).path.lstrip("/") == name, recreated
     env = {**os.environ, "DATABASE_URL": database_url, "FLASK_APP": "wsgi:app"}
     for command in (["db", "upgrade"], ["demo", "load"]):
-        subprocess.run([sys.executable, "-m", "flask", *command], cwd=ROOT, env=env, check=True,
-                       capture_output=True)
+        done = subprocess.run([sys.executable, "-m", "flask", *command], cwd=ROOT, env=env, capture_output=True)
+        if done.returncode:
+            pytest.fail(f"flask {' '.join(command)} failed:\n{done.stdout.decode()}{done.stderr.decode()}")
 
 
 @pytest.fixture(scope="session")
@@ -84,12 +100,19 @@ def browser():
 WEST_LAKE = {"latitude": 30.2465, "longitude": 120.1485, "accuracy": 25}
 
 
+def new_context(browser, **options):
+    """A browser profile whose clock reads the run's instant (``--at``), as the live server's does."""
+    ctx = browser.new_context(**{"viewport": {"width": 1280, "height": 900}, "locale": "en-US",
+                                 "geolocation": WEST_LAKE, "permissions": ["geolocation"], **options})
+    ctx.clock.install(time=clock.now())
+    ctx.set_default_timeout(10_000)
+    return ctx
+
+
 @pytest.fixture
 def context(browser):
     """A fresh browser profile that shares a position by West Lake when a page asks."""
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US",
-                              geolocation=WEST_LAKE, permissions=["geolocation"])
-    ctx.set_default_timeout(10_000)
+    ctx = new_context(browser)
     yield ctx
     ctx.close()
 

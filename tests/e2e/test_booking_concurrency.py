@@ -18,13 +18,14 @@ import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
 
+from app import clock
 from bookings.states import ACTIVE, SEAT_HOLDING
 
 pytestmark = pytest.mark.e2e
@@ -175,7 +176,7 @@ class Shop:
 
     def slots(self, offering_id: int) -> list[dict]:
         """The experience's slots from the day after tomorrow (none starts while a test runs)."""
-        first = datetime.now(ZoneInfo(TZ)).date() + timedelta(days=2)
+        first = clock.today(ZoneInfo(TZ)) + timedelta(days=2)
         reply = call(self.base, self.owner, "GET",
                      f"/api/v1/offerings/{offering_id}/slots?from={first}&to={first + timedelta(days=5)}")
         items = ok(reply)["items"]

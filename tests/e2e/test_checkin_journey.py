@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.e2e.checkin_setup import DEMO_RESIDENT, DEMO_STAFF, archive, demo_studio, open_visit, token_of
-from tests.e2e.conftest import LOCAL_HOSTS, WEST_LAKE
+from tests.e2e.conftest import LOCAL_HOSTS, new_context
 
 pytestmark = pytest.mark.e2e
 
@@ -59,9 +59,7 @@ def test_staff_check_a_resident_in_and_the_resident_sees_it(browser: Browser, pa
                                                             outside_requests):
     studio = demo_studio(live_server)
     visit = open_visit(live_server, studio, token_of(live_server, *DEMO_RESIDENT), party_size=2)
-    resident_context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US",
-                                           geolocation=WEST_LAKE, permissions=["geolocation"])
-    resident_context.set_default_timeout(10_000)
+    resident_context = new_context(browser)
     resident_outside = guard_outside(resident_context)
     try:
         log_in(page, live_server, *DEMO_STAFF, "Demo Staff 示范店员")
