@@ -1,0 +1,235 @@
+"""Availability: an experience's weekly schedule, the slots it plans, and cancelling a slot."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, exists, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from app.auth.models import User
+from app.errors import PermissionDenied, ValidationFailed
+from app.extensions import db
+from app.merchants.models import Store
+from app.merchants.services import can_manage_store
+from app.offerings.models import Offering
+from bookings.errors import SlotClosed
+from bookings.models import Booking, Schedule, ScheduleException, ScheduleTime, Slot, WaitlistEntry
+from bookings.schedule import parse_hhmm, parse_weekly, planned_starts
+from bookings.services.notices import _local, _local_slot, _notify
+from bookings.services.records import _reason, transition
+from bookings.services.seats import _lock_slots, _release_seats
+from bookings.states import ACTIVE, BookingStatus
+
+S = BookingStatus
+MAX_SLOT_RANGE = timedelta(days=62)
+UNPLANNED = "No longer in the schedule."  # why sync_slots closed a slot (and may reopen it)
+
+
+def get_schedule(offering: Offering) -> Schedule | None:
+    return db.session.scalar(select(Schedule).where(Schedule.offering_id == offering.id))
+
+
+def bookable_from(offering: Offering, now: datetime) -> datetime:
+    """The earliest start a resident may still book (the experience's minimum notice)."""
+    schedule = get_schedule(offering)
+    return now + timedelta(minutes=schedule.min_notice_minutes if schedule else 0)
+
+
+def _int_in(data: Mapping[str, Any], key: str, low: int, high: int, default: int, errors: dict) -> int:
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        errors[key] = f"must be a whole number from {low} to {high}."
+        return default
+    return value
+
+
+def set_schedule(actor: User, offering: Offering, data: Mapping[str, Any], now: datetime) -> SyncResult:
+    """Replace an experience's weekly availability and keep its slots in step.
+
+    :raises PermissionDenied: when the actor does not own the store.
+    :raises ValidationFailed: on bad times, ranges or exceptions.
+    """
+    if not can_manage_store(actor, offering.store):
+        raise PermissionDenied("Only the store's owner can set availability.")
+    plan = parse_weekly(data)
+    errors: dict[str, str] = {}
+    weeks = _int_in(data, "weeks_ahead", 1, 52, 8, errors)
+    notice = _int_in(data, "min_notice_minutes", 0, 43200, 60, errors)
+    checkin = _int_in(data, "checkin_opens_minutes", 0, 1440, 30, errors)
+    approval = data.get("requires_approval", False)
+    if not isinstance(approval, bool):
+        errors["requires_approval"] = "must be true or false."
+    exceptions = _parse_exceptions(data.get("exceptions") or [], errors)
+    if errors:
+        raise ValidationFailed(details=errors)
+    schedule = get_schedule(offering)
+    if schedule is None:
+        schedule = Schedule(offering_id=offering.id)
+        db.session.add(schedule)
+    schedule.weeks_ahead, schedule.min_notice_minutes = weeks, notice
+    schedule.checkin_opens_minutes, schedule.requires_approval = checkin, approval
+    schedule.times.clear()
+    schedule.exceptions.clear()
+    db.session.flush()
+    schedule.times.extend(ScheduleTime(weekday=w, starts_at=t) for w, ts in plan.times.items() for t in ts)
+    schedule.exceptions.extend(exceptions)
+    db.session.flush()
+    return sync_slots(offering, now)
+
+
+def _parse_exceptions(items: Any, errors: dict) -> list[ScheduleException]:
+    if not isinstance(items, list):
+        errors["exceptions"] = "must be a list of {date, kind, time}."
+        return []
+    out = []
+    for index, item in enumerate(items):
+        field = f"exceptions[{index}]"
+        try:
+            day = date.fromisoformat(item["date"])
+            kind = item.get("kind", "day_off")
+            if kind == "day_off":
+                out.append(ScheduleException(day=day, kind=kind))
+            elif kind == "extra_slot":
+                out.append(ScheduleException(day=day, kind=kind, starts_at=parse_hhmm(item.get("time"), field)))
+            else:
+                errors[field] = "kind must be day_off or extra_slot."
+        except (KeyError, TypeError, ValueError):
+            errors[field] = "needs a date YYYY-MM-DD, a kind (day_off or extra_slot) and, for extra slots, a time."
+        except ValidationFailed:
+            errors[field] = "an extra slot needs a time HH:MM."
+    return out
+
+
+@dataclass
+class SyncResult:
+    created: int = 0
+    removed: int = 0
+    kept_with_bookings: int = 0
+    capacity_updated: int = 0
+
+
+def sync_slots(offering: Offering, now: datetime) -> SyncResult:
+    """Create the schedule's future slots and drop planned-away ones that nobody booked.
+
+    A slot that holds bookings is never removed here: its owner cancels it explicitly.
+    """
+    result = SyncResult()
+    schedule = get_schedule(offering)
+    tz = ZoneInfo(offering.store.timezone)
+    first_day = now.astimezone(tz).date()
+    desired: set[datetime] = set()
+    if schedule is not None and offering.status == "active":
+        times: dict[int, list] = {}
+        for item in schedule.times:
+            times.setdefault(item.weekday, []).append(item.starts_at)
+        days_off = {e.day for e in schedule.exceptions if e.kind == "day_off"}
+        extras: dict[date, list] = {}
+        for e in schedule.exceptions:
+            if e.kind == "extra_slot":
+                extras.setdefault(e.day, []).append(e.starts_at)
+        desired = {start for start in planned_starts(times, days_off, extras, offering.store.timezone, first_day,
+                                                     schedule.weeks_ahead * 7) if start > now}
+    duration = timedelta(minutes=offering.duration_min)
+    existing = {slot.starts_at: slot for slot in db.session.scalars(
+        select(Slot).where(Slot.offering_id == offering.id, Slot.starts_at > now))}
+    missing = sorted(desired - set(existing))
+    if missing:
+        inserted = db.session.execute(
+            pg_insert(Slot).values([{"offering_id": offering.id, "starts_at": start, "ends_at": start + duration,
+                                     "capacity": offering.capacity, "seats_taken": 0, "status": "open",
+                                     "is_extra": False} for start in missing])
+            .on_conflict_do_nothing(constraint="uq_slots_offering_start").returning(Slot.id)).all()
+        result.created = len(inserted)
+    for start, slot in existing.items():
+        if start in desired:
+            # Reopen only what this sync closed; a slot the owner cancelled stays cancelled.
+            if slot.status == "cancelled" and slot.cancel_reason == UNPLANNED and slot.seats_taken == 0:
+                slot.status, slot.cancel_reason = "open", None
+            continue
+        if slot.status != "open":
+            continue
+        if slot.seats_taken > 0 or db.session.scalar(select(exists().where(Booking.slot_id == slot.id))):
+            if slot.seats_taken > 0:
+                result.kept_with_bookings += 1
+            else:
+                slot.status, slot.cancel_reason = "cancelled", UNPLANNED
+            continue
+        db.session.execute(delete(WaitlistEntry).where(WaitlistEntry.slot_id == slot.id))
+        db.session.delete(slot)
+        result.removed += 1
+    result.capacity_updated = db.session.execute(
+        update(Slot).where(Slot.offering_id == offering.id, Slot.starts_at > now, Slot.status == "open",
+                           Slot.capacity != offering.capacity, Slot.seats_taken <= offering.capacity)
+        .values(capacity=offering.capacity, ends_at=Slot.starts_at + duration)
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.flush()
+    return result
+
+
+def offering_changed(offering: Offering, now: datetime) -> SyncResult | None:
+    """Bring an experience's future slots in line after its capacity, duration or status changed."""
+    if get_schedule(offering) is None:
+        return None
+    return sync_slots(offering, now)
+
+
+def offerings_without_schedule(business_ids) -> list[Offering]:
+    """Active offerings of these businesses (a select of ids) that have no availability yet."""
+    return list(db.session.scalars(
+        select(Offering).join(Store, Offering.store_id == Store.id)
+        .where(Store.business_id.in_(business_ids), Offering.status == "active",
+               ~exists().where(Schedule.offering_id == Offering.id))
+        .order_by(Offering.id)))
+
+
+def list_slots(offering: Offering, start: datetime, end: datetime) -> list[Slot]:
+    """The experience's slots that start in [start, end), cancelled ones left out.
+
+    :raises ValidationFailed: when the range is inverted or longer than 62 days.
+    """
+    if end <= start:
+        raise ValidationFailed(details={"to": ["must be after from."]})
+    if end - start > MAX_SLOT_RANGE:
+        raise ValidationFailed(details={"to": ["the range may span at most 62 days."]})
+    return list(db.session.scalars(
+        select(Slot).where(Slot.offering_id == offering.id, Slot.status == "open", Slot.starts_at >= start,
+                           Slot.starts_at < end).order_by(Slot.starts_at)))
+
+
+def cancel_slot(actor: User, slot: Slot, reason: str, now: datetime) -> int:
+    """Cancel a slot and every booking in it; return how many bookings were cancelled.
+
+    :raises PermissionDenied: when the actor does not own the store.
+    :raises SlotClosed: when the slot is cancelled already.
+    """
+    if not can_manage_store(actor, slot.offering.store):
+        raise PermissionDenied("Only the store's owner can cancel a slot.")
+    reason = _reason(reason, required=True)
+    # Bookings first, then the slot: the order cancel() takes them in.
+    bookings = db.session.scalars(
+        select(Booking).where(Booking.slot_id == slot.id, Booking.status.in_(ACTIVE)).order_by(Booking.id)
+        .with_for_update().execution_options(populate_existing=True)).all()
+    slot = _lock_slots(slot.id)[slot.id]
+    if slot.status != "open":
+        raise SlotClosed("This slot is cancelled already.")
+    for booking in bookings:
+        transition(booking, S.CANCELLED_BY_MERCHANT, actor, reason)
+        booking.cancel_reason = reason
+        _notify(booking.resident, "cancelled", f"Cancelled by the store: {booking.offering.title}",
+                f"{booking.store.name} cancelled your visit on {_local(booking)}: {reason}", booking)
+    for entry in db.session.scalars(select(WaitlistEntry).where(WaitlistEntry.slot_id == slot.id,
+                                                                WaitlistEntry.status == "waiting")):
+        entry.status = "expired"
+        _notify(entry.resident, "waitlist_closed", f"Slot cancelled: {slot.offering.title}",
+                f"The slot you were waiting for on {_local_slot(slot)} was cancelled by the store.", None)
+    for booking in bookings:
+        _release_seats(slot.id, booking.party_size)
+    db.session.refresh(slot)
+    slot.status, slot.cancel_reason = "cancelled", reason
+    db.session.flush()
+    return len(bookings)

@@ -1,0 +1,176 @@
+"""A resident's booking from start to end: book, cancel, reschedule."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import aliased
+
+from app.auth.models import User
+from app.errors import Conflict, PermissionDenied, ValidationFailed
+from app.extensions import db
+from app.merchants.models import Business, Store
+from app.merchants.services import can_manage_store
+from app.offerings.models import Offering
+from app.offerings.services import is_publicly_visible
+from bookings.errors import AlreadyBooked, SlotClosed, SlotNotFound
+from bookings.models import Booking, Schedule, Slot
+from bookings.services.availability import bookable_from
+from bookings.services.notices import _local, _notify, _notify_all
+from bookings.services.queries import get_booking
+from bookings.services.records import (
+    _check_party,
+    _insert_booking_returning,
+    _locked,
+    _reason,
+    record_event,
+    transition,
+)
+from bookings.services.seats import _bookable_slot, _has_active, _lock_slots, _release_seats, _take_seats
+from bookings.services.waitlist import promote_waitlist
+from bookings.states import ACTIVE, BookingStatus, assert_transition
+
+S = BookingStatus
+
+
+def _load_for_booking(slot_id: Any, resident_id: int) -> tuple[Slot, Schedule | None, bool]:
+    """One round trip for everything a booking needs: the slot with its experience, store, business,
+    owner and schedule, and whether the resident already holds a booking there.
+
+    :raises ValidationFailed, SlotNotFound, SlotClosed: as _bookable_slot.
+    """
+    if isinstance(slot_id, bool) or not isinstance(slot_id, int) or not 0 < slot_id < 2**31:
+        raise ValidationFailed(details={"slot_id": "must be a slot id."})
+    owner = aliased(User)
+    holds = exists().where(Booking.slot_id == Slot.id, Booking.resident_id == resident_id,
+                           Booking.status.in_(ACTIVE))
+    row = db.session.execute(
+        select(Slot, Offering, Store, Business, owner, Schedule, holds.label("holds"))
+        .join(Offering, Slot.offering_id == Offering.id).join(Store, Offering.store_id == Store.id)
+        .join(Business, Store.business_id == Business.id).join(owner, Business.owner_id == owner.id)
+        .outerjoin(Schedule, Schedule.offering_id == Offering.id).where(Slot.id == slot_id)).first()
+    if row is None:
+        raise SlotNotFound()
+    if not is_publicly_visible(row.Slot.offering):
+        raise SlotClosed("This experience is not open for booking.")
+    return row.Slot, row.Schedule, row.holds
+
+
+def book(actor: User, slot_id: Any, party_size: Any, note: Any, now: datetime) -> Booking:
+    """Book seats in a slot for the actor; pay at the store.
+
+    Peak-day path: one read, the conditional seat update, the insert, and batched notices.
+
+    :raises ValidationFailed: on a bad party size or note.
+    :raises SlotNotFound: when the slot does not exist.
+    :raises SlotFull, SlotInPast, SlotClosed: when it cannot seat the party.
+    :raises AlreadyBooked: when the actor already holds a booking in this slot.
+    """
+    _check_party(party_size, note)
+    slot, schedule, holds = _load_for_booking(slot_id, actor.id)
+    if holds:
+        raise AlreadyBooked()
+    offering = slot.offering
+    _take_seats(slot, party_size, now + timedelta(minutes=schedule.min_notice_minutes if schedule else 0))
+    booking = _insert_booking_returning(dict(
+        slot_id=slot.id, offering_id=offering.id, store_id=offering.store_id, resident_id=actor.id,
+        starts_at=slot.starts_at, party_size=party_size, note=(note or "").strip(),
+        status=S.PENDING if schedule and schedule.requires_approval else S.CONFIRMED,
+        unit_price=offering.price_amount, currency=offering.currency,
+        price_due=offering.price_amount * party_size))
+    record_event(booking, None, booking.status, actor, "booked", party_size=party_size)
+    _announce_new(booking)
+    return booking
+
+
+def _announce_new(booking: Booking) -> None:
+    pending = booking.status == S.PENDING
+    when = _local(booking)
+    _notify_all([
+        (booking.resident, "booked", f"{'Requested' if pending else 'Booked'}: {booking.offering.title}",
+         f"{booking.party_size} × {booking.offering.title} at {booking.store.name}, {when}. "
+         f"{'The store will confirm it. ' if pending else ''}Pay at the store: {booking.price_due} "
+         f"{booking.currency}. Your code: {booking.code}.", booking),
+        (booking.store.business.owner, "new_booking", f"New booking: {booking.offering.title}",
+         f"{booking.resident.display_name}, party of {booking.party_size}, {when}"
+         f"{' — waiting for your approval' if pending else ''}.", booking),
+    ])
+
+
+def cutoff_of(booking: Booking) -> datetime:
+    """Until when cancelling is free."""
+    return booking.slot.starts_at - timedelta(hours=booking.offering.cancel_cutoff_hours)
+
+
+def cancel(actor: User, booking_id: int, reason: Any, now: datetime) -> Booking:
+    """Cancel a booking: the resident's own (late after the cut-off), or the store's with a reason.
+
+    :raises NotFound: when the actor may not see it.
+    :raises PermissionDenied: when staff try (owners cancel for the store).
+    :raises InvalidTransition: when it is not pending or confirmed.
+    """
+    booking = get_booking(actor, booking_id)
+    booking = _locked(booking.id)
+    by_resident = booking.resident_id == actor.id
+    if not by_resident and not can_manage_store(actor, booking.store):
+        raise PermissionDenied("Only the store's owner can cancel a visit for the store.")
+    reason = _reason(reason, required=not by_resident)
+    target = S.CANCELLED_BY_RESIDENT if by_resident else S.CANCELLED_BY_MERCHANT
+    assert_transition(booking.status, target)
+    late = by_resident and now >= cutoff_of(booking)
+    transition(booking, target, actor, reason, late=late)
+    booking.is_late_cancel, booking.cancel_reason = late, reason or None
+    _lock_slots(booking.slot_id)
+    _release_seats(booking.slot_id, booking.party_size)
+    if by_resident:
+        _notify(booking.store.business.owner, "cancelled", f"Cancelled: {booking.offering.title}",
+                f"{booking.resident.display_name} cancelled {_local(booking)}{' (late)' if late else ''}.", booking)
+    else:
+        _notify(booking.resident, "cancelled", f"Cancelled by the store: {booking.offering.title}",
+                f"{booking.store.name} cancelled your visit on {_local(booking)}: {reason}", booking)
+    promote_waitlist(booking.slot_id, now)
+    return booking
+
+
+def reschedule(actor: User, booking_id: int, new_slot_id: Any, now: datetime) -> Booking:
+    """Move the resident's booking to another slot of the same experience, atomically.
+
+    :raises NotFound: when the actor may not see the booking.
+    :raises PermissionDenied: when the actor is not its resident.
+    :raises Conflict: ``past_cutoff`` after the cancellation cut-off; ``same_slot``.
+    :raises SlotFull, SlotInPast, SlotClosed, AlreadyBooked: when the new slot cannot take it.
+    """
+    booking = get_booking(actor, booking_id)
+    if booking.resident_id != actor.id:
+        raise PermissionDenied("Only the resident can move their booking.")
+    new_slot = _bookable_slot(new_slot_id)
+    booking = _locked(booking.id)
+    if booking.status not in (S.PENDING, S.CONFIRMED):
+        raise Conflict(f"A {booking.status} booking cannot be moved.", code="invalid_transition")
+    if new_slot.offering_id != booking.offering_id:
+        raise ValidationFailed(details={"slot_id": "must be a slot of the same experience."})
+    if new_slot.id == booking.slot_id:
+        raise Conflict("The booking is in that slot already.", code="same_slot")
+    if now >= cutoff_of(booking):
+        raise Conflict("Too late to move this booking: the free-change cut-off has passed.", code="past_cutoff",
+                       details={"cutoff": cutoff_of(booking).isoformat()})
+    old_slot_id = booking.slot_id
+    slots = _lock_slots(old_slot_id, new_slot.id)
+    if _has_active(actor.id, new_slot.id):
+        raise AlreadyBooked()
+    _take_seats(slots[new_slot.id], booking.party_size, bookable_from(booking.offering, now))
+    _release_seats(old_slot_id, booking.party_size)
+    booking.slot_id, booking.starts_at = new_slot.id, new_slot.starts_at
+    booking.reminded_at = None  # the day-before reminder is for the new day
+    db.session.flush()
+    db.session.refresh(booking, ["slot"])
+    record_event(booking, booking.status, booking.status, actor, "rescheduled", from_slot=old_slot_id,
+            to_slot=new_slot.id)
+    _notify(booking.resident, "rescheduled", f"Moved: {booking.offering.title}",
+            f"Your visit is now on {_local(booking)}. Your code stays {booking.code}.", booking)
+    _notify(booking.store.business.owner, "rescheduled", f"Moved: {booking.offering.title}",
+            f"{booking.resident.display_name} moved their visit to {_local(booking)}.", booking)
+    promote_waitlist(old_slot_id, now)
+    return booking

@@ -1,0 +1,80 @@
+"""Reads: who may see a booking, the resident's and the store's lists, and the SQL nearby search
+uses to ask whether an experience still has room on a day."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import exists, func, select
+
+from app.auth.models import User
+from app.errors import NotFound
+from app.extensions import db
+from app.merchants.models import Store
+from app.merchants.services import can_view_store_private
+from app.offerings.models import Offering
+from bookings.models import Booking, Slot, WaitlistEntry
+
+
+def can_work_store(actor: User | None, store: Store) -> bool:
+    """Owners, admins and the store's staff act on its bookings."""
+    return can_view_store_private(actor, store)
+
+
+def get_booking(actor: User | None, booking_id: int) -> Booking:
+    """Return a booking its resident, the store's people or an admin may see.
+
+    :raises NotFound: for anyone else (whether or not it exists).
+    """
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or actor is None:
+        raise NotFound("No such booking.")
+    if booking.resident_id != actor.id and not can_work_store(actor, booking.store):
+        raise NotFound("No such booking.")
+    return booking
+
+
+def bookings_of_resident(actor: User, *, upcoming: bool, now: datetime, limit: int = 100) -> list[Booking]:
+    query = select(Booking).where(Booking.resident_id == actor.id)
+    if upcoming:
+        query = query.where(Booking.starts_at >= now - timedelta(hours=12)).order_by(Booking.starts_at)
+    else:
+        query = query.where(Booking.starts_at < now - timedelta(hours=12)).order_by(Booking.starts_at.desc())
+    return list(db.session.scalars(query.limit(limit)))
+
+
+def bookings_of_store_day(actor: User, store: Store, day: date) -> list[Booking]:
+    """A store's bookings starting on a local date, by start time.
+
+    :raises NotFound: unless the actor works at the store.
+    """
+    if not can_work_store(actor, store):
+        raise NotFound("No such store.")
+    tz = ZoneInfo(store.timezone)
+    start = datetime.combine(day, datetime.min.time(), tzinfo=tz).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=tz).astimezone(UTC)
+    return list(db.session.scalars(
+        select(Booking).where(Booking.store_id == store.id, Booking.starts_at >= start, Booking.starts_at < end)
+        .order_by(Booking.starts_at, Booking.id)))
+
+
+def waitlist_of(actor: User, slot_id: int) -> WaitlistEntry | None:
+    return db.session.scalar(select(WaitlistEntry).where(
+        WaitlistEntry.slot_id == slot_id, WaitlistEntry.resident_id == actor.id, WaitlistEntry.status == "waiting"))
+
+
+def waiting_of(actor: User) -> list[WaitlistEntry]:
+    """The waitlists the actor is on, oldest first."""
+    return list(db.session.scalars(select(WaitlistEntry).where(
+        WaitlistEntry.resident_id == actor.id, WaitlistEntry.status == "waiting").order_by(WaitlistEntry.id)))
+
+
+def has_room_on(day: date, now: datetime):
+    """SQL: the offering has an open slot with a free seat on this store-local date, still bookable.
+
+    Correlated to ``offerings`` and ``stores`` in the caller's query (used by nearby search).
+    """
+    local_day = func.date(func.timezone(Store.timezone, Slot.starts_at))
+    return exists().where(Slot.offering_id == Offering.id, Slot.status == "open", Slot.starts_at > now,
+                          Slot.seats_taken < Slot.capacity, local_day == day)

@@ -1,0 +1,100 @@
+"""The waitlist: queue for a full slot; freed seats go to the first in line whose party fits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.auth.models import User
+from app.errors import NotFound, ValidationFailed
+from app.extensions import db
+from bookings.errors import AlreadyBooked, AlreadyWaiting, SlotClosed, SlotHasRoom, SlotInPast
+from bookings.models import Booking, WaitlistEntry
+from bookings.services.availability import bookable_from
+from bookings.services.notices import _local, _notify
+from bookings.services.records import _check_party, _insert_booking, record_event
+from bookings.services.seats import _bookable_slot, _has_active, _lock_slots, _take_seats
+from bookings.states import BookingStatus
+
+S = BookingStatus
+
+
+def join_waitlist(actor: User, slot_id: Any, party_size: Any, note: Any, now: datetime) -> WaitlistEntry:
+    """Queue for a full slot; the first in line whose party fits gets freed seats.
+
+    :raises SlotHasRoom: when the slot can seat the party now.
+    :raises AlreadyBooked, AlreadyWaiting, SlotInPast, SlotClosed: as the names say.
+    """
+    _check_party(party_size, note)
+    slot = _bookable_slot(slot_id)
+    # Lock the slot as cancel/promote do: a seat freed meanwhile is seen here, or this entry is
+    # seen by that promotion, never neither (which would leave a free seat beside the queue).
+    slot = _lock_slots(slot.id)[slot.id]
+    if slot.status != "open":
+        raise SlotClosed()
+    if slot.starts_at <= bookable_from(slot.offering, now):
+        raise SlotInPast()
+    if _has_active(actor.id, slot.id):
+        raise AlreadyBooked()
+    if slot.capacity - slot.seats_taken >= party_size:
+        raise SlotHasRoom(details={"remaining": slot.remaining})
+    if party_size > slot.capacity:
+        raise ValidationFailed(details={"party_size": f"this slot seats at most {slot.capacity}."})
+    entry = WaitlistEntry(slot_id=slot.id, resident_id=actor.id, party_size=party_size, note=(note or "").strip())
+    try:
+        with db.session.begin_nested():
+            db.session.add(entry)
+            db.session.flush()
+    except IntegrityError:
+        raise AlreadyWaiting() from None
+    return entry
+
+
+def leave_waitlist(actor: User, entry_id: int) -> WaitlistEntry:
+    """Leave a waitlist.
+
+    :raises NotFound: unless it is the actor's own waiting entry.
+    """
+    entry = db.session.scalar(select(WaitlistEntry).where(WaitlistEntry.id == entry_id).with_for_update())
+    if entry is None or entry.resident_id != actor.id or entry.status != "waiting":
+        raise NotFound("No such waitlist entry.")
+    entry.status = "left"
+    db.session.flush()
+    return entry
+
+
+def promote_waitlist(slot_id: int, now: datetime) -> list[Booking]:
+    """Seat waiting residents, first in line first, while their parties fit."""
+    slot = _lock_slots(slot_id).get(slot_id)
+    if slot is None or slot.status != "open" or slot.starts_at <= now:
+        return []
+    promoted = []
+    entries = db.session.scalars(
+        select(WaitlistEntry).where(WaitlistEntry.slot_id == slot_id, WaitlistEntry.status == "waiting")
+        .order_by(WaitlistEntry.id).with_for_update(skip_locked=True)).all()
+    for entry in entries:
+        if slot.capacity - slot.seats_taken <= 0:
+            break
+        if _has_active(entry.resident_id, slot_id):
+            entry.status = "expired"
+            continue
+        if slot.seats_taken + entry.party_size > slot.capacity:
+            continue
+        _take_seats(slot, entry.party_size, now)
+        offering = slot.offering
+        booking = Booking(
+            slot_id=slot.id, offering_id=offering.id, store_id=offering.store_id, resident_id=entry.resident_id,
+            starts_at=slot.starts_at, party_size=entry.party_size, note=entry.note, status=S.CONFIRMED,
+            unit_price=offering.price_amount, currency=offering.currency,
+            price_due=offering.price_amount * entry.party_size)
+        _insert_booking(booking)
+        entry.status, entry.booking_id = "promoted", booking.id
+        record_event(booking, None, S.CONFIRMED, None, "promoted from the waitlist", waitlist_entry=entry.id)
+        _notify(entry.resident, "promoted", f"A seat opened up: {offering.title}",
+                f"You are booked for {_local(booking)} at {booking.store.name}. Pay at the store: "
+                f"{booking.price_due} {booking.currency}. Your code: {booking.code}.", booking)
+        promoted.append(booking)
+    return promoted
