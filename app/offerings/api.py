@@ -131,8 +131,7 @@ def get_offering(offering_id: int):
 def update_offering(offering_id: int, body):
     """Change an experience the caller owns."""
     offering = services.get_offering(actor(), offering_id, manage=True)
-    services.update_offering(actor(), offering, body)
-    booking_services.offering_changed(offering, clock.now())
+    booking_services.change_offering(actor(), offering, body, clock.now())
     db.session.commit()
     return offering
 
@@ -144,8 +143,7 @@ def update_offering(offering_id: int, body):
 def archive_offering(offering_id: int):
     """Archive an experience: it leaves the listings but keeps its history."""
     offering = services.get_offering(actor(), offering_id, manage=True)
-    services.archive_offering(actor(), offering)
-    booking_services.offering_changed(offering, clock.now())
+    booking_services.change_offering(actor(), offering, {"status": OfferingStatus.ARCHIVED}, clock.now())
     db.session.commit()
     return ""
 

@@ -14,6 +14,7 @@ from app.extensions import db
 from app.merchants.services import can_manage_store, get_store, is_open_at
 from app.offerings import services
 from app.offerings.forms import OfferingForm
+from app.offerings.models import OfferingStatus
 from app.web import apply_form_errors, form_status, page_map
 from bookings import services as booking_services
 from geo.points import LngLat
@@ -68,8 +69,7 @@ def edit(offering_id: int):
         form.price_amount.data = f"{offering.price_amount:.2f}"
     if form.validate_on_submit():
         try:
-            services.update_offering(current_user, offering, _fields(form))
-            booking_services.offering_changed(offering, clock.now())
+            booking_services.change_offering(current_user, offering, _fields(form), clock.now())
             _save_cover(form, offering)
         except ValidationFailed as exc:
             db.session.rollback()
@@ -86,8 +86,7 @@ def edit(offering_id: int):
 @login_required
 def archive(offering_id: int):
     offering = services.get_offering(actor(), offering_id, manage=True)
-    services.archive_offering(current_user, offering)
-    booking_services.offering_changed(offering, clock.now())
+    booking_services.change_offering(current_user, offering, {"status": OfferingStatus.ARCHIVED}, clock.now())
     db.session.commit()
     flash(f"“{offering.title}” is archived: residents no longer see it.", "info")
     return redirect(url_for("merchants.dashboard"))
@@ -97,8 +96,7 @@ def archive(offering_id: int):
 @login_required
 def restore(offering_id: int):
     offering = services.get_offering(actor(), offering_id, manage=True)
-    services.update_offering(current_user, offering, {"status": "active"})
-    booking_services.offering_changed(offering, clock.now())
+    booking_services.change_offering(current_user, offering, {"status": OfferingStatus.ACTIVE}, clock.now())
     db.session.commit()
     flash(f"“{offering.title}” is listed again.", "success")
     return redirect(url_for("merchants.dashboard"))

@@ -1,4 +1,5 @@
-"""Experience verbs: list, edit, archive, cover image."""
+"""Experience verbs: list, edit, cover image (an edit that must reach the slots goes through
+``bookings.services.change_offering``)."""
 
 from __future__ import annotations
 
@@ -193,14 +194,6 @@ def update_offering(actor: User, offering: Offering, data: Mapping[str, Any]) ->
     offering.refresh_search_text()
     db.session.flush()
     return offering
-
-
-def archive_offering(actor: User, offering: Offering) -> Offering:
-    """Take an experience off the listings (it stays for history).
-
-    :raises PermissionDenied: when the actor does not own its store.
-    """
-    return update_offering(actor, offering, {"status": OfferingStatus.ARCHIVED})
 
 
 def sniff_image(head: bytes) -> str | None:

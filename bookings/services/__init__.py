@@ -17,9 +17,9 @@ from bookings.services.availability import (
     SyncResult,
     bookable_from,
     cancel_slot,
+    change_offering,
     get_schedule,
     list_slots,
-    offering_changed,
     offerings_without_schedule,
     set_schedule,
     sync_slots,
@@ -48,8 +48,8 @@ from bookings.services.waitlist import join_waitlist, leave_waitlist, promote_wa
 
 __all__ = [
     # availability
-    "MAX_SLOT_RANGE", "SyncResult", "bookable_from", "cancel_slot", "get_schedule", "list_slots",
-    "offering_changed", "offerings_without_schedule", "set_schedule", "sync_slots",
+    "MAX_SLOT_RANGE", "SyncResult", "bookable_from", "cancel_slot", "change_offering", "get_schedule",
+    "list_slots", "offerings_without_schedule", "set_schedule", "sync_slots",
     # lifecycle, and the rows every family shares
     "CODE_ALPHABET", "MAX_PARTY", "book", "cancel", "cutoff_of", "new_code", "record_event", "reschedule",
     "transition",

@@ -17,6 +17,7 @@ from app.extensions import db
 from app.merchants.models import Store
 from app.merchants.services import can_manage_store
 from app.offerings.models import Offering
+from app.offerings.services import update_offering
 from bookings.errors import SlotClosed
 from bookings.models import Booking, Schedule, ScheduleException, ScheduleTime, Slot, WaitlistEntry
 from bookings.schedule import parse_hhmm, parse_weekly, planned_starts
@@ -171,11 +172,19 @@ def sync_slots(offering: Offering, now: datetime) -> SyncResult:
     return result
 
 
-def offering_changed(offering: Offering, now: datetime) -> SyncResult | None:
-    """Bring an experience's future slots in line after its capacity, duration or status changed."""
-    if get_schedule(offering) is None:
-        return None
-    return sync_slots(offering, now)
+def change_offering(actor: User, offering: Offering, data: Mapping[str, Any], now: datetime) -> Offering:
+    """Change an experience's fields (archiving and restoring too) and bring its future slots in line.
+
+    Every page and endpoint that edits an experience calls this, so no capacity, duration or status
+    change leaves slots behind.
+
+    :raises PermissionDenied: when the actor does not own its store.
+    :raises ValidationFailed: on bad fields.
+    """
+    update_offering(actor, offering, data)
+    if get_schedule(offering) is not None:
+        sync_slots(offering, now)
+    return offering
 
 
 def offerings_without_schedule(business_ids) -> list[Offering]:

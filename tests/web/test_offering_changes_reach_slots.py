@@ -35,3 +35,16 @@ def test_archiving_removes_unbooked_future_slots_and_keeps_booked_ones(client, d
     db.session.expire_all()
     left = _future_slots(db, offering)
     assert [slot.id for slot in left] == [booked.id]
+
+
+def test_the_pages_archive_and_restore_reach_the_slots_too(auth, db):
+    offering = f.create_offering(capacity=4)
+    f.create_schedule(offering, {d: ["10:00"] for d in range(7)}, now=clock.now())
+    planned = len(_future_slots(db, offering))
+    auth.login(offering.store.business.owner.email)
+    assert auth.post(f"/merchant/experiences/{offering.id}/archive").status_code == 302
+    db.session.expire_all()
+    assert _future_slots(db, offering) == []
+    assert auth.post(f"/merchant/experiences/{offering.id}/restore").status_code == 302
+    db.session.expire_all()
+    assert len(_future_slots(db, offering)) == planned
