@@ -6,10 +6,21 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 WEB_CONCURRENCY ?= 2
+JOBS_EVERY ?= 60
+# Tests whose outcome depends on the hour, the date, the time zone or DST. `make test` runs them again at
+# every instant of TEST_INSTANTS (`--at`, with the machine's TZ set to that zone), so CI passes whenever it runs.
+INSTANT_TESTS ?= tests/unit/test_clock.py tests/unit/test_schedule.py tests/unit/test_domain_rules.py \
+	tests/integration/test_bookings.py tests/integration/test_checkin.py tests/integration/test_nearby.py \
+	tests/integration/test_demo.py tests/web/test_bookings_api.py tests/web/test_bookings_pages.py \
+	tests/web/test_offering_changes_reach_slots.py tests/web/test_access_matrix.py tests/web/test_pages.py \
+	tests/e2e/test_clock.py tests/e2e/test_booking_journey.py tests/e2e/test_checkin_journey.py tests/e2e/test_explore.py
+TEST_INSTANTS ?= 2026-11-28 00:05 Asia/Shanghai;2026-11-28 06:10 Asia/Shanghai;2026-11-28 16:13 Asia/Shanghai;\
+	2026-11-28 23:55 Asia/Shanghai;2026-12-31 23:55 Asia/Shanghai;2026-03-08 01:55 America/New_York;\
+	2026-11-01 01:55 America/New_York
 export FLASK_APP := wsgi:app
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help run test lint db stop status migrate demo bench-nearby bench-booking clean
+.PHONY: help run test test-instants lint db stop status migrate demo bench-nearby bench-booking clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -25,19 +36,34 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 	$(BIN)/pip install --disable-pip-version-check -q -r requirements-dev.txt
 	@touch $@
 
-run: $(VENV)/.installed ## set up and serve the app on http://127.0.0.1:5000 (demo city loaded)
+run: $(VENV)/.installed ## set up and serve the app on http://127.0.0.1:5000 (demo city loaded, periodic jobs running)
 	@export DATABASE_URL="$$(scripts/devdb.sh url onsite)" && \
 	$(BIN)/flask db upgrade && \
 	$(BIN)/flask demo load && \
-	echo "Onsite is serving on http://127.0.0.1:$(PORT) (Ctrl-C stops it; 'make stop' stops the database)" && \
-	exec $(BIN)/gunicorn --workers $(WEB_CONCURRENCY) --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
+	{ $(BIN)/flask jobs run --every $(JOBS_EVERY) & jobs=$$!; trap 'kill $$jobs 2>/dev/null' EXIT; } && \
+	echo "Onsite is serving on http://127.0.0.1:$(PORT), periodic jobs every $(JOBS_EVERY) s (Ctrl-C stops both; 'make stop' stops the database)" && \
+	$(BIN)/gunicorn --workers $(WEB_CONCURRENCY) --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
 
-test: $(VENV)/.installed-dev ## set up and run the whole test suite, browser tests included
+test: $(VENV)/.installed-dev ## set up and run the whole test suite (browser tests included), then the time-dependent tests at every instant of TEST_INSTANTS
+	@$(MAKE) --no-print-directory test-env-run RUN='$(BIN)/python -m pytest $(PYTEST_ARGS)' && \
+	$(MAKE) --no-print-directory test-instants
+
+test-instants: $(VENV)/.installed-dev ## run INSTANT_TESTS at each instant of TEST_INSTANTS ("YYYY-MM-DD HH:MM Zone;...")
+	@IFS=';' read -ra instants <<< "$$(echo '$(TEST_INSTANTS)' | tr -s ' \t' ' ')"; failed=""; \
+	for at in "$${instants[@]}"; do \
+	  at="$$(echo "$$at" | sed 's/^ *//; s/ *$$//')"; [ -n "$$at" ] || continue; \
+	  echo "== time-dependent tests at $$at (TZ=$${at##* })"; \
+	  $(MAKE) --no-print-directory test-env-run TZ="$${at##* }" \
+	    RUN="$(BIN)/python -m pytest -q --at '$$at' $(INSTANT_TESTS)" || failed="$$failed; $$at"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "time-dependent tests failed at:$${failed#;}"; exit 1; fi
+
+test-env-run: $(VENV)/.installed-dev
 	@export TEST_DATABASE_URL="$$(scripts/devdb.sh url onsite_test)" \
 	        E2E_DATABASE_URL="$$(scripts/devdb.sh url onsite_e2e)" \
 	        MIGRATION_DATABASE_URL="$$(scripts/devdb.sh url onsite_migration_test)" \
 	        CHROMIUM="$$(scripts/chromium.sh)" && \
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(RUN)
 
 lint: $(VENV)/.installed-dev ## run ruff
 	$(BIN)/ruff check .

@@ -113,44 +113,45 @@ def outbox_send(limit: int) -> None:
     """Deliver queued e-mails over SMTP (SMTP_HOST set), or log them."""
     from flask import current_app
 
+    from app.jobs import mail_sender
     from bookings.services import deliver_outbox
 
-    sent, failed = deliver_outbox(_mail_sender(current_app.config), limit)
+    sent, failed = deliver_outbox(mail_sender(current_app.config), limit)
     db.session.commit()
     click.echo(f"Sent {sent} e-mail(s), {failed} failed.")
 
 
-def _mail_sender(config):
-    """Return send(to, subject, body): SMTP when configured, else a log line."""
-    import logging
-    import smtplib
-    from email.message import EmailMessage
+jobs_cli = AppGroup("jobs", help="Periodic work: the booking sweep and e-mail delivery.")
 
-    host = config.get("SMTP_HOST")
-    if not host:
-        log = logging.getLogger("onsite.mail")
 
-        def log_only(to: str, subject: str, body: str) -> None:
-            log.info("mail to %s: %s — %s", to, subject, body)
-        return log_only
+@jobs_cli.command("run")
+@click.option("--every", type=click.FloatRange(1, 3600), default=60, show_default=True,
+              help="Seconds between two rounds.")
+@click.option("--once", is_flag=True, help="Run every job once and exit (for cron or a systemd timer).")
+@click.option("--job", "names", multiple=True, help="Run only this job (repeatable).")
+def jobs_run(every: float, once: bool, names: tuple[str, ...]) -> None:
+    """Run the periodic jobs every N seconds until stopped; safe beside another runner."""
+    import signal
+    import threading
 
-    def smtp(to: str, subject: str, body: str) -> None:
-        message = EmailMessage()
-        message["From"], message["To"], message["Subject"] = config["MAIL_FROM"], to, subject
-        message.set_content(body)
-        with smtplib.SMTP(host, config["SMTP_PORT"], timeout=20) as server:
-            if config["SMTP_STARTTLS"]:
-                server.starttls()
-            if config.get("SMTP_USER"):
-                server.login(config["SMTP_USER"], config["SMTP_PASSWORD"])
-            server.send_message(message)
-    return smtp
+    from app.jobs import run_forever, run_jobs
+
+    if once:
+        for name, summary in run_jobs(list(names)).items():
+            click.echo(f"{name}: {summary}")
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    click.echo(f"Running the periodic jobs every {every:g} s (Ctrl-C stops).")
+    run_forever(every, stop, list(names))
 
 
 def register_cli(app: Flask) -> None:
     """Add the command groups to ``flask``."""
     app.cli.add_command(bookings_cli)
     app.cli.add_command(outbox_cli)
+    app.cli.add_command(jobs_cli)
     app.cli.add_command(discovery_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(users_cli)

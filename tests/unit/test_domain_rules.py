@@ -428,6 +428,7 @@ def env(monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", "postgresql://u@localhost:5432/onsite")
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.delenv("ONSITE_ENV", raising=False)
+    monkeypatch.delenv("ONSITE_CLOCK_OFFSET", raising=False)  # set by a run at another instant (--at)
     return monkeypatch
 
 
@@ -461,6 +462,25 @@ def test_production_with_a_real_secret_key_uses_secure_cookies(env):
     assert config.SESSION_COOKIE_HTTPONLY is True
     assert config.SESSION_COOKIE_SAMESITE == "Lax"
     assert config.SQLALCHEMY_DATABASE_URI == "postgresql+psycopg://u@localhost:5432/onsite"
+
+
+def test_production_refuses_a_clock_offset(env):
+    env.setenv("ONSITE_ENV", "production")
+    env.setenv("SECRET_KEY", STRONG_SECRET)
+    env.setenv("ONSITE_CLOCK_OFFSET", "3600")
+    with pytest.raises(RuntimeError, match="ONSITE_CLOCK_OFFSET is for tests"):
+        _fresh_config_module("prod_clock").Config()
+
+
+def test_outside_production_the_app_runs_at_the_configured_offset(env, clock):
+    env.setenv("ONSITE_CLOCK_OFFSET", "-86400")
+    config = _fresh_config_module("dev_clock").Config()
+    assert config.CLOCK_OFFSET_SECONDS == -86400
+    from app import create_app
+
+    clock.reset()
+    create_app(config)
+    assert clock.offset_seconds() == -86400
 
 
 def test_development_generates_a_secret_once_into_the_instance_folder(env, tmp_path):

@@ -1,0 +1,90 @@
+"""Periodic work, run by itself: `flask jobs run` loops over these jobs; cron or a systemd timer may
+run `flask jobs run --once` instead. Every job is safe when two runners overlap (an advisory lock, or
+rows claimed with SKIP LOCKED), so a second scheduler, or a manual `flask bookings sweep`, does no harm.
+
+A job is (name, function of ``now`` returning a short summary); each runs in its own transaction, and
+one that fails is logged and rolled back without stopping the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
+from flask import current_app
+
+from app import clock
+from app.extensions import db
+
+log = logging.getLogger("onsite.jobs")
+
+
+def _sweep(now: datetime) -> str:
+    from bookings.services import sweep
+
+    return ", ".join(f"{key}: {value}" for key, value in sweep(now).items())
+
+
+def _outbox(now: datetime) -> str:
+    from bookings.services import deliver_outbox
+
+    sent, failed = deliver_outbox(mail_sender(current_app.config), limit=200)
+    return f"sent: {sent}, failed: {failed}"
+
+
+JOBS: list[tuple[str, Callable[[datetime], str]]] = [("sweep", _sweep), ("outbox", _outbox)]
+
+
+def run_jobs(names: list[str] | None = None) -> dict[str, str]:
+    """Run each job once, each in its own transaction; return its summary, or the error it failed with."""
+    results = {}
+    for name, job in JOBS:
+        if names and name not in names:
+            continue
+        try:
+            results[name] = job(clock.now())
+            db.session.commit()
+        except Exception as exc:  # one failing job (say, the database restarting) must not stop the others
+            db.session.rollback()
+            log.exception("job %s failed", name)
+            results[name] = f"failed: {exc.__class__.__name__}"
+        finally:
+            db.session.remove()
+    return results
+
+
+def run_forever(every: float, stop: threading.Event, names: list[str] | None = None) -> None:
+    """Run the jobs every ``every`` seconds until ``stop`` is set."""
+    while not stop.is_set():
+        for name, summary in run_jobs(names).items():
+            log.info("job %s: %s", name, summary)
+        stop.wait(every)
+
+
+def mail_sender(config):
+    """Return send(to, subject, body): SMTP when configured, else a log line."""
+    import logging
+    import smtplib
+    from email.message import EmailMessage
+
+    host = config.get("SMTP_HOST")
+    if not host:
+        log = logging.getLogger("onsite.mail")
+
+        def log_only(to: str, subject: str, body: str) -> None:
+            log.info("mail to %s: %s — %s", to, subject, body)
+        return log_only
+
+    def smtp(to: str, subject: str, body: str) -> None:
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = config["MAIL_FROM"], to, subject
+        message.set_content(body)
+        with smtplib.SMTP(host, config["SMTP_PORT"], timeout=20) as server:
+            if config["SMTP_STARTTLS"]:
+                server.starttls()
+            if config.get("SMTP_USER"):
+                server.login(config["SMTP_USER"], config["SMTP_PASSWORD"])
+            server.send_message(message)
+    return smtp
