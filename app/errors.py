@@ -8,58 +8,62 @@ from typing import Any
 from flask import Flask, flash, redirect, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from app.error_codes import ERROR_CODES, status_of
+
 log = logging.getLogger(__name__)
 
 
 class DomainError(Exception):
-    """An expected failure with a stable code, a message and details."""
+    """An expected failure with a stable code, a message and details.
+
+    The HTTP status is the code's, from the registry (``app.error_codes``), whether the code is the
+    class's or given with ``code=``.
+    """
 
     code = "error"
-    http_status = 400
+    http_status = ERROR_CODES["error"].http_status
     message = "The request could not be completed."
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.http_status = ERROR_CODES[cls.code].http_status  # an unregistered class code fails at import
 
     def __init__(
         self,
         message: str | None = None,
         *,
         code: str | None = None,
-        http_status: int | None = None,
         details: dict[str, Any] | None = None,
     ) -> None:
         self.message = message or self.message
         self.code = code or self.code
-        self.http_status = http_status or self.http_status
+        self.http_status = status_of(self.code, self.http_status)
         self.details = details or {}
         super().__init__(self.message)
 
 
 class NotFound(DomainError):
     code = "not_found"
-    http_status = 404
     message = "Not found."
 
 
 class PermissionDenied(DomainError):
     code = "forbidden"
-    http_status = 403
     message = "You are not allowed to do that."
 
 
 class Unauthenticated(DomainError):
     code = "unauthenticated"
-    http_status = 401
     message = "Log in or send a bearer token."
 
 
 class ValidationFailed(DomainError):
     code = "validation_failed"
-    http_status = 422
     message = "Some fields are not valid."
 
 
 class Conflict(DomainError):
     code = "conflict"
-    http_status = 409
     message = "That conflicts with the current state."
 
 
@@ -106,6 +110,32 @@ _HTTP_CODES = {
 def _html_error(status: int, message: str):
     template = f"errors/{status}.html" if status in (403, 404) else "errors/generic.html"
     return render_template(template, status=status, message=message), status
+
+
+def error_codes_markdown() -> str:
+    """The registry as a Markdown table, for the API's description."""
+    rows = "\n".join(f"| `{code}` | {entry.http_status} | {entry.description} |"
+                     for code, entry in sorted(ERROR_CODES.items(), key=lambda item: (item[1].http_status, item[0])))
+    return ("Every error answers `{\"error\": {\"code\", \"message\", \"details\"}}`; `code` is one of these "
+            "stable codes (check-in refusals included):\n\n| code | HTTP status | meaning |\n| --- | --- | --- |\n"
+            + rows)
+
+
+def document_error_codes(spec: dict) -> dict:
+    """List every error code in an OpenAPI document: a table in its description and an ``Error`` schema."""
+    info = spec.setdefault("info", {})
+    info["description"] = "\n\n".join(filter(None, [info.get("description"), error_codes_markdown()]))
+    spec.setdefault("components", {}).setdefault("schemas", {})["Error"] = {
+        "type": "object",
+        "description": "The envelope of every error answer.",
+        "properties": {"error": {"type": "object", "required": ["code", "message", "details"], "properties": {
+            "code": {"type": "string", "enum": sorted(ERROR_CODES),
+                     "description": "A stable code from the table in the API description."},
+            "message": {"type": "string", "description": "For people; may change."},
+            "details": {"type": "object", "description": "Per-field problems or the refusal's facts."},
+        }}},
+    }
+    return spec
 
 
 def register_error_handlers(app: Flask) -> None:

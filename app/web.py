@@ -13,7 +13,7 @@ from werkzeug.routing import IntegerConverter
 from werkzeug.utils import secure_filename
 
 from app.db import MAX_ID
-from app.errors import ValidationFailed
+from app.errors import ValidationFailed, document_error_codes
 from app.offerings.models import CATEGORY_LABELS, Category
 
 # Show each currency the way its own customers read it (¥88.00, not CN¥88.00).
@@ -126,14 +126,14 @@ def init_web(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         return response
 
-    @app.spec_processor
-    def mark_bodies_required(spec: dict) -> dict:
+    @app.spec_processor  # APIFlask keeps one: everything the spec needs added happens here
+    def complete_spec(spec: dict) -> dict:
         # APIFlask leaves requestBody.required out; every body we declare is required.
         for path in spec.get("paths", {}).values():
             for operation in path.values():
                 if isinstance(operation, dict) and "requestBody" in operation:
                     operation["requestBody"]["required"] = True
-        return spec
+        return document_error_codes(spec)
 
 
 def form_status(form) -> int:

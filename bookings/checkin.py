@@ -42,9 +42,10 @@ DEFAULT_OPENS_MINUTES = 30
 LATE_AFTER = timedelta(minutes=10)
 
 
-def refused(code: str, message: str, http_status: int = 409, /, **details: Any) -> CheckInError:
+def refused(code: str, message: str, /, **details: Any) -> CheckInError:
+    """A refusal with its reason code (its HTTP status is the code's, from app/error_codes.py)."""
     # Positional-only: a detail may be called ``status`` (the booking's).
-    return CheckInError(message, code=code, http_status=http_status, details=details)
+    return CheckInError(message, code=code, details=details)
 
 
 # -- the code a resident shows ------------------------------------------------------------
@@ -69,7 +70,7 @@ def verify_token(token: str, key: bytes, now: datetime) -> Booking:
 
     :raises CheckInError: ``invalid_code`` when it is malformed, forged, edited, expired or revoked.
     """
-    invalid = refused("invalid_code", "This code is not valid.", 404)
+    invalid = refused("invalid_code", "This code is not valid.")
     try:
         booking_part, expires_part, signature = token[len(TOKEN_PREFIX):].split(".")
         booking_id, expires = int(booking_part), int(expires_part)
@@ -105,10 +106,10 @@ def find_by_code(code: Any, key: bytes, now: datetime) -> tuple[Booking, str]:
         return verify_token(code, key, now), "staff_scan"
     short = normalise_code(code)
     if len(short) != 8 or any(ch not in CODE_ALPHABET for ch in short):
-        raise refused("invalid_code", "This code is not valid.", 404)
+        raise refused("invalid_code", "This code is not valid.")
     booking = db.session.scalar(select(Booking).where(Booking.code == short))
     if booking is None:
-        raise refused("invalid_code", "This code is not valid.", 404)
+        raise refused("invalid_code", "This code is not valid.")
     return booking, "staff_typed"
 
 
@@ -151,18 +152,18 @@ def _check_state(booking: Booking, now: datetime) -> None:
     if booking.status in (S.CHECKED_IN, S.COMPLETED):
         existing = booking.check_in
         # Store-local, like every time the API shows (the counter reads HH:MM off it).
-        raise refused("already_checked_in", "Already checked in.", 409,
+        raise refused("already_checked_in", "Already checked in.",
                       checked_in_at=existing.checked_in_at.astimezone(ZoneInfo(booking.store.timezone)).isoformat()
                       if existing else None,
                       checked_in_by=existing.actor.display_name if existing and existing.actor else None,
                       method=existing.method if existing else None)
     if booking.status in (S.CANCELLED_BY_RESIDENT, S.CANCELLED_BY_MERCHANT, S.REJECTED):
-        raise refused("cancelled", "This booking was cancelled.", 409, status=booking.status)
+        raise refused("cancelled", "This booking was cancelled.", status=booking.status)
     if booking.status != S.CONFIRMED:
-        raise refused("not_confirmed", "This booking is not confirmed.", 409, status=booking.status)
+        raise refused("not_confirmed", "This booking is not confirmed.", status=booking.status)
     opens, closes = window_of(booking)
     if not opens <= now <= closes:
-        raise refused("outside_window", "Not the time for this visit.", 409,
+        raise refused("outside_window", "Not the time for this visit.",
                       opens_at=opens.isoformat(), closes_at=closes.isoformat())
 
 
@@ -190,7 +191,7 @@ def staff_check_in(actor: User, store_id: int, code: Any, key: bytes, now: datet
         raise PermissionDenied("Only the store's owner and staff check visitors in.")
     booking, method = find_by_code(code, key, now)
     if booking.store_id != store.id:
-        raise refused("wrong_store", "This booking is for another store.", 403,
+        raise refused("wrong_store", "This booking is for another store.",
                       booking_store=booking.store.name)
     booking = _lock(booking)
     _check_state(booking, now)
@@ -207,7 +208,7 @@ def _save(check_in: CheckIn, booking: Booking) -> None:
             db.session.add(check_in)
             db.session.flush()
     except IntegrityError:
-        raise refused("already_checked_in", "Already checked in.", 409) from None
+        raise refused("already_checked_in", "Already checked in.") from None
 
 
 # -- the store's rotating code and the resident's own check-in ----------------------------------
@@ -241,13 +242,13 @@ def self_check_in(actor: User, booking_id: int, position: dict[str, Any], code: 
     point, accuracy = _position(position)
     store = booking.store
     if not isinstance(code, str) or normalise_code(code) not in (store_code(store, now), store_code(store, now, -1)):
-        raise refused("stale_code", "That is not the code shown at the counter right now.", 409)
+        raise refused("stale_code", "That is not the code shown at the counter right now.")
     if accuracy > store.geofence_m:
-        raise refused("position_too_vague", "Your position is too imprecise to prove you are here.", 409,
+        raise refused("position_too_vague", "Your position is too imprecise to prove you are here.",
                       accuracy_m=accuracy, needed_m=store.geofence_m)
     distance = db.session.scalar(select(distance_m(Store.location, point)).where(Store.id == store.id))
     if distance > store.geofence_m:
-        raise refused("too_far", "You are not at the store yet.", 409, distance_m=round(distance),
+        raise refused("too_far", "You are not at the store yet.", distance_m=round(distance),
                       geofence_m=store.geofence_m)
     booking = _lock(booking)
     if booking.status == S.CHECKED_IN and booking.check_in is not None and booking.check_in.lat is None:
@@ -269,7 +270,7 @@ def self_check_in(actor: User, booking_id: int, position: dict[str, Any], code: 
 
 def _position(position: dict[str, Any] | None) -> tuple[LngLat, float]:
     if not position or position.get("lat") is None or position.get("lng") is None:
-        raise refused("missing_position", "Allow location so we can see you are at the store.", 422)
+        raise refused("missing_position", "Allow location so we can see you are at the store.")
     try:
         point = LngLat.parse(position.get("lng"), position.get("lat"))
     except InvalidCoordinates as exc:
@@ -329,7 +330,7 @@ def record_payment(actor: User, booking_id: int, amount: Any, method: Any, note:
         raise ValidationFailed(details=errors)
     booking = _lock(booking)
     if booking.status not in (S.CHECKED_IN, S.COMPLETED):
-        raise refused("not_checked_in", "Check the visit in before recording what was paid.", 409)
+        raise refused("not_checked_in", "Check the visit in before recording what was paid.")
     payment = OfflinePayment(booking_id=booking.id, amount=value, currency=booking.currency, method=method,
                              note=(note or "").strip(), recorded_by_id=actor.id, supersedes_id=supersedes_id)
     db.session.add(payment)

@@ -1,4 +1,4 @@
-"""Booking errors: stable codes the API and pages show."""
+"""Booking errors: stable codes the API and pages show (statuses and meanings in app/error_codes.py)."""
 
 from app.errors import Conflict, DomainError, NotFound
 
@@ -45,7 +45,6 @@ class InvalidTransition(Conflict):
 
 class IdempotencyKeyReused(DomainError):
     code = "idempotency_key_reused"
-    http_status = 422
     message = "This Idempotency-Key was used with a different request."
 
 

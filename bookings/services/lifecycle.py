@@ -15,7 +15,7 @@ from app.merchants.models import Business, Store
 from app.merchants.services import can_manage_store
 from app.offerings.models import Offering
 from app.offerings.services import is_publicly_visible
-from bookings.errors import AlreadyBooked, SlotClosed, SlotNotFound
+from bookings.errors import AlreadyBooked, InvalidTransition, SlotClosed, SlotNotFound
 from bookings.models import Booking, Schedule, Slot
 from bookings.services.availability import bookable_from
 from bookings.services.notices import _local, _notify, _notify_all
@@ -139,6 +139,7 @@ def reschedule(actor: User, booking_id: int, new_slot_id: Any, now: datetime) ->
 
     :raises NotFound: when the actor may not see the booking.
     :raises PermissionDenied: when the actor is not its resident.
+    :raises InvalidTransition: unless it is pending or confirmed.
     :raises Conflict: ``past_cutoff`` after the cancellation cut-off; ``same_slot``.
     :raises SlotFull, SlotInPast, SlotClosed, AlreadyBooked: when the new slot cannot take it.
     """
@@ -148,7 +149,7 @@ def reschedule(actor: User, booking_id: int, new_slot_id: Any, now: datetime) ->
     new_slot = _bookable_slot(new_slot_id)
     booking = _locked(booking.id)
     if booking.status not in (S.PENDING, S.CONFIRMED):
-        raise Conflict(f"A {booking.status} booking cannot be moved.", code="invalid_transition")
+        raise InvalidTransition(f"A {booking.status} booking cannot be moved.", details={"from": booking.status})
     if new_slot.offering_id != booking.offering_id:
         raise ValidationFailed(details={"slot_id": "must be a slot of the same experience."})
     if new_slot.id == booking.slot_id:

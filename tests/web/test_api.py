@@ -534,3 +534,15 @@ def test_odd_query_strings_never_cause_a_server_error(client, db, path, params):
     response = client.get(path, query_string=params)
     assert response.status_code < 500
     assert response.is_json
+
+
+def test_the_openapi_document_lists_every_error_code(client, db):
+    from app.error_codes import ERROR_CODES
+
+    spec = client.get("/openapi.json").json
+    assert spec["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"] == sorted(
+        ERROR_CODES)
+    for code in ("invalid_code", "already_checked_in", "not_confirmed", "wrong_store", "outside_window", "slot_full"):
+        assert f"| `{code}` | {ERROR_CODES[code].http_status} |" in spec["info"]["description"]
+    assert all(body.get("required") for path in spec["paths"].values() for operation in path.values()
+               if isinstance(operation, dict) for body in [operation.get("requestBody", {"required": True})])

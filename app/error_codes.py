@@ -1,0 +1,77 @@
+"""Every stable error code the app answers with: its HTTP status and what it means.
+
+The one registry: ``DomainError`` subclasses and ``code=`` overrides take their status from here,
+the error handlers name only codes listed here, and the OpenAPI document lists them all
+(``app.errors.document_error_codes``). A test fails when code anywhere raises a code missing here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    http_status: int
+    description: str
+
+
+def _codes(*rows: tuple[str, int, str]) -> dict[str, ErrorCode]:
+    return {code: ErrorCode(status, description) for code, status, description in rows}
+
+
+ERROR_CODES: dict[str, ErrorCode] = _codes(
+    # -- any endpoint --------------------------------------------------------------------------
+    ("error", 400, "The request could not be completed (no more specific code applies)."),
+    ("bad_request", 400, "The request is malformed."),
+    ("malformed_json", 400, "The request body is not valid JSON."),
+    ("csrf_failed", 400, "A browser-session write came without a valid X-CSRFToken."),
+    ("unauthenticated", 401, "Log in or send a bearer token."),
+    ("forbidden", 403, "The caller may not do this."),
+    ("not_found", 404, "No such thing, or it is hidden from the caller."),
+    ("method_not_allowed", 405, "The path does not take this HTTP method."),
+    ("conflict", 409, "The request conflicts with the current state."),
+    ("payload_too_large", 413, "The upload is larger than allowed."),
+    ("unsupported_media_type", 415, "The body is not in a format this endpoint reads."),
+    ("validation_failed", 422, "Some fields are not valid; details name each one."),
+    ("rate_limited", 429, "Too many attempts; wait for Retry-After seconds."),
+    ("internal_error", 500, "Something went wrong on our side."),
+    # -- accounts and stores -----------------------------------------------------------------------
+    ("email_taken", 409, "An account with this e-mail already exists."),
+    ("invalid_credentials", 401, "The e-mail or password is wrong."),
+    ("already_staff", 409, "The person is already staff at this store."),
+    # -- slots and bookings ----------------------------------------------------------------------
+    ("slot_not_found", 404, "No such slot."),
+    ("slot_full", 409, "The slot has no room left for the party."),
+    ("slot_in_past", 409, "The slot has started, or starts inside the experience's minimum notice."),
+    ("slot_closed", 409, "The slot is cancelled, or its experience is not open for booking."),
+    ("slot_not_over", 409, "A no-show can be marked only once the slot is over."),
+    ("already_booked", 409, "The resident already holds a booking in this slot."),
+    ("already_waiting", 409, "The resident is already on this slot's waitlist."),
+    ("slot_has_room", 409, "The slot still has room: book it instead of waiting."),
+    ("same_slot", 409, "The booking is in that slot already."),
+    ("past_cutoff", 409, "The free-change cut-off has passed; the booking can no longer be moved."),
+    ("invalid_transition", 409, "A booking in its current state cannot do that."),
+    ("code_collision", 409, "No unused booking code could be issued; try again."),
+    ("idempotency_key_reused", 422, "The Idempotency-Key came before with a different request."),
+    ("idempotency_key_in_use", 409, "A request with this Idempotency-Key is still being processed."),
+    # -- check-in (reason codes of a refused check-in) -----------------------------------------
+    ("check_in_refused", 409, "The visit cannot be checked in (a more specific reason code is the rule)."),
+    ("invalid_code", 404, "The scanned or typed code is malformed, forged, expired, revoked or unknown."),
+    ("wrong_store", 403, "The booking is for another store."),
+    ("already_checked_in", 409, "The visit is checked in already; details say when, how and by whom."),
+    ("cancelled", 409, "The booking was cancelled or declined."),
+    ("not_confirmed", 409, "The booking is not confirmed (pending, over, or not upcoming)."),
+    ("outside_window", 409, "Not the time for this visit: details give when check-in opens and closes."),
+    ("stale_code", 409, "Self check-in: not the code the counter shows right now."),
+    ("missing_position", 422, "Self check-in: no position was sent."),
+    ("position_too_vague", 409, "Self check-in: the position is less precise than the store's geofence."),
+    ("too_far", 409, "Self check-in: the position is outside the store's geofence."),
+    ("not_checked_in", 409, "A payment can be recorded only for a visit that is checked in."),
+)
+
+
+def status_of(code: str, default: int) -> int:
+    """The HTTP status registered for ``code``, or ``default`` for a code the registry lacks."""
+    entry = ERROR_CODES.get(code)
+    return entry.http_status if entry else default
