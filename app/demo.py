@@ -379,8 +379,11 @@ def load_demo_city(seed: int = 7) -> dict:
     Returns {"businesses", "stores", "offerings", "created"}.
     """
     if db.session.scalar(select(User.id).where(User.email == MERCHANT_EMAIL)) is not None:
-        # A city loaded before bookings existed gets its availability now.
+        # A city loaded before bookings existed gets its availability now; one loaded weeks ago, today's slots.
+        from bookings.services import roll_horizons
+
         _open_bookings(_demo_offerings_without_schedule(), random.Random(seed))
+        roll_horizons(clock.now())
         return {**demo_counts(), "created": False}
 
     rng = random.Random(seed)

@@ -58,6 +58,8 @@ class Schedule(db.Model):
     min_notice_minutes: Mapped[int] = mapped_column(Integer, default=60)
     requires_approval: Mapped[bool] = mapped_column(default=False)
     checkin_opens_minutes: Mapped[int] = mapped_column(SmallInteger, default=30)
+    # The store-local day of the last slot sync: the sweep rolls the horizon of schedules behind today only.
+    synced_on: Mapped[date | None] = mapped_column(Date)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now(),
                                                  onupdate=clock.now)
 

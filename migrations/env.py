@@ -8,7 +8,7 @@ from flask import current_app
 from geoalchemy2 import alembic_helpers
 
 config = context.config
-fileConfig(config.config_file_name)
+fileConfig(config.config_file_name, disable_existing_loggers=False)  # keep the app's loggers (tests migrate in-process)
 logger = logging.getLogger("alembic.env")
 
 target_db = current_app.extensions["migrate"].db

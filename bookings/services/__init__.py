@@ -24,7 +24,7 @@ from bookings.services.availability import (
     set_schedule,
     sync_slots,
 )
-from bookings.services.housekeeping import NO_SHOW_GRACE, SWEEP_LOCK, deliver_outbox, sweep
+from bookings.services.housekeeping import NO_SHOW_GRACE, SWEEP_LOCK, deliver_outbox, roll_horizons, sweep
 from bookings.services.idempotency import (
     IDEMPOTENCY_TTL,
     claim_idempotency_key,
@@ -58,7 +58,7 @@ __all__ = [
     # waitlist
     "join_waitlist", "leave_waitlist", "promote_waitlist",
     # housekeeping
-    "NO_SHOW_GRACE", "SWEEP_LOCK", "deliver_outbox", "sweep",
+    "NO_SHOW_GRACE", "SWEEP_LOCK", "deliver_outbox", "roll_horizons", "sweep",
     # idempotency
     "IDEMPOTENCY_TTL", "claim_idempotency_key", "remember_response", "request_fingerprint",
     # notices

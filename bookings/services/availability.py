@@ -28,6 +28,10 @@ from bookings.states import ACTIVE, BookingStatus
 
 S = BookingStatus
 MAX_SLOT_RANGE = timedelta(days=62)
+# What one schedule may ask for (documented in the API): a save stays well under a second of a worker.
+MAX_PLANNED_SLOTS = 3_000
+MAX_EXCEPTIONS = 400
+INSERT_BATCH = 1_000  # rows per INSERT: PostgreSQL takes at most 65,535 parameters in one statement
 UNPLANNED = "No longer in the schedule."  # why sync_slots closed a slot (and may reopen it)
 
 
@@ -66,6 +70,11 @@ def set_schedule(actor: User, offering: Offering, data: Mapping[str, Any], now: 
     if not isinstance(approval, bool):
         errors["requires_approval"] = "must be true or false."
     exceptions = _parse_exceptions(data.get("exceptions") or [], errors)
+    if not errors:
+        planned = _planned_count(plan.times, exceptions, weeks)
+        if planned > MAX_PLANNED_SLOTS:
+            errors["weeks_ahead"] = (f"this schedule would plan {planned:,} slots; at most {MAX_PLANNED_SLOTS:,}: "
+                                     "choose fewer weeks ahead or fewer start times.")
     if errors:
         raise ValidationFailed(details=errors)
     schedule = get_schedule(offering)
@@ -83,9 +92,17 @@ def set_schedule(actor: User, offering: Offering, data: Mapping[str, Any], now: 
     return sync_slots(offering, now)
 
 
+def _planned_count(times: Mapping[int, list], exceptions: list[ScheduleException], weeks: int) -> int:
+    """An upper bound of the slots a schedule plans over its horizon (days off not subtracted)."""
+    return weeks * sum(len(starts) for starts in times.values()) + sum(e.kind == "extra_slot" for e in exceptions)
+
+
 def _parse_exceptions(items: Any, errors: dict) -> list[ScheduleException]:
     if not isinstance(items, list):
         errors["exceptions"] = "must be a list of {date, kind, time}."
+        return []
+    if len(items) > MAX_EXCEPTIONS:
+        errors["exceptions"] = f"at most {MAX_EXCEPTIONS} dated exceptions (days off and extra slots)."
         return []
     out = []
     for index, item in enumerate(items):
@@ -139,13 +156,15 @@ def sync_slots(offering: Offering, now: datetime) -> SyncResult:
     existing = {slot.starts_at: slot for slot in db.session.scalars(
         select(Slot).where(Slot.offering_id == offering.id, Slot.starts_at > now))}
     missing = sorted(desired - set(existing))
-    if missing:
+    for batch in range(0, len(missing), INSERT_BATCH):
         inserted = db.session.execute(
             pg_insert(Slot).values([{"offering_id": offering.id, "starts_at": start, "ends_at": start + duration,
                                      "capacity": offering.capacity, "seats_taken": 0, "status": "open",
-                                     "is_extra": False} for start in missing])
+                                     "is_extra": False} for start in missing[batch:batch + INSERT_BATCH]])
             .on_conflict_do_nothing(constraint="uq_slots_offering_start").returning(Slot.id)).all()
-        result.created = len(inserted)
+        result.created += len(inserted)
+    if schedule is not None:
+        schedule.synced_on = first_day
     for start, slot in existing.items():
         if start in desired:
             # Reopen only what this sync closed; a slot the owner cancelled stays cancelled.

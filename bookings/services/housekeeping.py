@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import Date, delete, func, or_, select, text
+from sqlalchemy.orm import contains_eager
 
 from app import clock
 from app.extensions import db
+from app.merchants.models import Store
 from app.offerings.models import Offering
 from bookings.models import Booking, IdempotencyKey, OutboxEmail, Schedule, Slot
 from bookings.services.availability import sync_slots
@@ -22,12 +24,24 @@ NO_SHOW_GRACE = timedelta(hours=2)
 SWEEP_LOCK = 7_340_021
 
 
+def roll_horizons(now: datetime) -> tuple[int, int]:
+    """Extend the slots of every schedule not synced since its store's local day began; return
+    (schedules rolled, slots created). One statement finds them, so a city whose horizons are current
+    costs one query; a demo city loaded a month ago gets today's slots back."""
+    local_today = func.timezone(Store.timezone, now).cast(Date)
+    behind = db.session.scalars(
+        select(Offering).join(Schedule, Schedule.offering_id == Offering.id).join(Store, Store.id == Offering.store_id)
+        .where(or_(Schedule.synced_on.is_(None), Schedule.synced_on < local_today))
+        .options(contains_eager(Offering.store)).order_by(Offering.id)).all()
+    return len(behind), sum(sync_slots(offering, now).created for offering in behind)
+
+
 def sweep(now: datetime, grace: timedelta = NO_SHOW_GRACE) -> dict[str, int]:
     """Housekeeping safe to run from cron, any number of times, from any number of hosts."""
     if not db.session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": SWEEP_LOCK}).scalar():
         return {"skipped": 1}
     counts = {"no_show": 0, "completed": 0, "expired_pending": 0, "reminded": 0, "slots_created": 0,
-              "idempotency_keys_deleted": 0}
+              "schedules_rolled": 0, "idempotency_keys_deleted": 0}
     ended = select(Booking).join(Slot, Booking.slot_id == Slot.id)
     for booking in db.session.scalars(ended.where(Booking.status == S.CONFIRMED, Slot.ends_at < now - grace)
                                       .with_for_update(of=Booking, skip_locked=True)):
@@ -56,8 +70,7 @@ def sweep(now: datetime, grace: timedelta = NO_SHOW_GRACE) -> dict[str, int]:
         counts["reminded"] += 1
     counts["idempotency_keys_deleted"] = db.session.execute(
         delete(IdempotencyKey).where(IdempotencyKey.created_at < now - IDEMPOTENCY_TTL)).rowcount
-    for offering in db.session.scalars(select(Offering).join(Schedule, Schedule.offering_id == Offering.id)):
-        counts["slots_created"] += sync_slots(offering, now).created
+    counts["schedules_rolled"], counts["slots_created"] = roll_horizons(now)
     db.session.flush()
     return counts
 

@@ -861,7 +861,7 @@ def test_sweep_does_the_housekeeping_once(db, shop):
     counts = services.sweep(NOW)
 
     assert counts == {"no_show": 1, "completed": 1, "expired_pending": 1, "reminded": 1, "slots_created": 7,
-                      "idempotency_keys_deleted": 1}
+                      "schedules_rolled": 1, "idempotency_keys_deleted": 1}
     reload(db)
     assert [b.status for b in (no_show, within_grace, checked_in, still_on, expired)] == [
         "no_show", "confirmed", "completed", "checked_in", "rejected"]
