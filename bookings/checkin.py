@@ -370,7 +370,7 @@ def roster(actor: User, store_id: int, day: date | None, now: datetime) -> Roste
 
     store = get_store(actor, store_id)
     day = day or now.astimezone(ZoneInfo(store.timezone)).date()
-    bookings = bookings_of_store_day(actor, store, day)
+    bookings = bookings_of_store_day(actor, store, day, counter=True)
     out = Roster(store, day, [], [], [], [], [], {})
     for booking in bookings:
         if booking.status in (S.CHECKED_IN, S.COMPLETED):

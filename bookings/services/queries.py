@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, func, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.auth.models import User
 from app.errors import NotFound
@@ -35,8 +36,15 @@ def get_booking(actor: User | None, booking_id: int) -> Booking:
     return booking
 
 
+def _listed():
+    """What a listed booking shows (its slot, experience, store and resident), joined in the same query."""
+    return (joinedload(Booking.slot, innerjoin=True), joinedload(Booking.offering, innerjoin=True),
+            joinedload(Booking.store, innerjoin=True), joinedload(Booking.resident, innerjoin=True))
+
+
 def bookings_of_resident(actor: User, *, upcoming: bool, now: datetime, limit: int = 100) -> list[Booking]:
-    query = select(Booking).where(Booking.resident_id == actor.id)
+    """The actor's visits, soonest first (``upcoming``) or latest first, with what a list shows."""
+    query = select(Booking).where(Booking.resident_id == actor.id).options(*_listed())
     if upcoming:
         query = query.where(Booking.starts_at >= now - timedelta(hours=12)).order_by(Booking.starts_at)
     else:
@@ -44,8 +52,9 @@ def bookings_of_resident(actor: User, *, upcoming: bool, now: datetime, limit: i
     return list(db.session.scalars(query.limit(limit)))
 
 
-def bookings_of_store_day(actor: User, store: Store, day: date) -> list[Booking]:
-    """A store's bookings starting on a local date, by start time.
+def bookings_of_store_day(actor: User, store: Store, day: date, *, counter: bool = False) -> list[Booking]:
+    """A store's bookings starting on a local date, by start time, with what a list shows; for the
+    ``counter`` also their check-ins and payments (two more queries, whatever the number of bookings).
 
     :raises NotFound: unless the actor works at the store.
     """
@@ -54,9 +63,10 @@ def bookings_of_store_day(actor: User, store: Store, day: date) -> list[Booking]
     tz = ZoneInfo(store.timezone)
     start = datetime.combine(day, datetime.min.time(), tzinfo=tz).astimezone(UTC)
     end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=tz).astimezone(UTC)
+    options = [*_listed(), selectinload(Booking.check_in), selectinload(Booking.payments)] if counter else _listed()
     return list(db.session.scalars(
         select(Booking).where(Booking.store_id == store.id, Booking.starts_at >= start, Booking.starts_at < end)
-        .order_by(Booking.starts_at, Booking.id)))
+        .options(*options).order_by(Booking.starts_at, Booking.id)))
 
 
 def waitlist_of(actor: User, slot_id: int) -> WaitlistEntry | None:
@@ -65,9 +75,12 @@ def waitlist_of(actor: User, slot_id: int) -> WaitlistEntry | None:
 
 
 def waiting_of(actor: User) -> list[WaitlistEntry]:
-    """The waitlists the actor is on, oldest first."""
+    """The waitlists the actor is on, oldest first, with each slot's experience and store."""
     return list(db.session.scalars(select(WaitlistEntry).where(
-        WaitlistEntry.resident_id == actor.id, WaitlistEntry.status == "waiting").order_by(WaitlistEntry.id)))
+        WaitlistEntry.resident_id == actor.id, WaitlistEntry.status == "waiting")
+        .options(joinedload(WaitlistEntry.slot, innerjoin=True).joinedload(Slot.offering, innerjoin=True)
+                 .joinedload(Offering.store, innerjoin=True))
+        .order_by(WaitlistEntry.id)))
 
 
 def has_room_on(day: date, now: datetime):
