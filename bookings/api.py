@@ -211,7 +211,12 @@ def booking_json(booking: Booking) -> dict:
 @bp.output(SyncOut)
 @bp.doc(tags=["Availability"], responses={403: "forbidden", 404: "not_found"})
 def put_schedule(offering_id: int, body):
-    """Set weekly availability (store-local times) and keep the slots of the next weeks in step."""
+    """Set weekly availability (store-local times) and keep the slots of the next weeks in step.
+
+    One schedule plans at most 3,000 slots over `weeks_ahead` (start times a week x weeks, plus extra
+    slots) and has at most 400 dated exceptions; beyond either, 422 `validation_failed` names the field
+    (`weeks_ahead` or `exceptions`).
+    """
     offering = get_offering(actor(), offering_id, manage=True)
     if body.get("every"):
         body["every"]["from"] = body["every"].pop("from_")
