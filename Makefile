@@ -77,6 +77,13 @@ migrate: $(VENV)/.installed ## apply migrations to the development database
 demo: $(VENV)/.installed ## load the demo city into the development database
 	@DATABASE_URL="$$(scripts/devdb.sh url onsite)" $(BIN)/flask demo load
 
+.PHONY: backup restore
+backup: ## dump database DB_NAME (default onsite) to instance/backups/<DB_NAME>-<UTC stamp>.dump, or FILE=…
+	@DB_NAME="$(or $(DB_NAME),onsite)" scripts/backup.sh backup "$(FILE)"
+
+restore: ## load FILE=… into database DB_NAME (default onsite, created if missing); refuses one that has tables
+	@DB_NAME="$(or $(DB_NAME),onsite)" scripts/backup.sh restore "$(FILE)"
+
 bench-nearby: $(VENV)/.installed ## benchmark nearby search + map vs a hand-written baseline (own DB, ~10 min; needs wrk)
 	@DATABASE_URL="$$(scripts/devdb.sh url onsite_bench)" $(BIN)/python bench/nearby.py $(BENCH_ARGS)
 

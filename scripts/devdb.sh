@@ -11,6 +11,8 @@
 #   scripts/devdb.sh psql [NAME] [psql args...]
 #                                  open psql on database NAME (created if missing)
 #   scripts/devdb.sh destroy       stop the private cluster and delete its files
+#   scripts/devdb.sh bindir        print the directory of the PostgreSQL binaries this script
+#                                  uses (pg_dump, pg_restore, psql of the cluster's version)
 #
 # All messages go to stderr; only the URL (url) / status line (status) go to stdout.
 # Never reads standard input (works in CI: CI=true, root, fresh clone).
@@ -521,7 +523,18 @@ cmd_destroy() {
     rm -rf -- "$CLUSTER"
   fi
   if [[ $RUN_DIR != "$CLUSTER"/* ]]; then rm -rf -- "$RUN_DIR"; fi
-  rm -f -- "$INSTANCE_DIR/postgres.path"
+  # The record names the checkout's own cluster; a DEVDB_DIR cluster is not it.
+  if [[ -z ${DEVDB_DIR:-} ]]; then rm -f -- "$INSTANCE_DIR/postgres.path"; fi
+}
+
+cmd_bindir() {
+  pick_bindir
+  if [[ -z $BINDIR || ! -x $BINDIR/pg_dump ]]; then
+    find_psql
+    BINDIR=$(dirname -- "$PSQL")
+  fi
+  [[ -x $BINDIR/pg_dump ]] || die "pg_dump not found next to $BINDIR. Install it:  sudo apt-get install -y postgresql-client"
+  printf '%s\n' "$BINDIR"
 }
 
 main() {
@@ -544,6 +557,7 @@ main() {
     stop) cmd_stop ;;
     status) cmd_status ;;
     destroy) cmd_destroy ;;
+    bindir) cmd_bindir ;;
     psql)
       local name=${2:-onsite} url
       valid_name "$name"
@@ -556,7 +570,7 @@ main() {
       sed -n '2,/^set -euo/p' "$SELF" | sed -e '$d' -e 's/^# \{0,1\}//' >&2
       ;;
     *)
-      log "usage: $0 {url NAME|start|stop|status|psql NAME|destroy}"
+      log "usage: $0 {url NAME|start|stop|status|psql NAME|destroy|bindir}"
       exit 2
       ;;
   esac
