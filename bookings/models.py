@@ -32,7 +32,7 @@ from app.auth.models import User
 from app.extensions import db
 from app.merchants.models import Store
 from app.offerings.models import Offering
-from bookings.states import BookingStatus, PaymentStatus
+from bookings.states import BookingStatus, PaymentStatus, SlotStatus, WaitlistStatus
 
 ACTIVE_SQL = "status IN ('pending', 'confirmed', 'checked_in')"
 RANDOM_HEX = text("replace(gen_random_uuid()::text, '-', '')")  # 122 random bits, for rows inserted in SQL
@@ -117,7 +117,7 @@ class Slot(db.Model):
         CheckConstraint("seats_taken <= capacity", name="not_overbooked"),
         CheckConstraint("capacity BETWEEN 1 AND 1000", name="capacity_range"),
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
-        CheckConstraint("status IN ('open', 'cancelled')", name="status_known"),
+        CheckConstraint("status IN ('open', 'cancelled', 'unplanned')", name="status_known"),
         Index("ix_slots_open_by_offering", "offering_id", "starts_at", postgresql_where=text("status = 'open'")),
     )
 
@@ -127,7 +127,7 @@ class Slot(db.Model):
     ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     capacity: Mapped[int] = mapped_column(SmallInteger)
     seats_taken: Mapped[int] = mapped_column(SmallInteger, default=0)
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[str] = mapped_column(String(16), default=SlotStatus.OPEN)
     is_extra: Mapped[bool] = mapped_column(default=False)
     cancel_reason: Mapped[str | None] = mapped_column(String(300))
 
@@ -135,7 +135,7 @@ class Slot(db.Model):
 
     @property
     def remaining(self) -> int:
-        return max(self.capacity - self.seats_taken, 0) if self.status == "open" else 0
+        return max(self.capacity - self.seats_taken, 0) if self.status == SlotStatus.OPEN else 0
 
 
 class Booking(db.Model):
@@ -287,7 +287,7 @@ class WaitlistEntry(db.Model):
     resident_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     party_size: Mapped[int] = mapped_column(SmallInteger)
     note: Mapped[str] = mapped_column(String(500), default="")
-    status: Mapped[str] = mapped_column(String(16), default="waiting")
+    status: Mapped[str] = mapped_column(String(16), default=WaitlistStatus.WAITING)
     booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now())
 

@@ -1,4 +1,4 @@
-"""Booking and payment states, and which booking transitions are allowed."""
+"""Booking, payment, slot and waitlist states, and which booking transitions are allowed."""
 
 from __future__ import annotations
 
@@ -28,6 +28,19 @@ class PaymentMethod(StrEnum):
     CARD_AT_STORE = "card_at_store"
     MOBILE_WALLET_AT_STORE = "mobile_wallet_at_store"
     OTHER = "other"
+
+
+class SlotStatus(StrEnum):
+    OPEN = "open"
+    CANCELLED = "cancelled"  # by the store's owner, with a reason; stays cancelled
+    UNPLANNED = "unplanned"  # closed by a schedule change (its bookings had gone); reopens if planned again
+
+
+class WaitlistStatus(StrEnum):
+    WAITING = "waiting"
+    PROMOTED = "promoted"  # seated: ``booking_id`` is the booking it became
+    LEFT = "left"
+    EXPIRED = "expired"  # the slot was cancelled, or the resident booked it another way
 
 
 S = BookingStatus

@@ -24,7 +24,7 @@ from bookings.schedule import parse_hhmm, parse_weekly, planned_starts
 from bookings.services.notices import _local, _local_slot, _notify
 from bookings.services.records import _reason, transition
 from bookings.services.seats import _lock_slots, _release_seats
-from bookings.states import ACTIVE, BookingStatus
+from bookings.states import ACTIVE, BookingStatus, SlotStatus, WaitlistStatus
 
 S = BookingStatus
 MAX_SLOT_RANGE = timedelta(days=62)
@@ -32,7 +32,6 @@ MAX_SLOT_RANGE = timedelta(days=62)
 MAX_PLANNED_SLOTS = 3_000
 MAX_EXCEPTIONS = 400
 INSERT_BATCH = 1_000  # rows per INSERT: PostgreSQL takes at most 65,535 parameters in one statement
-UNPLANNED = "No longer in the schedule."  # why sync_slots closed a slot (and may reopen it)
 
 
 def get_schedule(offering: Offering) -> Schedule | None:
@@ -167,23 +166,23 @@ def sync_slots(offering: Offering, now: datetime) -> SyncResult:
         schedule.synced_on = first_day
     for start, slot in existing.items():
         if start in desired:
-            # Reopen only what this sync closed; a slot the owner cancelled stays cancelled.
-            if slot.status == "cancelled" and slot.cancel_reason == UNPLANNED and slot.seats_taken == 0:
-                slot.status, slot.cancel_reason = "open", None
+            # Reopen only what a sync closed; a slot the owner cancelled stays cancelled.
+            if slot.status == SlotStatus.UNPLANNED and slot.seats_taken == 0:
+                slot.status = SlotStatus.OPEN
             continue
-        if slot.status != "open":
+        if slot.status != SlotStatus.OPEN:
             continue
         if slot.seats_taken > 0 or db.session.scalar(select(exists().where(Booking.slot_id == slot.id))):
             if slot.seats_taken > 0:
                 result.kept_with_bookings += 1
             else:
-                slot.status, slot.cancel_reason = "cancelled", UNPLANNED
+                slot.status = SlotStatus.UNPLANNED  # its bookings are gone but their rows keep it
             continue
         db.session.execute(delete(WaitlistEntry).where(WaitlistEntry.slot_id == slot.id))
         db.session.delete(slot)
         result.removed += 1
     result.capacity_updated = db.session.execute(
-        update(Slot).where(Slot.offering_id == offering.id, Slot.starts_at > now, Slot.status == "open",
+        update(Slot).where(Slot.offering_id == offering.id, Slot.starts_at > now, Slot.status == SlotStatus.OPEN,
                            Slot.capacity != offering.capacity, Slot.seats_taken <= offering.capacity)
         .values(capacity=offering.capacity, ends_at=Slot.starts_at + duration)
         .execution_options(synchronize_session=False)).rowcount
@@ -225,7 +224,7 @@ def list_slots(offering: Offering, start: datetime, end: datetime) -> list[Slot]
     if end - start > MAX_SLOT_RANGE:
         raise ValidationFailed(details={"to": ["the range may span at most 62 days."]})
     return list(db.session.scalars(
-        select(Slot).where(Slot.offering_id == offering.id, Slot.status == "open", Slot.starts_at >= start,
+        select(Slot).where(Slot.offering_id == offering.id, Slot.status == SlotStatus.OPEN, Slot.starts_at >= start,
                            Slot.starts_at < end).order_by(Slot.starts_at)))
 
 
@@ -243,7 +242,7 @@ def cancel_slot(actor: User, slot: Slot, reason: str, now: datetime) -> int:
         select(Booking).where(Booking.slot_id == slot.id, Booking.status.in_(ACTIVE)).order_by(Booking.id)
         .with_for_update().execution_options(populate_existing=True)).all()
     slot = _lock_slots(slot.id)[slot.id]
-    if slot.status != "open":
+    if slot.status != SlotStatus.OPEN:
         raise SlotClosed("This slot is cancelled already.")
     for booking in bookings:
         transition(booking, S.CANCELLED_BY_MERCHANT, actor, reason)
@@ -251,13 +250,13 @@ def cancel_slot(actor: User, slot: Slot, reason: str, now: datetime) -> int:
         _notify(booking.resident, "cancelled", f"Cancelled by the store: {booking.offering.title}",
                 f"{booking.store.name} cancelled your visit on {_local(booking)}: {reason}", booking)
     for entry in db.session.scalars(select(WaitlistEntry).where(WaitlistEntry.slot_id == slot.id,
-                                                                WaitlistEntry.status == "waiting")):
-        entry.status = "expired"
+                                                                WaitlistEntry.status == WaitlistStatus.WAITING)):
+        entry.status = WaitlistStatus.EXPIRED
         _notify(entry.resident, "waitlist_closed", f"Slot cancelled: {slot.offering.title}",
                 f"The slot you were waiting for on {_local_slot(slot)} was cancelled by the store.", None)
     for booking in bookings:
         _release_seats(slot.id, booking.party_size)
     db.session.refresh(slot)
-    slot.status, slot.cancel_reason = "cancelled", reason
+    slot.status, slot.cancel_reason = SlotStatus.CANCELLED, reason
     db.session.flush()
     return len(bookings)

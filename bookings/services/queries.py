@@ -16,6 +16,7 @@ from app.merchants.models import Store
 from app.merchants.services import can_view_store_private
 from app.offerings.models import Offering
 from bookings.models import Booking, Slot, WaitlistEntry
+from bookings.states import SlotStatus, WaitlistStatus
 
 
 def can_work_store(actor: User | None, store: Store) -> bool:
@@ -71,13 +72,14 @@ def bookings_of_store_day(actor: User, store: Store, day: date, *, counter: bool
 
 def waitlist_of(actor: User, slot_id: int) -> WaitlistEntry | None:
     return db.session.scalar(select(WaitlistEntry).where(
-        WaitlistEntry.slot_id == slot_id, WaitlistEntry.resident_id == actor.id, WaitlistEntry.status == "waiting"))
+        WaitlistEntry.slot_id == slot_id, WaitlistEntry.resident_id == actor.id,
+        WaitlistEntry.status == WaitlistStatus.WAITING))
 
 
 def waiting_of(actor: User) -> list[WaitlistEntry]:
     """The waitlists the actor is on, oldest first, with each slot's experience and store."""
     return list(db.session.scalars(select(WaitlistEntry).where(
-        WaitlistEntry.resident_id == actor.id, WaitlistEntry.status == "waiting")
+        WaitlistEntry.resident_id == actor.id, WaitlistEntry.status == WaitlistStatus.WAITING)
         .options(joinedload(WaitlistEntry.slot, innerjoin=True).joinedload(Slot.offering, innerjoin=True)
                  .joinedload(Offering.store, innerjoin=True))
         .order_by(WaitlistEntry.id)))
@@ -89,5 +91,5 @@ def has_room_on(day: date, now: datetime):
     Correlated to ``offerings`` and ``stores`` in the caller's query (used by nearby search).
     """
     local_day = func.date(func.timezone(Store.timezone, Slot.starts_at))
-    return exists().where(Slot.offering_id == Offering.id, Slot.status == "open", Slot.starts_at > now,
+    return exists().where(Slot.offering_id == Offering.id, Slot.status == SlotStatus.OPEN, Slot.starts_at > now,
                           Slot.seats_taken < Slot.capacity, local_day == day)

@@ -14,7 +14,7 @@ from app.extensions import db
 from app.offerings.services import is_publicly_visible
 from bookings.errors import SlotClosed, SlotFull, SlotInPast, SlotNotFound
 from bookings.models import Booking, Slot
-from bookings.states import ACTIVE
+from bookings.states import ACTIVE, SlotStatus
 
 
 def _lock_slots(*slot_ids: int) -> dict[int, Slot]:
@@ -26,7 +26,7 @@ def _lock_slots(*slot_ids: int) -> dict[int, Slot]:
 
 
 def _why_not(slot: Slot, party_size: int, earliest: datetime) -> Exception:
-    if slot.status != "open":
+    if slot.status != SlotStatus.OPEN:
         return SlotClosed()
     if slot.starts_at <= earliest:
         return SlotInPast()
@@ -39,7 +39,7 @@ def _take_seats(slot: Slot, party_size: int, earliest: datetime) -> None:
     :raises SlotFull, SlotInPast, SlotClosed: when the slot cannot seat the party.
     """
     taken = db.session.execute(
-        update(Slot).where(Slot.id == slot.id, Slot.status == "open", Slot.starts_at > earliest,
+        update(Slot).where(Slot.id == slot.id, Slot.status == SlotStatus.OPEN, Slot.starts_at > earliest,
                            Slot.seats_taken + party_size <= Slot.capacity)
         .values(seats_taken=Slot.seats_taken + party_size).returning(Slot.seats_taken)
         .execution_options(synchronize_session=False)).scalar()

@@ -17,7 +17,7 @@ from bookings.services.availability import bookable_from
 from bookings.services.notices import _local, _notify
 from bookings.services.records import _check_party, _insert_booking, record_event
 from bookings.services.seats import _bookable_slot, _has_active, _lock_slots, _take_seats
-from bookings.states import BookingStatus
+from bookings.states import BookingStatus, SlotStatus, WaitlistStatus
 
 S = BookingStatus
 
@@ -33,7 +33,7 @@ def join_waitlist(actor: User, slot_id: Any, party_size: Any, note: Any, now: da
     # Lock the slot as cancel/promote do: a seat freed meanwhile is seen here, or this entry is
     # seen by that promotion, never neither (which would leave a free seat beside the queue).
     slot = _lock_slots(slot.id)[slot.id]
-    if slot.status != "open":
+    if slot.status != SlotStatus.OPEN:
         raise SlotClosed()
     if slot.starts_at <= bookable_from(slot.offering, now):
         raise SlotInPast()
@@ -59,9 +59,9 @@ def leave_waitlist(actor: User, entry_id: int) -> WaitlistEntry:
     :raises NotFound: unless it is the actor's own waiting entry.
     """
     entry = db.session.scalar(select(WaitlistEntry).where(WaitlistEntry.id == entry_id).with_for_update())
-    if entry is None or entry.resident_id != actor.id or entry.status != "waiting":
+    if entry is None or entry.resident_id != actor.id or entry.status != WaitlistStatus.WAITING:
         raise NotFound("No such waitlist entry.")
-    entry.status = "left"
+    entry.status = WaitlistStatus.LEFT
     db.session.flush()
     return entry
 
@@ -69,17 +69,17 @@ def leave_waitlist(actor: User, entry_id: int) -> WaitlistEntry:
 def promote_waitlist(slot_id: int, now: datetime) -> list[Booking]:
     """Seat waiting residents, first in line first, while their parties fit."""
     slot = _lock_slots(slot_id).get(slot_id)
-    if slot is None or slot.status != "open" or slot.starts_at <= now:
+    if slot is None or slot.status != SlotStatus.OPEN or slot.starts_at <= now:
         return []
     promoted = []
     entries = db.session.scalars(
-        select(WaitlistEntry).where(WaitlistEntry.slot_id == slot_id, WaitlistEntry.status == "waiting")
+        select(WaitlistEntry).where(WaitlistEntry.slot_id == slot_id, WaitlistEntry.status == WaitlistStatus.WAITING)
         .order_by(WaitlistEntry.id).with_for_update(skip_locked=True)).all()
     for entry in entries:
         if slot.capacity - slot.seats_taken <= 0:
             break
         if _has_active(entry.resident_id, slot_id):
-            entry.status = "expired"
+            entry.status = WaitlistStatus.EXPIRED
             continue
         if slot.seats_taken + entry.party_size > slot.capacity:
             continue
@@ -91,7 +91,7 @@ def promote_waitlist(slot_id: int, now: datetime) -> list[Booking]:
             unit_price=offering.price_amount, currency=offering.currency,
             price_due=offering.price_amount * entry.party_size)
         _insert_booking(booking)
-        entry.status, entry.booking_id = "promoted", booking.id
+        entry.status, entry.booking_id = WaitlistStatus.PROMOTED, booking.id
         record_event(booking, None, S.CONFIRMED, None, "promoted from the waitlist", waitlist_entry=entry.id)
         _notify(entry.resident, "promoted", f"A seat opened up: {offering.title}",
                 f"You are booked for {_local(booking)} at {booking.store.name}. Pay at the store: "

@@ -42,6 +42,7 @@ from bookings.models import (
     WaitlistEntry,
 )
 from bookings.services import records  # the module that issues codes, patched by one test
+from bookings.states import SlotStatus
 from tests import factories as f
 
 NOW = datetime(2031, 3, 10, 0, 0, tzinfo=UTC)  # Mon 10 Mar 2031, 08:00 Asia/Shanghai
@@ -170,11 +171,20 @@ def test_a_dropped_slot_whose_bookings_were_all_cancelled_is_closed_not_deleted(
     result = schedule(shop, tuesdays("11:00"), weeks_ahead=1)
     assert (result.removed, result.kept_with_bookings) == (0, 0)
     fresh(db, slot)
-    assert (slot.status, slot.cancel_reason) == ("cancelled", "No longer in the schedule.")
+    assert (slot.status, slot.cancel_reason) == (SlotStatus.UNPLANNED, None)
     assert db.session.get(Booking, booking.id).slot_id == slot.id
     # Planned again, it opens again.
     schedule(shop, tuesdays("10:00", "11:00"), weeks_ahead=1)
-    assert fresh(db, slot).status == "open"
+    assert fresh(db, slot).status == SlotStatus.OPEN
+
+
+def test_a_slot_the_owner_cancelled_stays_cancelled_whatever_the_reason_says(db, shop):
+    schedule(shop, tuesdays("10:00"), weeks_ahead=1)
+    slot = db.session.scalar(select(Slot).where(Slot.offering_id == shop.offering.id))
+    services.cancel_slot(shop.owner, slot, "No longer in the schedule.", NOW)  # once the reason was the flag
+    schedule(shop, tuesdays("11:00"), weeks_ahead=1)
+    schedule(shop, tuesdays("10:00"), weeks_ahead=1)
+    assert (fresh(db, slot).status, slot.cancel_reason) == (SlotStatus.CANCELLED, "No longer in the schedule.")
 
 
 def test_capacity_change_reaches_future_slots_but_never_below_seats_taken(db, shop):

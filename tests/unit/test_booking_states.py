@@ -65,3 +65,15 @@ def test_state_groups_agree_with_the_table():
     # Only an active booking can still change state; seat-holding terminal states are the ones
     # that keep their seats for the record (completed, no-show).
     assert {status for status, exits in ALLOWED.items() if exits} == ACTIVE
+
+
+@pytest.mark.parametrize(("model", "enum"), [("Slot", "SlotStatus"), ("WaitlistEntry", "WaitlistStatus"),
+                                             ("Booking", "BookingStatus")])
+def test_each_status_enum_is_exactly_what_its_table_allows(model, enum):
+    import re
+
+    from bookings import models, states
+
+    table = getattr(models, model).__table__
+    check = next(c for c in table.constraints if str(c.name) == f"ck_{table.name}_status_known")
+    assert set(re.findall(r"'(\w+)'", str(check.sqltext))) == {str(s) for s in getattr(states, enum)}
