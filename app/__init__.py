@@ -56,6 +56,7 @@ def create_app(config: object | None = None) -> Flask:
     from app.auth import routes as auth_routes
     from app.discovery import api as discovery_api
     from app.discovery import routes as discovery_routes
+    from app.health import routes as health_routes
     from app.merchants import api as merchants_api
     from app.merchants import routes as merchants_routes
     from app.offerings import api as offerings_api
@@ -64,7 +65,7 @@ def create_app(config: object | None = None) -> Flask:
     from bookings import routes as bookings_routes
 
     web.init_web(app)
-    for module in (auth_routes, discovery_routes, merchants_routes, offerings_routes, bookings_routes,
+    for module in (health_routes, auth_routes, discovery_routes, merchants_routes, offerings_routes, bookings_routes,
                    auth_api, merchants_api, discovery_api, offerings_api, bookings_api):
         app.register_blueprint(module.bp)
 

@@ -50,10 +50,13 @@ class Config:
     SQLALCHEMY_DATABASE_URI = _database_url(os.environ.get("DATABASE_URL"))
     # JIT compilation costs ~150 ms on geography queries whose estimated cost is high; they run in ~2 ms.
     # No pre-ping (a round trip on every request): a connection the server dropped fails one
-    # request, is discarded, and the next checkout gets a fresh one; recycling bounds their age.
+    # request (503, app/errors.py), which marks every older pooled connection stale, so the next
+    # checkouts get fresh ones; recycling bounds their age. A server that does not answer at all
+    # fails a connection attempt after DB_CONNECT_TIMEOUT seconds instead of hanging the worker.
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": _bool("DB_POOL_PRE_PING"), "pool_recycle": 1800,
                                  "pool_size": 5, "max_overflow": 5,
-                                 "connect_args": {"options": "-c jit=off -c timezone=UTC"}}
+                                 "connect_args": {"options": "-c jit=off -c timezone=UTC",
+                                                  "connect_timeout": int(os.environ.get("DB_CONNECT_TIMEOUT", 5))}}
     REDIS_URL = os.environ.get("REDIS_URL")
     # Tests run every process of a run at one chosen instant (app/clock.py); never in production.
     CLOCK_OFFSET_SECONDS = float(os.environ["ONSITE_CLOCK_OFFSET"]) if os.environ.get("ONSITE_CLOCK_OFFSET") else None

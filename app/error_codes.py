@@ -36,6 +36,7 @@ ERROR_CODES: dict[str, ErrorCode] = _codes(
     ("validation_failed", 422, "Some fields are not valid; details name each one."),
     ("rate_limited", 429, "Too many attempts; wait for Retry-After seconds."),
     ("internal_error", 500, "Something went wrong on our side."),
+    ("database_unavailable", 503, "The database cannot be reached right now; retry after Retry-After seconds."),
     # -- accounts and stores -----------------------------------------------------------------------
     ("email_taken", 409, "An account with this e-mail already exists."),
     ("invalid_credentials", 401, "The e-mail or password is wrong."),

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import psycopg
 from flask import Flask, flash, redirect, render_template, request
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 from app.error_codes import ERROR_CODES, status_of
@@ -107,6 +109,23 @@ _HTTP_CODES = {
 }
 
 
+# The database cannot be reached or cannot answer now: connection refused or lost, server shutting
+# down or starting, pool exhausted (psycopg_pool.PoolTimeout is a psycopg.OperationalError).
+DATABASE_ERRORS: tuple[type[Exception], ...] = (
+    sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError,
+    psycopg.OperationalError,
+)
+RETRY_AFTER_SECONDS = 5
+DATABASE_DOWN_MESSAGE = "The service is briefly unavailable: its database cannot be reached. Try again shortly."
+
+
+def database_unavailable(error: BaseException | None) -> bool:
+    """Tell whether an exception means the database cannot be reached or cannot answer right now."""
+    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, DATABASE_ERRORS)
+
+
 def _html_error(status: int, message: str):
     template = f"errors/{status}.html" if status in (403, 404) else "errors/generic.html"
     return render_template(template, status=status, message=message), status
@@ -143,11 +162,40 @@ def register_error_handlers(app: Flask) -> None:
     from apiflask.exceptions import HTTPError
     from flask_wtf.csrf import CSRFError
 
-    from app.extensions import db
+    from app.extensions import db, login_manager
+
+    def rollback() -> None:
+        # A rollback on a connection the server dropped raises too; drop that connection instead.
+        try:
+            db.session.rollback()
+        except DATABASE_ERRORS:
+            db.session.invalidate()
+
+    def handle_database_unavailable(error: Exception):
+        log.warning("database unavailable on %s %s: %s", request.method, request.path,
+                    str(getattr(error, "orig", None) or error).strip().split("\n", 1)[0])
+        try:
+            # Close the session and invalidate its connection: never hand it to the next request. On a
+            # disconnect SQLAlchemy has already marked every older pooled connection stale, so the first
+            # request after the database returns opens fresh ones (no pre-ping on the hot path).
+            db.session.invalidate()
+        except Exception:  # the answer below matters more than a clean close
+            log.debug("could not invalidate the session", exc_info=True)
+        # Nothing after this may load the user from the database (the 503 page shows no account).
+        login_manager._update_request_context_with_user()
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
+        if wants_json():
+            return error_body("database_unavailable", DATABASE_DOWN_MESSAGE), 503, headers
+        page = render_template("errors/503.html", status=503, message=DATABASE_DOWN_MESSAGE,
+                               refresh=RETRY_AFTER_SECONDS if request.method == "GET" else None)
+        return page, 503, headers
+
+    for database_error in DATABASE_ERRORS:
+        app.register_error_handler(database_error, handle_database_unavailable)
 
     @app.errorhandler(DomainError)
     def handle_domain_error(error: DomainError):
-        db.session.rollback()
+        rollback()
         if wants_json():
             return error_body(error.code, error.message, error.details), error.http_status
         if error.http_status in (401, 403, 404):
@@ -157,7 +205,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPError)
     def handle_apiflask_error(error: HTTPError):
-        db.session.rollback()
+        rollback()
         status = error.status_code
         if status == 422:
             body = error_body(
@@ -173,7 +221,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def handle_csrf_error(error: CSRFError):
-        db.session.rollback()
+        rollback()
         if wants_json():
             return error_body("csrf_failed", error.description), 400
         flash("Your session expired or the form was stale. Please try again.", "error")
@@ -181,8 +229,10 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def handle_http_exception(error: HTTPException):
-        db.session.rollback()
+        rollback()
         status = error.code or 500
+        if status == 500 and database_unavailable(getattr(error, "original_exception", None)):
+            return handle_database_unavailable(error.original_exception)  # raised after the view, e.g. a COMMIT
         if status == 429:
             response = error.get_response()
             headers = {k: v for k, v in response.headers.items() if k.lower() == "retry-after"}
@@ -198,8 +248,10 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):
+        if database_unavailable(error):
+            return handle_database_unavailable(error)
         log.exception("unhandled error on %s %s", request.method, request.path)
-        db.session.rollback()
+        rollback()
         if wants_json():
             return error_body("internal_error", "Something went wrong on our side."), 500
         return _html_error(500, "Something went wrong on our side.")

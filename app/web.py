@@ -13,7 +13,7 @@ from werkzeug.routing import IntegerConverter
 from werkzeug.utils import secure_filename
 
 from app.db import MAX_ID
-from app.errors import ValidationFailed, document_error_codes
+from app.errors import DATABASE_ERRORS, ValidationFailed, document_error_codes
 from app.offerings.models import CATEGORY_LABELS, Category
 
 # Show each currency the way its own customers read it (¥88.00, not CN¥88.00).
@@ -116,7 +116,10 @@ def init_web(app: Flask) -> None:
         session = db.session()
         if request.method in ("GET", "HEAD") and response.status_code < 400 and session.in_transaction() \
                 and not (session.new or session.dirty or session.deleted):
-            session.commit()
+            try:
+                session.commit()
+            except DATABASE_ERRORS:  # the read is done and sound; only its connection is lost
+                session.invalidate()
         return response
 
     @app.after_request
