@@ -323,17 +323,20 @@ def record_payment(actor: User, booking_id: int, amount: Any, method: Any, note:
         errors["method"] = "must be one of: " + ", ".join(PaymentMethod) + "."
     if note is not None and (not isinstance(note, str) or len(note) > 300):
         errors["note"] = "must be at most 300 characters."
+    # Lock, then read the payments: a concurrent correction of the same payment waits here, then sees
+    # that this one no longer stands. Checked before the lock, both would pass and both would count.
+    booking = _lock(booking)
+    db.session.refresh(booking, ["payments"])
     # Only a payment that still stands: correcting one twice would leave both corrections in the takings.
     if supersedes_id is not None and not any(p.id == supersedes_id for p in effective_payments(booking)):
         errors["supersedes_id"] = "must be an earlier payment of this booking that no later row corrects."
     if errors:
         raise ValidationFailed(details=errors)
-    booking = _lock(booking)
     if booking.status not in (S.CHECKED_IN, S.COMPLETED):
         raise refused("not_checked_in", "Check the visit in before recording what was paid.")
     payment = OfflinePayment(booking_id=booking.id, amount=value, currency=booking.currency, method=method,
                              note=(note or "").strip(), recorded_by_id=actor.id, supersedes_id=supersedes_id)
-    db.session.add(payment)
+    booking.payments.append(payment)  # the collection was read above: keep it whole
     booking.payment_status = "paid_at_store"
     db.session.flush()
     record_event(booking, booking.status, booking.status, actor, "correction recorded" if supersedes_id
