@@ -16,27 +16,28 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 # Same WHERE and the same computed columns as the app's query: ST_Distance in metres, open-now
-# in the store's time zone (dated exceptions first, then weekly hours), ST_X / ST_Y of the
-# point; only the columns the JSON needs. Nearest first by the KNN operator alone, so the GiST
-# index can return rows in order (offerings of one store share a point: ties come in index
-# order, where the app breaks them by id).
+# in the store's time zone (dated exceptions first, then weekly hours, yesterday's overnight ones
+# too), ST_X / ST_Y of the point; only the columns the JSON needs. Nearest first by the KNN
+# operator alone, so the GiST index can return rows in order (offerings of one store share a
+# point: ties come in index order, where the app breaks them by id).
 NEARBY_SQL = """
 SELECT o.id, o.title, o.category, o.price_amount, o.currency, o.duration_min, o.rating_avg, o.rating_count,
        s.id AS store_id, s.name AS store_name, s.address AS store_address,
        ST_Distance(o.location, p.g) AS distance_m,
-       CASE WHEN EXISTS (SELECT 1 FROM hours_exceptions e
-                         WHERE e.store_id = s.id AND e.day = timezone(s.timezone, now())::date)
-            THEN EXISTS (SELECT 1 FROM hours_exceptions e
-                         WHERE e.store_id = s.id AND e.day = timezone(s.timezone, now())::date
-                           AND NOT e.is_closed
-                           AND e.opens_at <= timezone(s.timezone, now())::time
-                           AND e.closes_at > timezone(s.timezone, now())::time)
-            ELSE EXISTS (SELECT 1 FROM opening_hours h
-                         WHERE h.store_id = s.id
-                           AND h.weekday = extract(isodow FROM timezone(s.timezone, now()))::int - 1
-                           AND h.opens_at <= timezone(s.timezone, now())::time
-                           AND h.closes_at > timezone(s.timezone, now())::time)
-       END AS open_now,
+       EXISTS (SELECT 1 FROM (VALUES (timezone(s.timezone, now())::date - 1),
+                                     (timezone(s.timezone, now())::date)) AS d(day)
+               WHERE CASE WHEN EXISTS (SELECT 1 FROM hours_exceptions e WHERE e.store_id = s.id AND e.day = d.day)
+                 THEN EXISTS (SELECT 1 FROM hours_exceptions e
+                              WHERE e.store_id = s.id AND e.day = d.day AND NOT e.is_closed
+                                AND timezone(s.timezone, d.day + e.opens_at) <= now()
+                                AND timezone(s.timezone,
+                                             d.day + (e.closes_at <= e.opens_at)::int + e.closes_at) > now())
+                 ELSE EXISTS (SELECT 1 FROM opening_hours h
+                              WHERE h.store_id = s.id AND h.weekday = extract(isodow FROM d.day)::int - 1
+                                AND timezone(s.timezone, d.day + h.opens_at) <= now()
+                                AND timezone(s.timezone,
+                                             d.day + (h.closes_at <= h.opens_at)::int + h.closes_at) > now())
+               END) AS open_now,
        ST_X(o.location::geometry) AS lng, ST_Y(o.location::geometry) AS lat
 FROM (SELECT ST_SetSRID(ST_MakePoint(%(lng)s, %(lat)s), 4326)::geography AS g) AS p,
      offerings o

@@ -20,7 +20,7 @@ from bookings import checkin, services
 from bookings.calendar import ics_for
 from bookings.errors import SlotNotFound
 from bookings.models import Booking, Slot
-from bookings.states import LABELS
+from bookings.states import LABELS, WhyNotBookable
 from geo.points import LngLat
 
 bp = APIBlueprint("bookings_api", __name__, url_prefix="/api/v1", tag="Bookings")
@@ -70,8 +70,16 @@ class SlotOut(Schema):
     remaining = Integer()
 
 
+class SlotToBookOut(SlotOut):
+    bookable = Boolean(metadata={"description": "Whether a resident can book a seat in it now."})
+    why_not = String(allow_none=True, validate=OneOf(list(WhyNotBookable)), metadata={
+        "description": "Null when bookable; else why not, at the moment of the request: `started` (it has "
+                       "begun), `inside_notice` (it starts sooner than the experience's minimum notice), "
+                       "`full` (no seat left: join its waitlist), `cancelled` (not open)."})
+
+
 class SlotList(Schema):
-    items = List(Nested(SlotOut))
+    items = List(Nested(SlotToBookOut))
 
 
 # Far enough from date.min/date.max that a day's bounds in any time zone, or from + 14 days, still exist.
@@ -230,15 +238,17 @@ def put_schedule(offering_id: int, body):
 @bp.output(SlotList)
 @bp.doc(tags=["Availability"], responses={404: "not_found"})
 def get_slots(offering_id: int, query):
-    """Open slots between two store-local dates, with the seats that remain."""
+    """Open slots between two store-local dates, with the seats that remain and whether each can be
+    booked now (`bookable`, and `why_not` when it cannot)."""
     offering = get_offering(actor(), offering_id)
     zone = ZoneInfo(offering.store.timezone)
     first = query.get("from_") or clock.today(zone)
     last = query.get("to") or first + timedelta(days=14)
     start = datetime.combine(first, datetime.min.time(), tzinfo=zone)
     end = datetime.combine(last, datetime.min.time(), tzinfo=zone)
-    slots = services.list_slots(offering, start, end)
-    return {"items": [slot_json(slot, offering.store.timezone) for slot in slots]}
+    slots = services.slots_to_book(offering, start, end, clock.now())
+    return {"items": [{**slot_json(slot, offering.store.timezone), "bookable": why is None, "why_not": why}
+                      for slot, why in slots]}
 
 
 @bp.post("/bookings")

@@ -36,6 +36,15 @@ class SlotStatus(StrEnum):
     UNPLANNED = "unplanned"  # closed by a schedule change (its bookings had gone); reopens if planned again
 
 
+class WhyNotBookable(StrEnum):
+    """Why a listed slot cannot be booked now (stable codes the slots API shows)."""
+
+    CANCELLED = "cancelled"  # not open: the store cancelled it, or the schedule no longer plans it
+    STARTED = "started"  # it has begun (or is over)
+    INSIDE_NOTICE = "inside_notice"  # it starts sooner than the experience's minimum notice
+    FULL = "full"  # no seat left: join its waitlist instead
+
+
 class WaitlistStatus(StrEnum):
     WAITING = "waiting"
     PROMOTED = "promoted"  # seated: ``booking_id`` is the booking it became

@@ -14,10 +14,10 @@ from typing import Any
 
 from sqlalchemy import (
     Date,
+    DateTime,
     Float,
     Integer,
     Select,
-    Time,
     and_,
     case,
     cast,
@@ -119,20 +119,44 @@ class NearbyPage:
 
 # -- SQL pieces ----------------------------------------------------------------
 
-def open_now_clause(moment: datetime):
-    """True where the store is open at ``moment`` in its own time zone, dated exceptions first."""
-    local = func.timezone(Store.timezone, literal(moment))
-    local_day = cast(local, Date)
-    local_time = cast(local, Time)
-    weekday = cast(extract("isodow", local), Integer) - 1
-    exception_today = exists().where(HoursException.store_id == Store.id, HoursException.day == local_day)
-    open_by_exception = exists().where(
-        HoursException.store_id == Store.id, HoursException.day == local_day, not_(HoursException.is_closed),
-        HoursException.opens_at <= local_time, HoursException.closes_at > local_time)
+def _local_instant(day, at):
+    """SQL: the instant a store-local wall time stands for; AT TIME ZONE takes its latest reading."""
+    return func.timezone(Store.timezone, day + at, type_=DateTime(timezone=True))
+
+
+def _covers(day, opens, closes, moment):
+    """SQL: the interval opening on ``day`` is open at ``moment`` (closing at or before opening: the next day)."""
+    closing_day = case((closes <= opens, day + 1), else_=day)
+    return and_(_local_instant(day, opens) <= moment, _local_instant(closing_day, closes) > moment)
+
+
+def _open_by_day(day, moment, *, overnight_only: bool = False):
+    """SQL: an interval that opens on the local date ``day`` is open at ``moment``, its dated exception first.
+
+    ``overnight_only`` skips the intervals that close the day they open (cheaply, before any time zone
+    arithmetic): from yesterday, only those reach today.
+    """
+    def covers(table):
+        reach = [table.closes_at <= table.opens_at] if overnight_only else []
+        return and_(*reach, _covers(day, table.opens_at, table.closes_at, moment))
+
+    dated = and_(HoursException.store_id == Store.id, HoursException.day == day)
+    open_by_exception = exists().where(dated, not_(HoursException.is_closed), covers(HoursException))
     open_by_week = exists().where(
-        OpeningHours.store_id == Store.id, OpeningHours.weekday == weekday,
-        OpeningHours.opens_at <= local_time, OpeningHours.closes_at > local_time)
-    return or_(open_by_exception, and_(not_(exception_today), open_by_week))
+        OpeningHours.store_id == Store.id, OpeningHours.weekday == cast(extract("isodow", day), Integer) - 1,
+        covers(OpeningHours))
+    return or_(open_by_exception, and_(not_(exists().where(dated)), open_by_week))
+
+
+def open_now_clause(moment):
+    """True where the store is open at ``moment`` by its own clock: the rules of app/merchants/hours.py.
+
+    ``moment`` is an aware datetime or a timestamptz column. Yesterday's overnight intervals count too.
+    """
+    if isinstance(moment, datetime):
+        moment = literal(moment, DateTime(timezone=True))
+    today = cast(func.timezone(Store.timezone, moment), Date)
+    return or_(_open_by_day(today, moment), _open_by_day(today - 1, moment, overnight_only=True))
 
 
 def _visible():

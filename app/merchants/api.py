@@ -34,16 +34,22 @@ class BusinessOut(Schema):
     is_verified = Boolean()
 
 
+CLOSES = ("Store-local HH:MM. At or before `opens`, the interval closes the next day (Friday 18:00–02:00 is "
+          "open until Saturday 02:00); equal to `opens`, it is open 24 hours.")
+
+
 class HoursIn(Schema):
+    """One weekly interval; it belongs to the weekday it opens on."""
+
     weekday = Integer(required=True, validate=Range(0, 6), metadata={"description": "0 = Monday"})
-    opens = String(required=True, validate=TIME)
-    closes = String(required=True, validate=TIME)
+    opens = String(required=True, validate=TIME, metadata={"description": "Store-local HH:MM", "example": "18:00"})
+    closes = String(required=True, validate=TIME, metadata={"description": CLOSES, "example": "02:00"})
 
 
 class HoursOut(Schema):
     weekday = Integer()
     opens = Time(attribute="opens_at", format="%H:%M")
-    closes = Time(attribute="closes_at", format="%H:%M")
+    closes = Time(attribute="closes_at", format="%H:%M", metadata={"description": CLOSES})
 
 
 class ExceptionOut(Schema):
@@ -51,7 +57,7 @@ class ExceptionOut(Schema):
     date = Date(attribute="day")
     closed = Boolean(attribute="is_closed")
     opens = Time(attribute="opens_at", format="%H:%M", allow_none=True)
-    closes = Time(attribute="closes_at", format="%H:%M", allow_none=True)
+    closes = Time(attribute="closes_at", format="%H:%M", allow_none=True, metadata={"description": CLOSES})
     note = String()
 
 

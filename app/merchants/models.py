@@ -114,12 +114,14 @@ class Store(db.Model):
 
 
 class OpeningHours(db.Model):
-    """One opening interval on a weekday (0 = Monday), in the store's local time."""
+    """One opening interval on a weekday (0 = Monday), in the store's local time.
+
+    ``closes_at <= opens_at`` closes the next day; equal, it is open 24 hours (app/merchants/hours.py).
+    """
 
     __tablename__ = "opening_hours"
     __table_args__ = (
         CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_range"),
-        CheckConstraint("closes_at > opens_at", name="closes_after_opens"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -132,15 +134,12 @@ class OpeningHours(db.Model):
 
 
 class HoursException(db.Model):
-    """A dated exception: closed all day, or special hours."""
+    """A dated exception: closed all day, or special hours (which may cross midnight like weekly ones)."""
 
     __tablename__ = "hours_exceptions"
     __table_args__ = (
         UniqueConstraint("store_id", "day", name="uq_hours_exceptions_store_day"),
-        CheckConstraint(
-            "is_closed OR (opens_at IS NOT NULL AND closes_at IS NOT NULL AND closes_at > opens_at)",
-            name="closed_or_hours",
-        ),
+        CheckConstraint("is_closed OR (opens_at IS NOT NULL AND closes_at IS NOT NULL)", name="closed_or_hours"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

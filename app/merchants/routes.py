@@ -12,12 +12,18 @@ from app.errors import Conflict, ValidationFailed
 from app.extensions import db
 from app.merchants import services
 from app.merchants.forms import COMMON_TIMEZONES, BusinessForm, HoursExceptionForm, StaffForm, StoreForm
-from app.merchants.services import WEEKDAYS
+from app.merchants.hours import WEEKDAYS, describe, is_open_at
 from app.offerings.services import offerings_of_store
 from app.web import apply_form_errors, form_status, page_map
 from geo.points import LngLat
 
 bp = Blueprint("merchants", __name__)
+
+
+@bp.app_template_filter("hours")
+def hours_text(interval) -> str:
+    """An opening interval (weekly or dated) as people read it: 18:00–02:00 (next day)."""
+    return describe(interval.opens_at, interval.closes_at)
 
 
 @bp.get("/merchant/")
@@ -134,6 +140,14 @@ def _hours_from_form() -> list[dict]:
     return intervals
 
 
+def _grid_problem(exc: ValidationFailed, intervals: list[dict]) -> str:
+    """Say what is wrong with the weekly grid, a bad row by its day."""
+    def day_of(key: str) -> str:
+        index = key.removeprefix("hours[").removesuffix("]")
+        return f"{WEEKDAYS[intervals[int(index)]['weekday']]}: " if index.isdigit() else ""
+    return "; ".join(f"{day_of(key)}{message}" for key, message in exc.details.items())
+
+
 @bp.route("/merchant/stores/<int:store_id>/hours", methods=["GET", "POST"])
 @login_required
 def store_hours(store_id: int):
@@ -146,7 +160,7 @@ def store_hours(store_id: int):
             services.set_opening_hours(current_user, store, intervals)
         except ValidationFailed as exc:
             db.session.rollback()
-            problem = "; ".join(f"{v}" for v in exc.details.values())
+            problem = _grid_problem(exc, intervals)
             store = services.get_store(actor(), store_id, manage=True)
         else:
             db.session.commit()
@@ -234,7 +248,7 @@ def store_page(store_id: int):
     return render_template(
         "merchants/store.html", store=store, point=point, offerings=offerings,
         map=page_map((point.lat, point.lng), 16, [pin]), weekdays=WEEKDAYS,
-        open_now=services.is_open_at(store, clock.now()),
+        open_now=is_open_at(store, clock.now()),
         can_manage=services.can_manage_store(actor(), store),
     )
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, time
+from datetime import date, time
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import available_timezones
 
 from sqlalchemy import select, update
 
 from app.auth.models import Role, User
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
+from app.merchants.hours import week_overlap
 from app.merchants.models import (
     Business,
     BusinessCategory,
@@ -25,7 +26,6 @@ from app.merchants.models import (
 )
 from geo.points import InvalidCoordinates, LngLat
 
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _TIME_RE = re.compile(r"([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?")
 _TIMEZONES: frozenset[str] | None = None
 
@@ -205,6 +205,7 @@ def parse_time(value: Any) -> time:
 
 
 def _clean_hours(intervals: Iterable[Mapping[str, Any]]) -> list[tuple[int, time, time]]:
+    """Check weekly intervals; closing at or before opening means the next day (see app/merchants/hours.py)."""
     errors: dict[str, str] = {}
     cleaned: list[tuple[int, time, time]] = []
     for index, item in enumerate(intervals):
@@ -212,19 +213,11 @@ def _clean_hours(intervals: Iterable[Mapping[str, Any]]) -> list[tuple[int, time
             weekday = item["weekday"]
             if isinstance(weekday, bool) or not isinstance(weekday, int) or not 0 <= weekday <= 6:
                 raise ValueError("weekday must be 0 (Monday) to 6 (Sunday)")
-            opens, closes = parse_time(item["opens"]), parse_time(item["closes"])
-            if closes <= opens:
-                raise ValueError("closes must be after opens")
-            cleaned.append((weekday, opens, closes))
+            cleaned.append((weekday, parse_time(item["opens"]), parse_time(item["closes"])))
         except (KeyError, TypeError, ValueError) as exc:
             errors[f"hours[{index}]"] = str(exc) if not isinstance(exc, KeyError) else f"{exc} is required"
-    if not errors:
-        by_day: dict[int, list[tuple[time, time]]] = {}
-        for weekday, opens, closes in sorted(cleaned):
-            previous = by_day.setdefault(weekday, [])
-            if previous and previous[-1][1] > opens:
-                errors["hours"] = f"intervals overlap on {WEEKDAYS[weekday]}"
-            previous.append((opens, closes))
+    if not errors and (overlap := week_overlap(cleaned)):
+        errors["hours"] = overlap
     if errors:
         raise ValidationFailed(details=errors)
     return cleaned
@@ -316,10 +309,10 @@ def update_store(actor: User, store: Store, data: Mapping[str, Any]) -> Store:
 
 
 def set_opening_hours(actor: User, store: Store, intervals: Iterable[Mapping[str, Any]]) -> list[OpeningHours]:
-    """Replace the store's weekly hours.
+    """Replace the store's weekly hours; an interval closing at or before its opening ends the next day.
 
     :raises PermissionDenied: when the actor does not own it.
-    :raises ValidationFailed: on bad or overlapping intervals.
+    :raises ValidationFailed: on bad or overlapping intervals (overnight tails included).
     """
     if not can_manage_store(actor, store):
         raise PermissionDenied("Only the store's owner can change its hours.")
@@ -339,12 +332,18 @@ def set_hours_exception(actor: User, store: Store, day: date, *, is_closed: bool
     """Close the store on a day or give it special hours that day.
 
     :raises PermissionDenied: when the actor does not own it.
-    :raises ValidationFailed: when special hours are missing or inverted.
+    Special hours may cross midnight like weekly ones; they replace that date's own intervals only.
+
+    :raises ValidationFailed: when special hours are missing, or given for a day closed all day.
     """
     if not can_manage_store(actor, store):
         raise PermissionDenied("Only the store's owner can change its hours.")
-    if not is_closed and (opens is None or closes is None or closes <= opens):
-        raise ValidationFailed(details={"closes": "Give opening and closing times, closing after opening."})
+    if is_closed and (opens is not None or closes is not None):
+        raise ValidationFailed(details={"is_closed": "A day closed all day has no hours: untick it to give "
+                                                     "special hours, or leave the times empty."})
+    if not is_closed and (opens is None or closes is None):
+        raise ValidationFailed(details={"closes": "Give opening and closing times (closing at or before "
+                                                  "opening means the next day)."})
     if len(note or "") > 120:
         raise ValidationFailed(details={"note": "must be at most 120 characters."})
     exception = db.session.scalar(
@@ -413,23 +412,3 @@ def remove_staff(actor: User, store: Store, user_id: int) -> None:
         raise NotFound("Not staff at this store.")
     store.staff.remove(member)
     db.session.flush()
-
-
-# -- opening state -------------------------------------------------------------
-
-def intervals_on(store: Store, day: date) -> list[tuple[time, time]]:
-    """Return the store's opening intervals on a local date, exceptions applied."""
-    exception = next((e for e in store.exceptions if e.day == day), None)
-    if exception is not None:
-        return [] if exception.is_closed else [(exception.opens_at, exception.closes_at)]
-    return [(h.opens_at, h.closes_at) for h in store.hours if h.weekday == day.weekday()]
-
-
-def is_open_at(store: Store, moment: datetime) -> bool:
-    """Tell whether the store is open at an aware moment, in its own time zone."""
-    try:
-        local = moment.astimezone(ZoneInfo(store.timezone))
-    except ZoneInfoNotFoundError:
-        return False
-    now = local.time().replace(tzinfo=None)
-    return any(opens <= now < closes for opens, closes in intervals_on(store, local.date()))

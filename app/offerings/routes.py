@@ -11,7 +11,8 @@ from app import clock
 from app.auth.security import actor
 from app.errors import ValidationFailed
 from app.extensions import db
-from app.merchants.services import can_manage_store, get_store, is_open_at
+from app.merchants.hours import is_open_at
+from app.merchants.services import can_manage_store, get_store
 from app.offerings import services
 from app.offerings.forms import OfferingForm
 from app.offerings.models import OfferingStatus

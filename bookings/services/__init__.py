@@ -22,7 +22,9 @@ from bookings.services.availability import (
     list_slots,
     offerings_without_schedule,
     set_schedule,
+    slots_to_book,
     sync_slots,
+    why_not_bookable,
 )
 from bookings.services.housekeeping import NO_SHOW_GRACE, SWEEP_LOCK, deliver_outbox, roll_horizons, sweep
 from bookings.services.idempotency import (
@@ -49,7 +51,7 @@ from bookings.services.waitlist import join_waitlist, leave_waitlist, promote_wa
 __all__ = [
     # availability
     "MAX_SLOT_RANGE", "SyncResult", "bookable_from", "cancel_slot", "change_offering", "get_schedule",
-    "list_slots", "offerings_without_schedule", "set_schedule", "sync_slots",
+    "list_slots", "offerings_without_schedule", "set_schedule", "slots_to_book", "sync_slots", "why_not_bookable",
     # lifecycle, and the rows every family shares
     "CODE_ALPHABET", "MAX_PARTY", "book", "cancel", "cutoff_of", "new_code", "record_event", "reschedule",
     "transition",

@@ -24,7 +24,7 @@ from bookings.schedule import parse_hhmm, parse_weekly, planned_starts
 from bookings.services.notices import _local, _local_slot, _notify
 from bookings.services.records import _reason, transition
 from bookings.services.seats import _lock_slots, _release_seats
-from bookings.states import ACTIVE, BookingStatus, SlotStatus, WaitlistStatus
+from bookings.states import ACTIVE, BookingStatus, SlotStatus, WaitlistStatus, WhyNotBookable
 
 S = BookingStatus
 MAX_SLOT_RANGE = timedelta(days=62)
@@ -226,6 +226,32 @@ def list_slots(offering: Offering, start: datetime, end: datetime) -> list[Slot]
     return list(db.session.scalars(
         select(Slot).where(Slot.offering_id == offering.id, Slot.status == SlotStatus.OPEN, Slot.starts_at >= start,
                            Slot.starts_at < end).order_by(Slot.starts_at)))
+
+
+def why_not_bookable(slot: Slot, now: datetime, earliest: datetime) -> WhyNotBookable | None:
+    """Why a resident cannot book a seat in ``slot`` now, or None when they can.
+
+    ``earliest`` is ``bookable_from(offering, now)``: the checks are the ones taking a seat makes.
+    """
+    if slot.status != SlotStatus.OPEN:
+        return WhyNotBookable.CANCELLED
+    if slot.starts_at <= now:
+        return WhyNotBookable.STARTED
+    if slot.starts_at <= earliest:
+        return WhyNotBookable.INSIDE_NOTICE
+    if slot.remaining < 1:
+        return WhyNotBookable.FULL
+    return None
+
+
+def slots_to_book(offering: Offering, start: datetime, end: datetime,
+                  now: datetime) -> list[tuple[Slot, WhyNotBookable | None]]:
+    """The experience's open slots in [start, end), each with why it cannot be booked at ``now`` (or None).
+
+    :raises ValidationFailed: as list_slots.
+    """
+    earliest = bookable_from(offering, now)
+    return [(slot, why_not_bookable(slot, now, earliest)) for slot in list_slots(offering, start, end)]
 
 
 def cancel_slot(actor: User, slot: Slot, reason: str, now: datetime) -> int:

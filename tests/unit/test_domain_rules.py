@@ -12,8 +12,9 @@ import pytest
 
 from app.auth.routes import safe_next
 from app.errors import ValidationFailed
+from app.merchants.hours import intervals_on, is_open_at
 from app.merchants.models import HoursException, OpeningHours, Store
-from app.merchants.services import _clean_hours, intervals_on, is_open_at, parse_time
+from app.merchants.services import _clean_hours, parse_time
 from app.offerings.services import clean_price, sniff_image
 
 # -- clean_price -----------------------------------------------------------------
@@ -196,10 +197,10 @@ def test_clean_hours_names_the_day_of_the_overlap():
 
 
 @pytest.mark.parametrize(("opens", "closes"), [("18:00", "10:00"), ("10:00", "10:00"), ("10:00", "00:00")])
-def test_clean_hours_refuses_closing_at_or_before_opening(opens, closes):
-    with pytest.raises(ValidationFailed) as excinfo:
-        _clean_hours(_hours((0, "09:00", "12:00"), (3, opens, closes)))
-    assert excinfo.value.details == {"hours[1]": "closes must be after opens"}
+def test_clean_hours_takes_closing_at_or_before_opening_as_the_next_day(opens, closes):
+    # Overnight and 24-hour intervals: tests/unit/test_opening_hours.py.
+    assert _clean_hours(_hours((0, "09:00", "12:00"), (3, opens, closes)))[1] == (3, parse_time(opens),
+                                                                               parse_time(closes))
 
 
 @pytest.mark.parametrize("weekday", [7, -1, 100, True, "1", 1.0, None])
@@ -226,12 +227,12 @@ def test_clean_hours_reports_every_bad_row_and_missing_keys():
             {"weekday": 0, "opens": "09:00", "closes": "12:00"},
             {"weekday": 9, "opens": "09:00", "closes": "12:00"},
             {"weekday": 1, "closes": "12:00"},
-            {"weekday": 2, "opens": "13:00", "closes": "12:00"},
+            {"weekday": 2, "opens": "13:00", "closes": "24:00"},
         ])
     assert excinfo.value.details == {
         "hours[1]": "weekday must be 0 (Monday) to 6 (Sunday)",
         "hours[2]": "'opens' is required",
-        "hours[3]": "closes must be after opens",
+        "hours[3]": "must be a time HH:MM",
     }
 
 

@@ -186,8 +186,10 @@ def test_closed_store_leaves_the_public_api(client, db, shop):
     ({"timezone": "Mars/Olympus"}, "timezone"),
     ({"name": ""}, "name"),
     ({"name": "   "}, "name"),
-    ({"hours": [{"weekday": 0, "opens": "12:00", "closes": "10:00"}]}, "hours[0]"),
-    ({"hours": [{"weekday": 0, "opens": "10:00", "closes": "10:00"}]}, "hours[0]"),
+    ({"hours": [{"weekday": 0, "opens": "18:00", "closes": "02:00"},
+                {"weekday": 1, "opens": "01:00", "closes": "10:00"}]}, "hours"),  # Monday night runs into it
+    ({"hours": [{"weekday": 0, "opens": "10:00", "closes": "10:00"},
+                {"weekday": 0, "opens": "12:00", "closes": "13:00"}]}, "hours"),  # 24 hours, and more
     ({"hours": [{"weekday": 1, "opens": "09:00", "closes": "13:00"},
                 {"weekday": 1, "opens": "12:00", "closes": "18:00"}]}, "hours"),
     ({"hours": [{"weekday": 7, "opens": "09:00", "closes": "10:00"}]}, "hours"),
@@ -228,7 +230,8 @@ def test_store_create_missing_fields(client, db, shop):
 @pytest.mark.parametrize("body, field", [
     ({"lat": 91}, "lat"), ({"lng": -181}, "lng"), ({"lat": "NaN"}, "lat"), ({"timezone": "Mars/Olympus"}, "timezone"),
     ({"status": "demolished"}, "status"), ({"name": ""}, "name"),
-    ({"hours": [{"weekday": 0, "opens": "12:00", "closes": "10:00"}]}, "hours[0]"),
+    ({"hours": [{"weekday": 6, "opens": "22:00", "closes": "03:00"},
+                {"weekday": 0, "opens": "02:00", "closes": "09:00"}]}, "hours"),
 ])
 def test_store_patch_validation_changes_nothing(client, db, shop, body, field):
     store = shop["store"]

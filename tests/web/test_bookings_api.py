@@ -103,7 +103,7 @@ def test_owner_sets_a_schedule_and_anyone_lists_the_slots(api, world):
     items = listed.get_json()["items"]
     assert len(items) >= result["created"]
     for item in items:
-        assert set(item) == {"id", "starts_at", "ends_at", "capacity", "remaining"}
+        assert set(item) == {"id", "starts_at", "ends_at", "capacity", "remaining", "bookable", "why_not"}
         start = datetime.fromisoformat(item["starts_at"])
         assert item["starts_at"].endswith("+08:00") and start.utcoffset() == timedelta(hours=8)
         assert datetime.fromisoformat(item["ends_at"]) - start == timedelta(minutes=60)
@@ -119,6 +119,38 @@ def test_slots_default_to_the_next_two_weeks(api, world):
     midnight = datetime.combine(clock.today(SHANGHAI), datetime.min.time(), tzinfo=SHANGHAI)
     assert all(midnight <= datetime.fromisoformat(i["starts_at"]) < midnight + timedelta(days=14) for i in items)
     assert world.full_slot.id in ids and all(i["remaining"] == 0 for i in items if i["id"] == world.full_slot.id)
+
+
+def test_each_listed_slot_says_whether_it_can_be_booked_now_and_why_not(client, db, clock):
+    clock.travel(datetime(2031, 3, 10, 9, 30, tzinfo=SHANGHAI), tick=False)  # Monday 09:30 at the store
+    offering = f.create_offering(f.create_store(timezone="Asia/Shanghai"), capacity=2, duration_min=60)
+    f.create_schedule(offering, [], min_notice_minutes=60)  # bookable from 10:30
+    at = {name: f.create_slot(offering, datetime(2031, 3, 10, tzinfo=SHANGHAI) + timedelta(hours=h, minutes=m), **kw)
+          for name, h, m, kw in [
+              ("begun", 9, 0, {}), ("now", 9, 30, {}), ("inside_notice", 10, 0, {}), ("at_the_notice", 10, 30, {}),
+              ("just_after", 10, 31, {}), ("full", 12, 0, {"seats_taken": 2}), ("one_left", 13, 0, {"seats_taken": 1}),
+              ("cancelled", 14, 0, {"status": "cancelled"}), ("tomorrow_full", 33, 0, {"seats_taken": 2})]}
+    response = client.get(f"/api/v1/offerings/{offering.id}/slots?from=2031-03-10&to=2031-03-12")
+    assert response.status_code == 200
+    listed = {item["id"]: (item["bookable"], item["why_not"]) for item in response.get_json()["items"]}
+    assert {name: listed.get(slot.id) for name, slot in at.items()} == {
+        "begun": (False, "started"), "now": (False, "started"), "inside_notice": (False, "inside_notice"),
+        "at_the_notice": (False, "inside_notice"), "just_after": (True, None), "full": (False, "full"),
+        "one_left": (True, None), "cancelled": None, "tomorrow_full": (False, "full")}
+    # An hour later the clock has moved on, and so have the answers.
+    clock.travel(datetime(2031, 3, 10, 10, 30, tzinfo=SHANGHAI), tick=False)
+    items = client.get(f"/api/v1/offerings/{offering.id}/slots?from=2031-03-10&to=2031-03-12").get_json()["items"]
+    assert {i["id"]: i["why_not"] for i in items}[at["just_after"].id] == "inside_notice"
+    # What the list says is what booking finds.
+    user = f.create_user()
+    assert client.post("/api/v1/bookings", json={"slot_id": at["inside_notice"].id},
+                       headers=f.token_for(user)).get_json()["error"]["code"] == "slot_in_past"
+
+
+def test_the_slot_list_documents_its_why_not_codes(client, db):
+    why_not = client.get("/openapi.json").get_json()["components"]["schemas"]["SlotToBookOut"]["properties"]["why_not"]
+    assert set(why_not["enum"]) >= {"started", "inside_notice", "full", "cancelled"}
+    assert "inside_notice" in why_not["description"]
 
 
 @pytest.mark.parametrize("query,field", [
