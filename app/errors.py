@@ -119,6 +119,11 @@ RETRY_AFTER_SECONDS = 5
 DATABASE_DOWN_MESSAGE = "The service is briefly unavailable: its database cannot be reached. Try again shortly."
 
 
+def first_line(error: BaseException) -> str:
+    """The driver's own message of a database error (not SQLAlchemy's statement dump), first line only."""
+    return str(getattr(error, "orig", None) or error).strip().split("\n", 1)[0]
+
+
 def database_unavailable(error: BaseException | None) -> bool:
     """Tell whether an exception means the database cannot be reached or cannot answer right now."""
     if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
@@ -172,8 +177,7 @@ def register_error_handlers(app: Flask) -> None:
             db.session.invalidate()
 
     def handle_database_unavailable(error: Exception):
-        log.warning("database unavailable on %s %s: %s", request.method, request.path,
-                    str(getattr(error, "orig", None) or error).strip().split("\n", 1)[0])
+        log.warning("database unavailable on %s %s: %s", request.method, request.path, first_line(error))
         try:
             # Close the session and invalidate its connection: never hand it to the next request. On a
             # disconnect SQLAlchemy has already marked every older pooled connection stale, so the first

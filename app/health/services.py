@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from app.errors import database_unavailable
+from app.errors import database_unavailable, first_line
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -34,10 +34,6 @@ def _applied_revisions() -> tuple[str, ...] | None:
         return tuple(sorted(connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalars()))
 
 
-def _summary(error: BaseException) -> str:
-    return str(getattr(error, "orig", None) or error).strip().split("\n", 1)[0]
-
-
 def check_database(heads: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     """Check that the database answers and that its schema is at ``heads``."""
     for attempt in (1, 2):
@@ -49,7 +45,7 @@ def check_database(heads: tuple[str, ...]) -> dict[str, dict[str, Any]]:
             # read-only, so ask once more on a fresh connection before calling the database down.
             if attempt == 1 and getattr(error, "connection_invalidated", False):
                 continue
-            log.warning("readiness: database check failed: %s", _summary(error))
+            log.warning("readiness: database check failed: %s", first_line(error))
             reason = "unreachable" if database_unavailable(error) else "query_failed"
             return {"database": {"ok": False, "error": reason}}  # migrations: unknowable now
     migrations: dict[str, Any] = {"ok": applied == heads, "revision": list(applied or ()), "head": list(heads)}
@@ -67,7 +63,7 @@ def check_redis(url: str) -> dict[str, Any]:
     try:
         client.ping()
     except (redis.RedisError, OSError) as error:
-        log.warning("readiness: redis check failed: %s", _summary(error))
+        log.warning("readiness: redis check failed: %s", first_line(error))
         return {"ok": False, "error": "unreachable"}
     finally:
         client.close()

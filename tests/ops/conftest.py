@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
@@ -26,6 +27,13 @@ SHARED = {"onsite", "onsite_test", "onsite_e2e", "onsite_migration_test", "postg
 def libpq(url: str) -> str:
     """The URL psycopg and the PostgreSQL tools take (no +psycopg driver suffix)."""
     return re.sub(r"^postgresql\+psycopg://", "postgresql://", url)
+
+
+def free_port() -> int:
+    """A loopback TCP port nothing listens on (until someone binds it)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def with_database(url: str, name: str) -> str:

@@ -4,28 +4,21 @@ Retry-After, as the JSON envelope or a page, never a 500. In-process; "down" is 
 from __future__ import annotations
 
 import re
-import socket
 
 import psycopg
 import pytest
 from sqlalchemy import exc as sa_exc
 
 from app.health import services as health
-from tests.ops.conftest import app_on
+from tests.ops.conftest import app_on, free_port
 
 DOWN_MESSAGE = "its database cannot be reached"
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]  # nothing listens once the socket is closed
 
 
 @pytest.fixture(scope="module")
 def down_app():
     """An app whose database does not answer; exceptions reach the error handlers as in production."""
-    with app_on(f"postgresql+psycopg://postgres@127.0.0.1:{closed_port()}/onsite",
+    with app_on(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/onsite",
                 PROPAGATE_EXCEPTIONS=False) as application:
 
         @application.get("/_test/fails-after-the-view")
@@ -88,7 +81,7 @@ def test_readyz_names_migrations_behind_the_code(client, monkeypatch):
 
 
 def test_readyz_checks_redis_when_one_is_configured(app, client, monkeypatch):
-    monkeypatch.setitem(app.config, "REDIS_URL", f"redis://127.0.0.1:{closed_port()}/0")
+    monkeypatch.setitem(app.config, "REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
     response = client.get("/readyz")
     assert (response.status_code, response.json["failed"]) == (503, ["redis"])
     assert response.json["checks"]["redis"] == {"ok": False, "error": "unreachable"}
