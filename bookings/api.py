@@ -12,7 +12,7 @@ from flask import Response, current_app, request
 
 from app import clock
 from app.auth.security import actor, api_auth
-from app.errors import DomainError, NotFound, error_body
+from app.errors import NotFound
 from app.extensions import db, limiter
 from app.merchants.services import get_store
 from app.offerings.services import get_offering
@@ -500,6 +500,11 @@ def check_in_json(check_in) -> dict:
             "accuracy_m": check_in.accuracy_m}
 
 
+def check_in_result_json(result) -> dict:
+    return {"booking": booking_json(result.booking), "resident": result.booking.resident.display_name,
+            "check_in": check_in_json(result.check_in), "collect": result.collect}
+
+
 def payment_json(payment) -> dict:
     return {"id": payment.id, "amount": f"{payment.amount:.2f}", "currency": payment.currency,
             "method": payment.method, "note": payment.note, "recorded_by": payment.recorded_by.display_name,
@@ -536,29 +541,19 @@ def _counts_as_guess(response) -> bool:
 @limiter.limit(lambda: current_app.config["CHECKIN_GUESSES_PER_STORE"], key_func=_store_key,
                deduct_when=_counts_as_guess)
 def check_in(body):
-    """Check a visitor in at the counter (store owner or staff): scan the QR or type the code."""
-    previous = checkin.replay(actor(), body.get("nonce"))
-    if previous is not None:
-        status, stored = previous
-        if status == 200:
-            return stored
-        # A Response: @output would dump the stored error envelope through CheckInResultOut, leaving {}.
-        response = current_app.json.response(stored)
-        response.status_code = status
-        return response
-    try:
-        result = checkin.staff_check_in(actor(), body["store_id"], body["code"], _key(), clock.now())
-    except DomainError as error:
-        db.session.rollback()
-        checkin.remember(actor(), body.get("nonce"), error.http_status, error_body(error.code, error.message,
-                                                                                   error.details))
-        db.session.commit()
-        raise
-    answer = {"booking": booking_json(result.booking), "resident": result.booking.resident.display_name,
-              "check_in": check_in_json(result.check_in), "collect": result.collect}
-    checkin.remember(actor(), body.get("nonce"), 200, answer)
+    """Check a visitor in at the counter (store owner or staff): scan the QR or type the code.
+
+    A retry with the same `nonce` gets the first answer again; every refused scan is logged for the store.
+    """
+    answer = checkin.scan(actor(), body["store_id"], body["code"], body.get("nonce"), _key(), clock.now(),
+                          render=check_in_result_json)
     db.session.commit()
-    return answer
+    if answer.status == 200:
+        return answer.body
+    # A Response: @output would dump the error envelope through CheckInResultOut, leaving {}.
+    response = current_app.json.response(answer.body)
+    response.status_code = answer.status
+    return response
 
 
 @bp.post("/bookings/<int:booking_id>/self-checkin")
@@ -575,8 +570,7 @@ def self_check_in(booking_id: int, body):
     position = {key: body.get(key) for key in ("lat", "lng", "accuracy")}
     result = checkin.self_check_in(actor(), booking_id, position, body["store_code"], clock.now())
     db.session.commit()
-    return {"booking": booking_json(result.booking), "resident": result.booking.resident.display_name,
-            "check_in": check_in_json(result.check_in), "collect": result.collect}
+    return check_in_result_json(result)
 
 
 @bp.post("/bookings/<int:booking_id>/code")

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import secrets
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -23,12 +24,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
 from app.auth.models import User
-from app.errors import NotFound, PermissionDenied, ValidationFailed
+from app.errors import DomainError, NotFound, PermissionDenied, ValidationFailed, error_body
 from app.extensions import db
 from app.merchants.models import Store
 from app.merchants.services import can_view_store_private, get_store
 from bookings.errors import CheckInError
-from bookings.models import Booking, CheckIn, CheckInAttempt, OfflinePayment, Schedule
+from bookings.models import Booking, CheckIn, CheckInAttempt, CheckInFailure, OfflinePayment, Schedule
 from bookings.services import CODE_ALPHABET, get_booking, new_code, record_event, transition
 from bookings.states import BookingStatus, PaymentMethod
 from geo.points import InvalidCoordinates, LngLat
@@ -179,6 +180,14 @@ class CheckInResult:
     collect: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass
+class ScanAnswer:
+    """What the counter is told: the HTTP status and the JSON body (a result, or the error envelope)."""
+
+    status: int
+    body: dict[str, Any]
+
+
 def staff_check_in(actor: User, store_id: int, code: Any, key: bytes, now: datetime) -> CheckInResult:
     """Check a visitor in at the counter from a scanned or typed code.
 
@@ -186,10 +195,46 @@ def staff_check_in(actor: User, store_id: int, code: Any, key: bytes, now: datet
     :raises CheckInError: invalid_code, wrong_store, cancelled, not_confirmed, already_checked_in,
         outside_window.
     """
+    store = _counter(actor, store_id)
+    booking, method = find_by_code(code, key, now)
+    return _admit(actor, store, booking, method, now)
+
+
+def scan(actor: User, store_id: int, code: Any, nonce: str | None, key: bytes, now: datetime,
+         render: Callable[[CheckInResult], dict[str, Any]]) -> ScanAnswer:
+    """Answer a counter scan, once per nonce: ``render(result)`` on success, the error envelope on refusal.
+
+    A retry carrying an earlier scan's nonce gets that scan's answer again, refusals included. Every
+    refused scan at a store the actor works at is logged (``check_in_failures``) with its reason code.
+    The caller commits either way: a refusal leaves its log row and its answer, nothing else.
+    """
+    previous = _replay(actor, nonce)
+    if previous is not None:
+        return ScanAnswer(*previous)
+    counter_id = booking_id = None
+    try:
+        with db.session.begin_nested():
+            store = _counter(actor, store_id)
+            counter_id = store.id
+            booking, method = find_by_code(code, key, now)
+            booking_id = booking.id
+            answer = ScanAnswer(200, render(_admit(actor, store, booking, method, now)))
+    except DomainError as error:
+        answer = ScanAnswer(error.http_status, error_body(error.code, error.message, error.details))
+        if counter_id is not None:
+            _log_failure(counter_id, actor, code, error.code, booking_id, now)
+    _remember(actor, nonce, answer.status, answer.body)
+    return answer
+
+
+def _counter(actor: User, store_id: int) -> Store:
     store = get_store(actor, store_id)
     if not can_view_store_private(actor, store):
         raise PermissionDenied("Only the store's owner and staff check visitors in.")
-    booking, method = find_by_code(code, key, now)
+    return store
+
+
+def _admit(actor: User, store: Store, booking: Booking, method: str, now: datetime) -> CheckInResult:
     if booking.store_id != store.id:
         raise refused("wrong_store", "This booking is for another store.",
                       booking_store=booking.store.name)
@@ -281,20 +326,28 @@ def _position(position: dict[str, Any] | None) -> tuple[LngLat, float]:
     return point, float(accuracy)
 
 
-# -- nonces: a repeated scan gets the first answer ----------------------------------------------
+# -- nonces and failed scans ----------------------------------------------------------------------
 
-def replay(actor: User, nonce: str | None) -> tuple[int, dict] | None:
+def _replay(actor: User, nonce: str | None) -> tuple[int, dict] | None:
     if not nonce:
         return None
     row = db.session.get(CheckInAttempt, (actor.id, nonce))
     return (row.status_code, row.body) if row else None
 
 
-def remember(actor: User, nonce: str | None, status: int, body: dict) -> None:
-    """Keep the answer to a scan; written in its own statement so refusals are kept too."""
+def _remember(actor: User, nonce: str | None, status: int, body: dict) -> None:
+    """Keep the answer to a scan (the first, if a twin raced it), so a retry gets it again."""
     if nonce:
         db.session.execute(pg_insert(CheckInAttempt).values(actor_id=actor.id, nonce=nonce, status_code=status,
                                                             body=body).on_conflict_do_nothing())
+
+
+def _log_failure(store_id: int, actor: User, code: Any, reason: str, booking_id: int | None,
+                 now: datetime) -> None:
+    tried = "".join(ch for ch in code if ch.isprintable()).strip() if isinstance(code, str) else ""
+    db.session.add(CheckInFailure(store_id=store_id, actor_id=actor.id, booking_id=booking_id,
+                                  code_tried=tried[:CheckInFailure.CODE_KEPT], reason=reason, failed_at=now))
+    db.session.flush()
 
 
 # -- offline payments ----------------------------------------------------------------------------

@@ -270,6 +270,28 @@ class CheckInAttempt(db.Model):
                                                  server_default=func.now(), index=True)
 
 
+class CheckInFailure(db.Model):
+    """A scan the counter refused: where, by whom, what was tried (cut short) and why (pretix's failed
+    check-ins). The store's people can see who keeps trying codes, and which visits were turned away."""
+
+    __tablename__ = "check_in_failures"
+    __table_args__ = (Index("ix_check_in_failures_store_failed", "store_id", "failed_at"),)
+
+    CODE_KEPT = 32  # characters of the code kept: enough to recognise it, too few to reuse a QR token
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id", ondelete="SET NULL"))
+    code_tried: Mapped[str] = mapped_column(String(CODE_KEPT), default="")
+    reason: Mapped[str] = mapped_column(String(32))  # a stable error code (app/error_codes.py)
+    failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now,
+                                                server_default=func.now())
+
+    store: Mapped[Store] = relationship()
+    actor: Mapped[User | None] = relationship()
+
+
 class WaitlistEntry(db.Model):
     """A resident waiting for seats in a full slot, first come first served."""
 

@@ -17,12 +17,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.auth.models import Role, User
+from app.error_codes import ERROR_CODES
 from app.errors import NotFound, PermissionDenied, ValidationFailed
 from app.merchants.models import Store
 from app.offerings.models import Offering
 from bookings import checkin
 from bookings.errors import CheckInError
-from bookings.models import Booking, BookingEvent, CheckIn, OfflinePayment
+from bookings.models import Booking, BookingEvent, CheckIn, CheckInFailure, OfflinePayment
 from geo.points import LngLat
 from tests import factories as f
 
@@ -354,6 +355,65 @@ def test_staff_endpoint_replays_the_first_answer_to_a_nonce(db, client, shop):
     assert first.get_json()["error"]["code"] == "already_checked_in"
     assert again.get_json() == first.get_json()
     assert check_ins_of(db, booking) == 1
+
+
+def scan(shop_or_actor, store, code, nonce=None, now=NOW):
+    actor = getattr(shop_or_actor, "staff", shop_or_actor)
+    return checkin.scan(actor, store.id, code, nonce, KEY, now, render=lambda result: {"id": result.booking.id})
+
+
+def failures_at(db, store) -> list[tuple]:
+    return [(f.reason, f.code_tried, f.booking_id, f.actor_id, f.failed_at) for f in db.session.scalars(
+        select(CheckInFailure).where(CheckInFailure.store_id == store.id).order_by(CheckInFailure.id))]
+
+
+def test_every_refused_scan_is_logged_with_its_reason(db, shop, other_shop):
+    due, pending = visit(shop), visit(shop, minutes=12, status="pending")
+    later, elsewhere = visit(shop, minutes=24 * 60), f.create_booking_starting_in(5, now=NOW,
+                                                                                     offering=other_shop.offering)
+    cancelled = visit(shop, minutes=14, status="cancelled_by_resident")
+    assert scan(shop, shop.store, due.code).status == 200
+    token = checkin.issue_token(elsewhere, KEY)
+    tries = [(due.code, "already_checked_in", due.id), ("ZZZZZZZZ", "invalid_code", None),
+             (token, "wrong_store", elsewhere.id), (pending.code, "not_confirmed", pending.id),
+             (later.code, "outside_window", later.id), (cancelled.code, "cancelled", cancelled.id),
+             ("  ", "validation_failed", None), ("ONS1:" + "9" * 100 + "\x00", "invalid_code", None)]
+    for code, reason, _booking in tries:
+        answer = scan(shop, shop.store, code)
+        assert (answer.status, answer.body["error"]["code"]) == (ERROR_CODES[reason].http_status, reason)
+    assert failures_at(db, shop.store) == [
+        (reason, "".join(ch for ch in code if ch.isprintable()).strip()[:32], booking, shop.staff.id, NOW)
+        for code, reason, booking in tries]
+    assert failures_at(db, shop.store)[2][1] == token[:32] != token  # a QR token is cut short: never reusable
+    assert failures_at(db, other_shop.store) == []  # logged where it was scanned, not where it was booked
+    assert status_of(db, due) == "checked_in" and check_ins_of(db, due) == 1
+
+
+def test_a_refusal_keeps_only_its_log_row_and_its_answer(db, shop):
+    booking = visit(shop, minutes=24 * 60)
+    answer = scan(shop, shop.store, booking.code, nonce="n-1")
+    assert answer.body["error"]["code"] == "outside_window"
+    assert scan(shop, shop.store, booking.code, nonce="n-1") == answer  # replayed, not logged again
+    assert [row[0] for row in failures_at(db, shop.store)] == ["outside_window"]
+    assert status_of(db, booking) == "confirmed" and check_ins_of(db, booking) == 0
+
+
+def test_scans_at_a_store_the_actor_does_not_work_at_are_refused_but_not_logged_there(db, shop, other_shop):
+    booking = visit(shop)
+    for actor in (other_shop.staff, booking.resident):
+        answer = scan(actor, shop.store, booking.code)
+        assert (answer.status, answer.body["error"]["code"]) == (403, "forbidden")
+    assert scan(shop, Store(id=987654321), booking.code).body["error"]["code"] == "not_found"
+    assert failures_at(db, shop.store) == [] and status_of(db, booking) == "confirmed"
+
+
+def test_the_staff_endpoint_logs_a_refused_scan(db, client, shop):
+    headers = f.token_for(shop.staff)
+    db.session.commit()
+    response = client.post("/api/v1/checkins", json={"code": "ZZZZZZZZ", "store_id": shop.store.id, "nonce": "x"},
+                           headers=headers)
+    assert (response.status_code, response.get_json()["error"]["code"]) == (404, "invalid_code")
+    assert [(row[0], row[1]) for row in failures_at(db, shop.store)] == [("invalid_code", "ZZZZZZZZ")]
 
 
 def test_one_check_in_row_per_booking_is_enforced_by_the_database(db, shop):
