@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from app.auth.models import User
 from app.errors import DomainError, NotFound, PermissionDenied, ValidationFailed, error_body
 from app.extensions import db
+from app.merchants.hours import business_day, business_day_bounds
 from app.merchants.models import Store
 from app.merchants.services import can_view_store_private, get_store
 from bookings.errors import CheckInError
@@ -418,15 +419,23 @@ class Roster:
 
 
 def roster(actor: User, store_id: int, day: date | None, now: datetime) -> Roster:
-    """Who is expected, who arrived, who is late or a no-show, and what was taken, for a local day.
+    """Who is expected, who arrived, who is late or a no-show, and what was taken, for a business day
+    (``now``'s when not given).
+
+    A business day runs from midnight to midnight, except that a visit after midnight belongs to the
+    evening before while that night's opening lasts (app/merchants/hours.py).
 
     :raises NotFound: unless the actor works at the store.
     """
     from bookings.services import bookings_of_store_day
 
     store = get_store(actor, store_id)
-    day = day or now.astimezone(ZoneInfo(store.timezone)).date()
-    bookings = bookings_of_store_day(actor, store, day, counter=True)
+    day = day or business_day(store, now)
+    start, end = business_day_bounds(store, day)
+    overnight = (end - timedelta(microseconds=1)).astimezone(ZoneInfo(store.timezone)).date() > day
+    bookings = [booking for local_date in ((day, day + timedelta(days=1)) if overnight else (day,))
+                for booking in bookings_of_store_day(actor, store, local_date, counter=True)
+                if start <= booking.starts_at < end]
     out = Roster(store, day, [], [], [], [], [], {})
     for booking in bookings:
         if booking.status in (S.CHECKED_IN, S.COMPLETED):

@@ -1,5 +1,6 @@
 """Overnight opening hours on real PostgreSQL: the SQL ``open_now`` of nearby search agrees with the Python
-``is_open_at`` at many instants (every DST night of 2026 in four zones).
+``is_open_at`` at many instants (every DST night of 2026 in four zones), and the counter's roster keeps the
+small hours with the evening they belong to.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from sqlalchemy import DateTime, column, select, true, values
 from app.discovery import services as discovery
 from app.merchants.hours import is_open_at, spans_on
 from app.merchants.models import Store
+from bookings import checkin
 from geo.points import LngLat
 from tests import factories as f
 
@@ -119,3 +121,52 @@ def test_open_now_filter_for_a_new_york_bar(db, moment, expected):
     assert (offering.id in [item.offering.id for item in discovery.nearby(query, moment).items]) is expected
     everything = discovery.nearby(discovery.NearbyQuery(point=point, radius_m=500), moment).items
     assert [item.open_now for item in everything if item.offering.id == offering.id] == [expected]
+
+
+# -- the counter's roster --------------------------------------------------------------------------------
+
+@pytest.fixture
+def bar(db):
+    """A New York bar open Saturday 22:00-03:00 and Sunday 10:00-16:00, with visits around the spring-forward night."""
+    store = f.set_hours(f.create_store(hours=False, timezone="America/New_York"),
+                        [(SAT, time(22), time(3)), (SUN, time(10), time(16))])
+    offering = f.create_offering(store, capacity=10, duration_min=30)
+    staff = f.add_staff(store)
+    starts = {
+        "sat-21:00": datetime(2026, 3, 8, 2, 0, tzinfo=UTC),
+        "sun-00:30": datetime(2026, 3, 8, 5, 30, tzinfo=UTC),
+        "sun-01:30": datetime(2026, 3, 8, 6, 30, tzinfo=UTC),
+        "sun-03:30": datetime(2026, 3, 8, 7, 30, tzinfo=UTC),  # EDT: after the night's close
+        "sun-11:00": datetime(2026, 3, 8, 15, 0, tzinfo=UTC),
+        "mon-00:30": datetime(2026, 3, 9, 4, 30, tzinfo=UTC),  # Sunday closes at 16:00: Monday's
+    }
+    bookings = {name: f.create_booking(f.create_slot(offering, at)) for name, at in starts.items()}
+    return store, staff, bookings
+
+
+def names(roster, bookings) -> list[str]:
+    by_id = {booking.id: name for name, booking in bookings.items()}
+    return sorted(by_id[b.id] for b in roster.expected + roster.late + roster.arrived + roster.no_show
+                  + roster.cancelled)
+
+
+def test_the_roster_keeps_the_small_hours_with_the_evening(db, bar):
+    store, staff, bookings = bar
+    before = datetime(2026, 3, 7, 12, tzinfo=UTC)
+    saturday = checkin.roster(staff, store.id, date(2026, 3, 7), before)
+    sunday = checkin.roster(staff, store.id, date(2026, 3, 8), before)
+    monday = checkin.roster(staff, store.id, date(2026, 3, 9), before)
+    assert names(saturday, bookings) == ["sat-21:00", "sun-00:30", "sun-01:30"]
+    assert names(sunday, bookings) == ["sun-03:30", "sun-11:00"]
+    assert names(monday, bookings) == ["mon-00:30"]
+
+
+@pytest.mark.parametrize(("now", "day"), [
+    (datetime(2026, 3, 8, 4, 59, tzinfo=UTC), date(2026, 3, 7)),  # Saturday 23:59 EST
+    (datetime(2026, 3, 8, 6, 45, tzinfo=UTC), date(2026, 3, 7)),  # Sunday 01:45 EST: still Saturday night
+    (datetime(2026, 3, 8, 7, 0, tzinfo=UTC), date(2026, 3, 8)),  # 03:00 EDT: the night is over
+    (datetime(2026, 3, 9, 4, 30, tzinfo=UTC), date(2026, 3, 9)),  # Monday 00:30 EDT: no night on Sunday
+])
+def test_the_roster_opens_on_the_business_day_now_is_in(db, bar, now, day):
+    store, staff, _ = bar
+    assert checkin.roster(staff, store.id, None, now).day == day

@@ -1,6 +1,6 @@
 """Overnight hours through the pages and the API: the hours form and the exception form take an evening that ends
 after midnight and refuse contradictory input with a message; the store page says "(next day)"; the JSON API
-takes and shows them, 422 with per-field details otherwise; "open now" follows the night.
+takes and shows them, 422 with per-field details otherwise; "open now" and the roster follow the night.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from html import unescape
 import pytest
 from sqlalchemy import select
 
+from app.auth.models import Role
 from app.merchants.models import HoursException, Store
 from tests import factories as f
 
@@ -168,3 +169,18 @@ def test_the_api_refuses_a_bad_closing_time_with_422(client, bar, closes):
                             json={"hours": [{"weekday": 0, "opens": "18:00", "closes": closes}]})
     assert response.status_code == 422, response.json
     assert "hours" in response.json["error"]["details"]
+
+
+# -- the counter's roster -------------------------------------------------------------------------------
+
+def test_the_roster_at_half_past_one_is_the_evening_before(client, bar, clock):
+    store, offering = bar["store"], bar["offering"]
+    f.set_hours(store, [(0, time(18), time(2))])
+    staff = f.add_staff(store, f.create_user(Role.STAFF))
+    late_visit = f.create_booking(f.create_slot(offering, datetime(2026, 1, 5, 17, 45, tzinfo=UTC)))  # Tue 01:45
+    clock.travel(MONDAY_NIGHT, tick=False)
+    body = client.get(f"/api/v1/stores/{store.id}/roster", headers=f.token_for(staff)).json
+    assert body["day"] == "2026-01-05"
+    assert [visit["id"] for visit in body["expected"]] == [late_visit.id]
+    tuesday = client.get(f"/api/v1/stores/{store.id}/roster?day=2026-01-06", headers=f.token_for(staff)).json
+    assert tuesday["expected"] == []
