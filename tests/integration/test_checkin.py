@@ -363,7 +363,7 @@ def scan(shop_or_actor, store, code, nonce=None, now=NOW):
 
 
 def failures_at(db, store) -> list[tuple]:
-    return [(f.reason, f.code_tried, f.booking_id, f.actor_id, f.failed_at) for f in db.session.scalars(
+    return [(row.reason, row.code_tried, row.booking_id, row.actor_id, row.failed_at) for row in db.session.scalars(
         select(CheckInFailure).where(CheckInFailure.store_id == store.id).order_by(CheckInFailure.id))]
 
 
