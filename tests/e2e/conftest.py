@@ -33,32 +33,49 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _prepare(database_url: str) -> None:
-    """Rebuild the e2e database for this run: created afresh, migrated, the demo city loaded.
+def _admin(database_url: str) -> psycopg.Connection:
+    return psycopg.connect(re.sub(r"^postgresql\+psycopg://", "postgresql://", database_url).rsplit("/", 1)[0]
+                           + "/postgres", autocommit=True)
 
-    Every run starts from the same data at its own instant (``--at``), whatever earlier runs booked.
+
+def _drop(connection: psycopg.Connection, name: str) -> None:
+    connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def _prepare(base_url: str) -> str:
+    """Build this run's own database: created afresh, migrated, the demo city loaded; return its URL.
+
+    Every run starts from the same data at its own instant (``--at``), whatever earlier runs booked, and
+    two runs on one machine (two developers, two checkouts) never share one. A database left by a run
+    that was killed is dropped by the next.
     """
-    name = urlsplit(database_url).path.lstrip("/")
-    admin_url = re.sub(r"^postgresql\+psycopg://", "postgresql://", database_url).rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-    recreated = subprocess.run([str(ROOT / "scripts" / "devdb.sh"), "url", name], cwd=ROOT, check=True,
-                               capture_output=True, text=True).stdout.strip()
-    assert urlsplit(recreated).path.lstrip("/") == name, recreated
-    env = {**os.environ, "DATABASE_URL": database_url, "FLASK_APP": "wsgi:app"}
+    base = urlsplit(base_url).path.lstrip("/")
+    name = f"{base}_run{os.getpid()}"
+    with _admin(base_url) as connection:
+        for (stale,) in connection.execute("SELECT datname FROM pg_database WHERE datname LIKE %s",
+                                           (f"{base}_run%",)).fetchall():
+            pid = stale.removeprefix(f"{base}_run")
+            if pid.isdigit() and (int(pid) == os.getpid() or not Path(f"/proc/{pid}").exists()):
+                _drop(connection, stale)
+    url = subprocess.run([str(ROOT / "scripts" / "devdb.sh"), "url", name], cwd=ROOT, check=True,
+                         capture_output=True, text=True, env={**os.environ, "DATABASE_URL": base_url}).stdout.strip()
+    assert urlsplit(url).path.lstrip("/") == name, url
+    env = {**os.environ, "DATABASE_URL": url, "FLASK_APP": "wsgi:app"}
     for command in (["db", "upgrade"], ["demo", "load"]):
         done = subprocess.run([sys.executable, "-m", "flask", *command], cwd=ROOT, env=env, capture_output=True)
         if done.returncode:
             pytest.fail(f"flask {' '.join(command)} failed:\n{done.stdout.decode()}{done.stderr.decode()}")
+    return url
 
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
     """Serve the app with gunicorn (2 workers) on a free loopback port; yield its base URL."""
-    database_url = os.environ.get("E2E_DATABASE_URL")
-    if not database_url:
+    base_url = os.environ.get("E2E_DATABASE_URL")
+    if not base_url:
         pytest.exit("E2E_DATABASE_URL is not set: run the tests with `make test`", returncode=2)
-    _prepare(database_url)
+    database_url = _prepare(base_url)
+    os.environ["E2E_DATABASE_URL"] = database_url  # tests that read the live server's rows read this run's
     port = _free_port()
     log = tmp_path_factory.mktemp("live") / "gunicorn.log"
     env = {**os.environ, "DATABASE_URL": database_url, "TILE_URL": "", "LOG_LEVEL": "WARNING",
@@ -83,6 +100,9 @@ def live_server(tmp_path_factory):
     yield base
     server.send_signal(signal.SIGINT)  # quick shutdown: nothing is left to finish gracefully
     server.wait(timeout=10)
+    os.environ["E2E_DATABASE_URL"] = base_url
+    with _admin(base_url) as connection:
+        _drop(connection, urlsplit(database_url).path.lstrip("/"))
 
 
 @pytest.fixture(scope="session")

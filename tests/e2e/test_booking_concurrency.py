@@ -204,7 +204,7 @@ def residents(live_server) -> list[Client]:
 
 
 @pytest.fixture(scope="module")
-def database():
+def database(live_server):
     """A plain connection to the e2e database, to check counters against rows."""
     url = os.environ["E2E_DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(url, autocommit=True) as conn:
