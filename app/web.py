@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.numbers import format_currency
@@ -15,6 +17,7 @@ from werkzeug.utils import secure_filename
 from app.db import MAX_ID
 from app.errors import DATABASE_ERRORS, ValidationFailed, document_error_codes
 from app.offerings.models import CATEGORY_LABELS, Category
+from geo.points import LngLat
 
 # Show each currency the way its own customers read it (¥88.00, not CN¥88.00).
 CURRENCY_LOCALES = {"CNY": "zh_CN", "HKD": "zh_HK", "JPY": "ja_JP", "USD": "en_US", "EUR": "de_DE",
@@ -160,12 +163,12 @@ def apply_form_errors(form, error) -> None:
         form.form_errors.append(error.message if not leftover else "; ".join(leftover))
 
 
-HANGZHOU = (30.2590, 120.1500)  # (lat, lng): where a new store's map opens
+HANGZHOU = LngLat(lng=120.1500, lat=30.2590)  # where a new store's map opens
 
 
-def page_map(center: tuple[float, float] | None, zoom: int, pins=(), *, height: str = "360px",
-             draggable: bool = False, clustered: bool = False) -> dict:
-    """Build a map with local assets and the configured tiles; pins are (lat, lng, popup, tooltip).
+def page_map(center: LngLat | None, zoom: int, pins: Iterable[tuple[LngLat, Any, str | None]] = (), *,
+             height: str = "360px", draggable: bool = False, clustered: bool = False) -> dict:
+    """Build a map with local assets and the configured tiles; pins are (point, popup, tooltip).
 
     With ``clustered`` the map carries an empty MarkerCluster layer (``cluster_name``) for page scripts.
     """
@@ -174,9 +177,11 @@ def page_map(center: tuple[float, float] | None, zoom: int, pins=(), *, height: 
     from geo.maps import add_pin, build_map, render_parts
 
     config = current_app.config
-    m = build_map(center or HANGZHOU, zoom, config.get("TILE_URL"), config.get("TILE_ATTRIBUTION"),
+    center = center or HANGZHOU
+    m = build_map((center.lat, center.lng), zoom, config.get("TILE_URL"), config.get("TILE_ATTRIBUTION"),
                   height=height, control_scale=True, max_zoom=19)
-    markers = [add_pin(m, lat, lng, popup, tooltip, draggable=draggable) for lat, lng, popup, tooltip in pins]
+    markers = [add_pin(m, point.lat, point.lng, popup, tooltip, draggable=draggable)
+               for point, popup, tooltip in pins]
     cluster = MarkerCluster(options={"showCoverageOnHover": False, "maxClusterRadius": 50}).add_to(m) \
         if clustered else None
     parts = render_parts(m)

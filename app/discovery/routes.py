@@ -20,12 +20,12 @@ def home():
     try:
         centre = LngLat.parse(request.args.get("lng"), request.args.get("lat"))
     except InvalidCoordinates:
-        centre = LngLat(lng=HANGZHOU[1], lat=HANGZHOU[0])
+        centre = HANGZHOU
     places.warm_up()
     page = services.nearby(services.NearbyQuery(point=centre, radius_m=services.DEFAULT_RADIUS_M, limit=50),
                            clock.now())
     initial = {"lat": centre.lat, "lng": centre.lng, "radius_m": services.DEFAULT_RADIUS_M,
                "items": [item_json(item) for item in page.items]}
-    return render_template("discovery/explore.html", map=page_map((centre.lat, centre.lng), 14, clustered=True,
+    return render_template("discovery/explore.html", map=page_map(centre, 14, clustered=True,
                                                                   height="100%"),
                            initial=initial, categories=CATEGORY_LABELS)

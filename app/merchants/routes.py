@@ -77,9 +77,8 @@ def _store_form_page(form: StoreForm, store=None, business=None):
         point = LngLat.parse(form.lng.data, form.lat.data)
     except ValueError:
         pass
-    center = (point.lat, point.lng) if point else None
-    pins = [(point.lat, point.lng, None, "Your store")] if point else []
-    map_parts = page_map(center, 16 if point else 12, pins, height="420px", draggable=True)
+    pins = [(point, None, "Your store")] if point else []
+    map_parts = page_map(point, 16 if point else 12, pins, height="420px", draggable=True)
     return render_template("merchants/store_form.html", form=form, store=store, business=business,
                            map=map_parts, timezones=COMMON_TIMEZONES), form_status(form)
 
@@ -243,11 +242,11 @@ def store_page(store_id: int):
     point = LngLat.from_element(store.location)
     private = services.can_view_store_private(actor(), store)
     offerings = offerings_of_store(store, include_archived=private)
-    pin = (point.lat, point.lng, Markup("<b>{}</b><br>{}").format(store.name, store.address), store.name)
+    pin = (point, Markup("<b>{}</b><br>{}").format(store.name, store.address), store.name)
 
     return render_template(
         "merchants/store.html", store=store, point=point, offerings=offerings,
-        map=page_map((point.lat, point.lng), 16, [pin]), weekdays=WEEKDAYS,
+        map=page_map(point, 16, [pin]), weekdays=WEEKDAYS,
         open_now=is_open_at(store, clock.now()),
         can_manage=services.can_manage_store(actor(), store),
     )

@@ -108,11 +108,11 @@ def detail(offering_id: int):
     offering = services.get_offering(actor(), offering_id)
     store = offering.store
     point = LngLat.from_element(store.location)
-    pin = (point.lat, point.lng, Markup("<b>{}</b><br>{}").format(store.name, store.address), store.name)
+    pin = (point, Markup("<b>{}</b><br>{}").format(store.name, store.address), store.name)
     now = clock.now()
     return render_template(
         "offerings/detail.html", offering=offering, store=store, point=point,
-        map=page_map((point.lat, point.lng), 15, [pin], height="280px"),
+        map=page_map(point, 15, [pin], height="280px"),
         open_now=is_open_at(store, now), can_manage=can_manage_store(actor(), store),
         availability=_availability(offering, now),
     )
