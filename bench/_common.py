@@ -112,7 +112,7 @@ class Server:
     def start(self) -> Server:
         self.port = free_port()
         cmd = [sys.executable, "-m", "gunicorn", "--workers", str(self.workers), "--bind", f"127.0.0.1:{self.port}",
-               "--chdir", str(self.chdir), "--log-level", "warning", *self.extra_args, self.app]
+               "--chdir", str(self.chdir), "--log-level", "warning", "--no-control-socket", *self.extra_args, self.app]
         self.proc = subprocess.Popen(cmd, cwd=self.chdir, env=self.env, stdout=self.log_file,
                                      stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60
