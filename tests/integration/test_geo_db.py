@@ -183,14 +183,12 @@ def test_offering_checks_refuse_bad_rows(db, overrides, constraint):
 @pytest.mark.parametrize(
     ("sql", "params", "constraint"),
     [
-        ("INSERT INTO opening_hours (store_id, weekday, opens_at, closes_at) VALUES (:s, 1, '18:00', '10:00')",
-         {}, "ck_opening_hours_closes_after_opens"),
-        ("INSERT INTO opening_hours (store_id, weekday, opens_at, closes_at) VALUES (:s, 1, '10:00', '10:00')",
-         {}, "ck_opening_hours_closes_after_opens"),
         ("INSERT INTO opening_hours (store_id, weekday, opens_at, closes_at) VALUES (:s, 7, '10:00', '18:00')",
          {}, "ck_opening_hours_weekday_range"),
         ("INSERT INTO hours_exceptions (store_id, day, is_closed, note) VALUES (:s, '2026-01-05', false, '')",
          {}, "ck_hours_exceptions_closed_or_hours"),
+        ("INSERT INTO hours_exceptions (store_id, day, is_closed, opens_at, note) "
+         "VALUES (:s, '2026-01-05', false, '20:00', '')", {}, "ck_hours_exceptions_closed_or_hours"),
         ("UPDATE stores SET status = 'deleted' WHERE id = :s", {}, "ck_stores_status_known"),
         ("UPDATE stores SET geofence_m = 5 WHERE id = :s", {}, "ck_stores_geofence_range"),
     ],
@@ -202,11 +200,16 @@ def test_store_checks_refuse_bad_rows(db, sql, params, constraint):
     assert excinfo.value.orig.diag.constraint_name == constraint
 
 
-def test_valid_opening_hours_row_is_accepted(db):
+@pytest.mark.parametrize(("opens", "closes"), [("10:00", "18:00"), ("18:00", "02:00"), ("10:00", "10:00")],
+                         ids=["daytime", "overnight", "24-hours"])
+def test_valid_opening_hours_row_is_accepted(db, opens, closes):
     store = f.create_store(hours=False)
+    values = {"s": store.id, "o": opens, "c": closes}
     with db.session.begin_nested():
         db.session.execute(text("INSERT INTO opening_hours (store_id, weekday, opens_at, closes_at) "
-                                "VALUES (:s, 1, '10:00', '18:00')"), {"s": store.id})
+                                "VALUES (:s, 1, :o, :c)"), values)
+        db.session.execute(text("INSERT INTO hours_exceptions (store_id, day, is_closed, opens_at, closes_at, note) "
+                                "VALUES (:s, '2026-01-05', false, :o, :c, '')"), values)
     assert db.session.scalar(text("SELECT count(*) FROM opening_hours WHERE store_id = :s"), {"s": store.id}) == 1
 
 
