@@ -155,13 +155,14 @@ def sync_slots(offering: Offering, now: datetime) -> SyncResult:
     existing = {slot.starts_at: slot for slot in db.session.scalars(
         select(Slot).where(Slot.offering_id == offering.id, Slot.starts_at > now))}
     missing = sorted(desired - set(existing))
-    for batch in range(0, len(missing), INSERT_BATCH):
+    if missing:
+        # One executemany: SQLAlchemy sends it as multi-row INSERTs of at most INSERT_BATCH rows each.
         inserted = db.session.execute(
-            pg_insert(Slot).values([{"offering_id": offering.id, "starts_at": start, "ends_at": start + duration,
-                                     "capacity": offering.capacity, "seats_taken": 0, "status": "open",
-                                     "is_extra": False} for start in missing[batch:batch + INSERT_BATCH]])
-            .on_conflict_do_nothing(constraint="uq_slots_offering_start").returning(Slot.id)).all()
-        result.created += len(inserted)
+            pg_insert(Slot).on_conflict_do_nothing(constraint="uq_slots_offering_start").returning(Slot.id),
+            [{"offering_id": offering.id, "starts_at": start, "ends_at": start + duration,
+              "capacity": offering.capacity, "seats_taken": 0, "status": SlotStatus.OPEN, "is_extra": False}
+             for start in missing], execution_options={"insertmanyvalues_page_size": INSERT_BATCH}).all()
+        result.created = len(inserted)
     if schedule is not None:
         schedule.synced_on = first_day
     for start, slot in existing.items():
