@@ -13,7 +13,7 @@ from app.errors import NotFound, ValidationFailed
 from app.extensions import db
 from bookings.errors import AlreadyBooked, AlreadyWaiting, SlotClosed, SlotHasRoom, SlotInPast
 from bookings.models import Booking, WaitlistEntry
-from bookings.services.availability import bookable_from
+from bookings.services.availability import bookable_from, get_schedule
 from bookings.services.notices import _local, _notify
 from bookings.services.records import _check_party, _insert_booking, record_event
 from bookings.services.seats import _bookable_slot, _has_active, _lock_slots, _take_seats
@@ -72,6 +72,7 @@ def promote_waitlist(slot_id: int, now: datetime) -> list[Booking]:
     if slot is None or slot.status != SlotStatus.OPEN or slot.starts_at <= now:
         return []
     promoted = []
+    schedule = get_schedule(slot.offering)
     entries = db.session.scalars(
         select(WaitlistEntry).where(WaitlistEntry.slot_id == slot_id, WaitlistEntry.status == WaitlistStatus.WAITING)
         .order_by(WaitlistEntry.id).with_for_update(skip_locked=True)).all()
@@ -85,16 +86,24 @@ def promote_waitlist(slot_id: int, now: datetime) -> list[Booking]:
             continue
         _take_seats(slot, entry.party_size, now)
         offering = slot.offering
+        # The same rules as booking: a store that approves its bookings approves promotions too.
+        pending = bool(schedule and schedule.requires_approval)
         booking = Booking(
             slot_id=slot.id, offering_id=offering.id, store_id=offering.store_id, resident_id=entry.resident_id,
-            starts_at=slot.starts_at, party_size=entry.party_size, note=entry.note, status=S.CONFIRMED,
-            unit_price=offering.price_amount, currency=offering.currency,
-            price_due=offering.price_amount * entry.party_size)
+            starts_at=slot.starts_at, party_size=entry.party_size, note=entry.note,
+            status=S.PENDING if pending else S.CONFIRMED, unit_price=offering.price_amount,
+            currency=offering.currency, price_due=offering.price_amount * entry.party_size)
         _insert_booking(booking)
         entry.status, entry.booking_id = WaitlistStatus.PROMOTED, booking.id
-        record_event(booking, None, S.CONFIRMED, None, "promoted from the waitlist", waitlist_entry=entry.id)
+        record_event(booking, None, booking.status, None, "promoted from the waitlist", waitlist_entry=entry.id)
+        when = _local(booking)
         _notify(entry.resident, "promoted", f"A seat opened up: {offering.title}",
-                f"You are booked for {_local(booking)} at {booking.store.name}. Pay at the store: "
-                f"{booking.price_due} {booking.currency}. Your code: {booking.code}.", booking)
+                (f"Your request for {when} at {booking.store.name} is waiting for the store's approval. "
+                 if pending else f"You are booked for {when} at {booking.store.name}. ")
+                + f"Pay at the store: {booking.price_due} {booking.currency}. Your code: {booking.code}.", booking)
+        if pending:
+            _notify(booking.store.business.owner, "new_booking", f"New booking: {offering.title}",
+                    f"{entry.resident.display_name}, party of {booking.party_size}, {when}, from the waitlist"
+                    " — waiting for your approval.", booking)
         promoted.append(booking)
     return promoted

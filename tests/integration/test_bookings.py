@@ -617,6 +617,23 @@ def test_a_freed_seat_goes_to_the_first_in_line(db, shop):
     assert mails_to(db, second_user)
 
 
+def test_a_promotion_waits_for_the_stores_approval_when_bookings_do(db, shop):
+    f.create_schedule(shop.offering, [], requires_approval=True, now=NOW)
+    slot = slot_in(shop, 48)
+    holder = services.book(shop.resident, slot.id, 4, "", NOW)
+    services.confirm(shop.owner, holder.id)
+    entry = services.join_waitlist(shop.other, slot.id, 2, "", NOW)
+    services.cancel(shop.resident, holder.id, "", NOW)
+    reload(db)
+    promoted = db.session.get(Booking, entry.booking_id)
+    assert (entry.status, promoted.status) == ("promoted", "pending")  # as a direct booking would be
+    assert last_event(db, promoted) == (None, None, "pending", "promoted from the waitlist")
+    assert "waiting for the store's approval" in inbox(db, shop.other, "promoted")[0].body
+    assert "from the waitlist — waiting for your approval" in inbox(db, shop.owner, "new_booking")[-1].body
+    services.confirm(shop.owner, promoted.id)
+    assert fresh(db, promoted).status == "confirmed"
+
+
 def test_the_queue_order_decides_who_gets_a_single_seat(db, shop):
     slot = slot_in(shop, 48)
     holder = services.book(shop.resident, slot.id, 1, "", NOW)
