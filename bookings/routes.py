@@ -27,7 +27,7 @@ WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 def _int(name: str, default: int | None = None) -> int | None:
     value = request.form.get(name, "").strip()
-    return int(value) if value.isdigit() and len(value) < 10 else default
+    return int(value) if value.removeprefix("-").isdigit() and len(value) < 10 else default
 
 
 def _back(default: str) -> str:
@@ -199,11 +199,12 @@ def schedule(offering_id: int):
     problem = None
     if request.method == "POST":
         try:
-            result = services.set_schedule(current_user, offering, _schedule_form(), clock.now())
+            data = _schedule_form()
+            result = services.set_schedule(current_user, offering, data, clock.now())
         except ValidationFailed as error:
             db.session.rollback()
             offering = get_offering(current_user, offering_id, manage=True)
-            problem = "; ".join(f"{k}: {v}" for k, v in error.details.items()) or error.message
+            problem = _schedule_problem(error, data)
         else:
             db.session.commit()
             flash(f"Availability saved: {result.created} new slots, {result.removed} removed"
@@ -217,6 +218,27 @@ def schedule(offering_id: int):
     return render_template("bookings/schedule.html", offering=offering, schedule=current, weekdays=WEEKDAYS,
                            slots=slots, zone=zone, problem=problem, form=request.form if problem else None), \
         422 if problem else 200
+
+
+SCHEDULE_FIELDS = {"weekly": "Weekly times", "every": "Every … minutes", "weeks_ahead": "Weeks ahead",
+                   "min_notice_minutes": "Minimum notice", "checkin_opens_minutes": "Check-in opens",
+                   "requires_approval": "Approval", "exceptions": "Exceptions"}
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _schedule_problem(error: ValidationFailed, data: dict) -> str:
+    """Say what is wrong as the form names it: "Tuesday: 25:99 is not a time…", "Exceptions, line 2: …"."""
+    said = []
+    for path, message in (error.details or {}).items():
+        head, _, index = path.split(".")[0].partition("[")
+        label = SCHEDULE_FIELDS.get(head, head)
+        if index and head == "weekly":
+            label = DAY_NAMES[data["weekly"][int(index.rstrip("]"))]["weekday"]]
+        elif index:
+            label = f"{label}, line {int(index.rstrip(']')) + 1}"
+        text = message if isinstance(message, str) else "; ".join(map(str, message))
+        said.append(f"{label}: {text}")
+    return "; ".join(said) or error.message
 
 
 def _schedule_form() -> dict:

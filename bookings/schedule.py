@@ -22,15 +22,16 @@ def parse_hhmm(value: Any, field: str) -> time:
     """
     if isinstance(value, str) and (match := _TIME.match(value.strip())):
         return time(int(match.group(1)), int(match.group(2)))
-    raise ValidationFailed(details={field: "must be a time HH:MM (00:00 to 23:59)."})
+    shown = str(value)[:20] if value not in (None, "") else "An empty value"
+    raise ValidationFailed(details={field: f"{shown} is not a time: use HH:MM, from 00:00 to 23:59."})
 
 
 def every(start: time, end: time, minutes: int) -> list[time]:
     """Start times from ``start`` while a class still starts before ``end``, ``minutes`` apart."""
     if not 5 <= minutes <= 720:
-        raise ValidationFailed(details={"every_minutes": "must be between 5 and 720."})
+        raise ValidationFailed(details={"every.minutes": "must be between 5 and 720."})
     if end <= start:
-        raise ValidationFailed(details={"to": "must be after from."})
+        raise ValidationFailed(details={"every.to": "must be after the first start time."})
     out, current = [], datetime.combine(date.min, start)
     stop = datetime.combine(date.min, end)
     while current < stop:

@@ -68,8 +68,9 @@ def book(actor: User, slot_id: Any, party_size: Any, note: Any, now: datetime) -
     :raises SlotFull, SlotInPast, SlotClosed: when it cannot seat the party.
     :raises AlreadyBooked: when the actor already holds a booking in this slot.
     """
-    _check_party(party_size, note)
+    _check_party(party_size, None, None)  # a whole number, before the slot is read
     slot, schedule, holds = _load_for_booking(slot_id, actor.id)
+    _check_party(party_size, note, slot.capacity)
     if holds:
         raise AlreadyBooked()
     offering = slot.offering

@@ -35,10 +35,18 @@ def _reason(reason: Any, required: bool = False) -> str:
     return reason.strip()
 
 
-def _check_party(party_size: Any, note: Any) -> None:
+def _check_party(party_size: Any, note: Any, most: int | None = MAX_PARTY) -> None:
+    """Check a party size against the real bounds (``most``: the slot's capacity once it is known; None
+    checks only that it is a whole number, before the slot is read).
+
+    :raises ValidationFailed: with a sentence a resident can act on.
+    """
     errors = {}
-    if isinstance(party_size, bool) or not isinstance(party_size, int) or not 1 <= party_size <= MAX_PARTY:
-        errors["party_size"] = f"must be a whole number from 1 to {MAX_PARTY}."
+    if isinstance(party_size, bool) or not isinstance(party_size, int):
+        errors["party_size"] = "Enter the number of people as a whole number."
+    elif most is not None and not 1 <= party_size <= most:
+        errors["party_size"] = (f"Choose a party of 1 to {min(most, MAX_PARTY)} people." if most > 1
+                                else "This experience takes one person at a time.")
     if note is not None and (not isinstance(note, str) or len(note) > 500):
         errors["note"] = "must be text of at most 500 characters."
     if errors:

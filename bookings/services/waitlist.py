@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.auth.models import User
-from app.errors import NotFound, ValidationFailed
+from app.errors import NotFound
 from app.extensions import db
 from bookings.errors import AlreadyBooked, AlreadyWaiting, SlotClosed, SlotHasRoom, SlotInPast
 from bookings.models import Booking, WaitlistEntry
@@ -28,7 +28,7 @@ def join_waitlist(actor: User, slot_id: Any, party_size: Any, note: Any, now: da
     :raises SlotHasRoom: when the slot can seat the party now.
     :raises AlreadyBooked, AlreadyWaiting, SlotInPast, SlotClosed: as the names say.
     """
-    _check_party(party_size, note)
+    _check_party(party_size, note, None)
     slot = _bookable_slot(slot_id)
     # Lock the slot as cancel/promote do: a seat freed meanwhile is seen here, or this entry is
     # seen by that promotion, never neither (which would leave a free seat beside the queue).
@@ -39,10 +39,9 @@ def join_waitlist(actor: User, slot_id: Any, party_size: Any, note: Any, now: da
         raise SlotInPast()
     if _has_active(actor.id, slot.id):
         raise AlreadyBooked()
+    _check_party(party_size, note, slot.capacity)
     if slot.capacity - slot.seats_taken >= party_size:
         raise SlotHasRoom(details={"remaining": slot.remaining})
-    if party_size > slot.capacity:
-        raise ValidationFailed(details={"party_size": f"this slot seats at most {slot.capacity}."})
     entry = WaitlistEntry(slot_id=slot.id, resident_id=actor.id, party_size=party_size, note=(note or "").strip())
     try:
         with db.session.begin_nested():

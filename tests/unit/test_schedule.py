@@ -50,14 +50,14 @@ def test_every_counts_starts_that_begin_before_the_end():
 def test_every_refuses_minutes_out_of_range(minutes):
     with pytest.raises(ValidationFailed) as excinfo:
         every(time(10), time(12), minutes)
-    assert "every_minutes" in _details(excinfo)
+    assert "every.minutes" in _details(excinfo)
 
 
 @pytest.mark.parametrize("start,end", [(time(12), time(10)), (time(10), time(10))])
 def test_every_refuses_an_empty_or_inverted_range(start, end):
     with pytest.raises(ValidationFailed) as excinfo:
         every(start, end, 30)
-    assert "to" in _details(excinfo)
+    assert "every.to" in _details(excinfo)
 
 
 # -- parse_weekly ---------------------------------------------------------------------------------
@@ -129,11 +129,11 @@ def test_a_bad_time_is_named_in_the_details(bad_time):
     ({"every": {"from": "10:00", "to": "12:00", "minutes": "30"}}, "every.minutes"),
     ({"every": {"from": "10:00", "to": "12:00", "minutes": True}}, "every.minutes"),
     ({"every": {"from": "10:00", "to": "12:00"}}, "every.minutes"),
-    ({"every": {"from": "10:00", "to": "12:00", "minutes": 2}}, "every_minutes"),
+    ({"every": {"from": "10:00", "to": "12:00", "minutes": 2}}, "every.minutes"),
     ({"every": {"from": "25:00", "to": "12:00", "minutes": 30}}, "every.from"),
     ({"every": {"to": "12:00", "minutes": 30}}, "every.from"),
     ({"every": {"from": "10:00", "to": "24:00", "minutes": 30}}, "every.to"),
-    ({"every": {"from": "12:00", "to": "10:00", "minutes": 30}}, "to"),
+    ({"every": {"from": "12:00", "to": "10:00", "minutes": 30}}, "every.to"),
 ])
 def test_bad_shapes_and_ranges_are_named_in_the_details(data, field):
     with pytest.raises(ValidationFailed) as excinfo:
