@@ -165,8 +165,10 @@ def _check_state(booking: Booking, now: datetime) -> None:
         raise refused("not_confirmed", "This booking is not confirmed.", status=booking.status)
     opens, closes = window_of(booking)
     if not opens <= now <= closes:
-        raise refused("outside_window", "Not the time for this visit.",
-                      opens_at=opens.isoformat(), closes_at=closes.isoformat())
+        zone = ZoneInfo(booking.store.timezone)  # store-local, as the counter shows them; said by the server's clock
+        raise refused("outside_window", "Not the time for this visit.", too_early=now < opens,
+                      opens_at=opens.astimezone(zone).isoformat(), closes_at=closes.astimezone(zone).isoformat(),
+                      timezone=booking.store.timezone)
 
 
 def _lock(booking: Booking) -> Booking:

@@ -8,6 +8,7 @@
   var input = document.getElementById("checkin-code");
   var result = document.getElementById("checkin-result");
   var payForm = document.getElementById("payment-form");
+  var zone = form.dataset.timezone;
   var current = null, busy = false;
   var reasons = {
     already_checked_in: "Already checked in",
@@ -41,8 +42,25 @@
     return Number(m.amount) === 0 ? "nothing to collect" : new Intl.NumberFormat(m.currency === "CNY" ? "zh-CN" : undefined,
       { style: "currency", currency: m.currency }).format(Number(m.amount));
   }
+  // A time as the store reads it: its own zone and the page's language, 24-hour, whatever the tablet's settings.
+  function storeTime(iso) {
+    try {
+      return new Intl.DateTimeFormat(document.documentElement.lang || "en", { timeZone: zone, weekday: "short",
+        day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(new Date(iso));
+    } catch (e) { return iso.slice(0, 16).replace("T", " "); }
+  }
+  // The roster as the server renders it, replaced in place (the counter stays where it is).
+  function refreshRoster() {
+    fetch(window.location.href, { headers: { Accept: "text/html" } }).then(function (r) { return r.text(); })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("roster");
+        var roster = document.getElementById("roster");
+        if (fresh && roster) roster.replaceWith(fresh);
+      }).catch(function () { /* the next check-in tries again */ });
+  }
   function submit(code) {
-    if (busy || !code) return;
+    if (busy) return;
+    if (!code) { show(false, reasons.validation_failed, ["The code is on the visitor's booking page."]); input.focus(); return; }
     busy = true;
     var nonce = (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : String(Date.now()) + Math.random();
     var attempt = function (tries) {
@@ -57,6 +75,7 @@
         current = b;
         show(true, "Checked in", [res.body.resident + " · party of " + b.party_size,
           b.offering.title + " · " + b.slot.starts_at.slice(11, 16), "Collect " + money(res.body.collect)]);
+        refreshRoster();
         document.getElementById("pay-amount").value = res.body.collect.amount;
         payForm.classList.remove("d-none");
         document.getElementById("payment-result").textContent = "";
@@ -66,10 +85,9 @@
         if (e.code === "already_checked_in" && e.details && e.details.checked_in_at) {
           extra.push("at " + e.details.checked_in_at.slice(11, 16) + (e.details.checked_in_by ? " by " + e.details.checked_in_by : ""));
         }
-        if (e.code === "wrong_store" && e.details && e.details.booking_store) extra.push("for " + e.details.booking_store);
         if (e.code === "outside_window" && e.details && e.details.opens_at) {
-          var opens = new Date(e.details.opens_at), closes = new Date(e.details.closes_at);
-          extra.push(new Date() < opens ? "Check-in opens " + opens.toLocaleString() : "The visit ended " + closes.toLocaleString());
+          extra.push(e.details.too_early ? "Check-in opens " + storeTime(e.details.opens_at) + " (" + zone + ")"
+                                         : "The visit ended " + storeTime(e.details.closes_at) + " (" + zone + ")");
         }
         show(false, reasons[e.code] || e.message || "Refused", extra);
         payForm.classList.add("d-none");
@@ -89,7 +107,10 @@
       note: document.getElementById("pay-note").value
     }).then(function (res) {
       var out = document.getElementById("payment-result");
-      if (res.ok) { out.textContent = "Recorded " + money(res.body) + "."; out.className = "small mt-2 text-success fw-semibold"; }
+      if (res.ok) {
+        out.textContent = "Recorded " + money(res.body) + "."; out.className = "small mt-2 text-success fw-semibold";
+        refreshRoster();
+      }
       else {
         var e = res.body.error || {};
         out.textContent = e.details ? Object.keys(e.details).map(function (k) { return k + ": " + e.details[k]; }).join("; ") : e.message;
