@@ -18,7 +18,7 @@ from app.merchants.services import get_store
 from app.offerings.services import get_offering
 from bookings import services
 from bookings.models import Slot
-from bookings.states import LABELS
+from bookings.states import CANCELLED, LABELS
 
 bp = Blueprint("bookings", __name__)
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -155,8 +155,10 @@ def merchant_action(booking_id: int, action: str):
 @login_required
 def my_visits():
     now = clock.now()
+    soon = services.bookings_of_resident(current_user, upcoming=True, now=now)
     return render_template("bookings/my_visits.html", labels=LABELS, waiting=services.waiting_of(current_user),
-                           upcoming=services.bookings_of_resident(current_user, upcoming=True, now=now),
+                           upcoming=[b for b in soon if b.status not in CANCELLED],
+                           called_off=[b for b in soon if b.status in CANCELLED],
                            past=services.bookings_of_resident(current_user, upcoming=False, now=now))
 
 

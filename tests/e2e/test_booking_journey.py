@@ -103,5 +103,6 @@ def test_resident_books_reschedules_and_cancels(page: Page, live_server: str, ou
     page.get_by_role("button", name="Cancel booking").click()  # still before the cut-off: free
     expect(page.get_by_test_id("status")).to_have_text("Cancelled by you")
     page.goto(live_server + "/me/visits")
-    expect(page.get_by_test_id("upcoming")).to_contain_text("Cancelled by you")
+    expect(page.get_by_test_id("cancelled")).to_contain_text("Cancelled by you")
+    expect(page.get_by_test_id("upcoming")).not_to_contain_text(title)  # not "coming up" any more
     assert outside_requests == []

@@ -210,6 +210,21 @@ def test_my_visits_lists_upcoming_past_and_waitlists(client, auth, world):
     assert read(select(WaitlistEntry.status).where(WaitlistEntry.id == world.entry.id)) == [("left",)]
 
 
+def test_cancelled_visits_are_not_coming_up(client, auth, world):
+    called_off = f.create_booking(f.create_slot(world.offering, hour(days=4)), world.resident,
+                                  status="cancelled_by_resident")
+    declined = f.create_booking(f.create_slot(world.offering, hour(days=3)), world.resident, status="rejected")
+    auth.login(world.resident.email)
+    html = html_of(client.get("/me/visits"))
+    upcoming, rest = html.split('<h2 class="h5">Cancelled</h2>')
+    cancelled = rest.split('<h2 class="h5">Past</h2>')[0]
+    for booking in (called_off, declined):
+        assert f'data-booking-id="{booking.id}"' not in upcoming
+        assert f'data-booking-id="{booking.id}"' in cancelled
+    assert "Cancelled by you" in cancelled and "Declined by the store" in cancelled
+    assert f'data-booking-id="{world.booking.id}"' in upcoming
+
+
 def test_my_visits_for_someone_with_none(client, auth, world):
     auth.login("bob@resident.test")
     html = html_of(client.get("/me/visits"))
@@ -225,15 +240,18 @@ def test_joining_a_waitlist_from_the_page(client, auth, world):
     assert "still has room" in html_of(follow(client, refused))
 
 
-def test_the_inbox_shows_messages_and_marks_them_read(client, auth, world):
+def test_the_inbox_shows_messages_and_a_button_marks_them_read(client, auth, world):
     services.book(world.users["other_resident"], world.free_slot.id, 1, "", clock.now())
     auth.login("bob@resident.test")
     html = html_of(client.get("/me/inbox"))
     assert "Booked: Pottery taster" in html and "list-group-item-primary" in html
-    assert "Open the booking" in html
+    assert "Open the booking" in html and "Mark all read" in html
+    assert "list-group-item-primary" in html_of(client.get("/me/inbox"))  # looking changes nothing
+    auth.post("/me/inbox/read")
     assert scalar(select(func.count()).select_from(Notification).where(
         Notification.user_id == world.users["other_resident"].id, Notification.read_at.is_(None))) == 0
-    assert "list-group-item-primary" not in html_of(client.get("/me/inbox"))
+    html = html_of(client.get("/me/inbox"))
+    assert "list-group-item-primary" not in html and "Mark all read" not in html
 
 
 def test_an_empty_inbox(client, auth, world):
