@@ -62,7 +62,10 @@ def create():
 @login_required
 def join_waitlist(slot_id: int):
     slot = db.session.get(Slot, slot_id)
-    back = url_for("offerings.detail", offering_id=slot.offering_id) if slot else url_for("discovery.home")
+    # Back to the slot's own day on the experience page, where the resident was.
+    back = url_for("offerings.detail", offering_id=slot.offering_id,
+                   day=slot.starts_at.astimezone(ZoneInfo(slot.offering.store.timezone)).date().isoformat(),
+                   _anchor="book") if slot else url_for("discovery.home")
     try:
         services.join_waitlist(current_user, slot_id, _int("party_size"), request.form.get("note", ""), clock.now())
     except (Conflict, ValidationFailed) as error:

@@ -238,6 +238,10 @@ def test_joining_a_waitlist_from_the_page(client, auth, world):
     assert "You are on the waitlist." in html_of(client.get(response.headers["Location"]))
     refused = auth.post(f"/slots/{world.free_slot.id}/waitlist", {"party_size": "1"})
     assert "still has room" in html_of(follow(client, refused))
+    twice = auth.post(f"/slots/{world.full_slot.id}/waitlist", {"party_size": "1"})
+    # Back on the slot's own day, where the resident was: not today's first page.
+    assert twice.headers["Location"].endswith(f"/experiences/{world.offering.id}?day={local_day(world.full_slot)}#book")
+    assert "already on this slot's waitlist" in html_of(follow(client, twice))
 
 
 def test_the_inbox_shows_messages_and_a_button_marks_them_read(client, auth, world):
