@@ -168,12 +168,16 @@ def my_visits():
 @bp.get("/me/inbox")
 @login_required
 def inbox():
-    items = services.notifications_of(current_user)
-    # Render before marking: the bulk update also marks the loaded rows, and the page shows what was new.
-    page = render_template("bookings/inbox.html", items=items)
+    return render_template("bookings/inbox.html", items=services.notifications_of(current_user),
+                           unread=services.unread_count(current_user))
+
+
+@bp.post("/me/inbox/read")
+@login_required
+def mark_inbox_read():
     services.mark_notifications_read(current_user, clock.now())
     db.session.commit()
-    return page
+    return redirect(url_for("bookings.inbox"))
 
 
 def _day_arg() -> date | None:
