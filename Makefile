@@ -38,10 +38,11 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 
 run: $(VENV)/.installed ## set up and serve the app on http://127.0.0.1:5000 (demo city loaded, periodic jobs running)
 	@export DATABASE_URL="$$(scripts/devdb.sh url onsite)" && \
+	REDIS_URL="$$(scripts/devredis.sh url 0)" && export REDIS_URL && \
 	$(BIN)/flask db upgrade && \
 	$(BIN)/flask demo load && \
 	{ $(BIN)/flask jobs run --every $(JOBS_EVERY) & jobs=$$!; trap 'kill $$jobs 2>/dev/null' EXIT; } && \
-	echo "Onsite is serving on http://127.0.0.1:$(PORT), periodic jobs every $(JOBS_EVERY) s (Ctrl-C stops both; 'make stop' stops the database)" && \
+	echo "Onsite is serving on http://127.0.0.1:$(PORT), periodic jobs every $(JOBS_EVERY) s (Ctrl-C stops both; 'make stop' stops the database and Redis)" && \
 	$(BIN)/gunicorn --workers $(WEB_CONCURRENCY) --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
 
 test: $(VENV)/.installed-dev ## set up and run the whole test suite (browser tests included), then the time-dependent tests at every instant of TEST_INSTANTS
@@ -63,6 +64,7 @@ test-env-run: $(VENV)/.installed-dev
 	        E2E_DATABASE_URL="$$(scripts/devdb.sh url onsite_e2e)" \
 	        MIGRATION_DATABASE_URL="$$(scripts/devdb.sh url onsite_migration_test)" \
 	        CHROMIUM="$$(scripts/chromium.sh)" && \
+	REDIS_URL="$$(scripts/devredis.sh url 1)" && export REDIS_URL && \
 	$(RUN)
 
 lint: $(VENV)/.installed-dev ## run ruff
@@ -93,11 +95,11 @@ bench-booking: $(VENV)/.installed ## benchmark a 2,000-resident booking burst + 
 bench-schedule: $(VENV)/.installed-dev ## time saving the largest allowed schedule vs hand-written SQL (own DB, ~1 min)
 	@DATABASE_URL="$$(scripts/devdb.sh url onsite_bench_schedule)" $(BIN)/python bench/schedule.py $(BENCH_ARGS)
 
-stop: ## stop the private PostgreSQL cluster
-	@scripts/devdb.sh stop
+stop: ## stop the private PostgreSQL cluster and the private Redis
+	@scripts/devdb.sh stop; status=$$?; scripts/devredis.sh stop && exit $$status
 
-status: ## say where the database is and whether it runs
-	@scripts/devdb.sh status
+status: ## say where the database and Redis are and whether they run
+	@scripts/devdb.sh status; scripts/devredis.sh status
 
 clean: stop ## remove the virtualenv (the database stays; scripts/devdb.sh destroy removes it)
 	rm -rf $(VENV)

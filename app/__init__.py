@@ -23,6 +23,13 @@ def create_app(config: object | None = None) -> Flask:
         instance_path=str(ROOT / "instance"),
     )
     app.config.from_object(config if config is not None else Config())
+    if app.config.get("TRUSTED_PROXY_HOPS"):
+        # Believe that many proxies' X-Forwarded-For/-Proto/-Host (the rightmost entries, the ones they
+        # appended): remote_addr, which rate limits count on, and request.is_secure come from them.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     if app.config.get("CLOCK_OFFSET_SECONDS") is not None:
         from app import clock
 

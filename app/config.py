@@ -74,11 +74,21 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = IS_PRODUCTION
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are believed (ProxyFix).
+    # 0: the client is the socket's peer, and a forwarded header never changes whose limit a request counts on.
+    TRUSTED_PROXY_HOPS = int(os.environ.get("TRUSTED_PROXY_HOPS", 0))
 
     WTF_CSRF_CHECK_DEFAULT = False
     WTF_CSRF_TIME_LIMIT = None
 
+    # Limits live in Redis, shared by every worker and kept across restarts (`make run` starts a private
+    # one, scripts/devredis.sh). When Redis fails, each worker counts in its own memory until it is back
+    # (flask-limiter logs both) and requests are served meanwhile; a stalled Redis costs at most 1 s.
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
+    RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1,
+                                 "key_prefix": os.environ.get("RATELIMIT_KEY_PREFIX", "onsite")} if REDIS_URL else {}
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
     RATELIMIT_HEADERS_ENABLED = True
 
     ARGON2_TIME_COST = int(os.environ.get("ARGON2_TIME_COST", 3))
@@ -140,7 +150,9 @@ class TestConfig(Config):
     )
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 1024
+    REDIS_URL = None  # make test exports one for the live servers; in-process tests count in memory
     RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_STORAGE_OPTIONS: dict = {}
     TILE_URL = ""
     SEARCH_LOG_FLUSH_SECONDS = None  # tests flush the search log by hand, inside their transaction
     GRID_REFRESH_SECONDS = None  # tests refresh the grid by hand

@@ -70,6 +70,8 @@ if ((${#RUN_DIR} > 90)); then RUN_DIR=/tmp/onsite-devdb-$HASH; fi
 PORT_FILE=$CLUSTER/port
 LOG_FILE=$CLUSTER/postgres.log
 LOCK_FILE=$INSTANCE_DIR/.devdb.lock
+# shellcheck source=scripts/ports.sh
+. "$ROOT_DIR/scripts/ports.sh"
 
 BINDIR=""
 PG_VER=""
@@ -240,27 +242,6 @@ server_pid() {
 
 running_port() { sed -n 4p "$PGDATA_DIR/postmaster.pid" 2>/dev/null; }
 
-port_in_use() { (: <>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-choose_port() {
-  local p=$BASE_PORT i
-  if [[ -r $PORT_FILE ]]; then
-    read -r p <"$PORT_FILE" || p=$BASE_PORT
-    [[ $p =~ ^[0-9]+$ ]] || p=$BASE_PORT
-  fi
-  for ((i = 0; i < 4000; i++)); do
-    if [[ $p != 5432 ]] && ! port_in_use "$p"; then
-      PORT=$p
-      printf '%s\n' "$PORT" >"$PORT_FILE"
-      return 0
-    fi
-    log "port $p is in use by something else; trying the next one"
-    p=$((p + 1))
-    if ((p >= 59000)); then p=55000; fi
-  done
-  die "no free TCP port found in 55000-58999"
-}
-
 make_cluster_dirs() {
   if ((IS_ROOT)) && [[ -z ${DEVDB_DIR:-} ]]; then
     install -d -m 0755 -o root -g root /var/lib/onsite-dev
@@ -303,7 +284,7 @@ init_cluster() {
 start_cluster() {
   local _attempt
   for _attempt in 1 2 3 4 5; do
-    choose_port
+    choose_port 55000 58999 5432
     # Leftovers of a crash/reboot: a pid file whose process is gone (or is someone
     # else now) and stale socket lock files would make postgres refuse to start.
     if [[ -e $PGDATA_DIR/postmaster.pid ]]; then

@@ -68,6 +68,17 @@ def _prepare(base_url: str) -> str:
     return url
 
 
+def _redis_url() -> str:
+    """The Redis of the environment (``make test`` exports it), else the checkout's private one."""
+    if os.environ.get("REDIS_URL"):
+        return os.environ["REDIS_URL"]
+    done = subprocess.run([str(ROOT / "scripts" / "devredis.sh"), "url", "1"], cwd=ROOT, capture_output=True,
+                          text=True)
+    if done.returncode:
+        pytest.fail(f"scripts/devredis.sh could not give a Redis:\n{done.stderr}")
+    return done.stdout.strip()
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
     """Serve the app with gunicorn (2 workers) on a free loopback port; yield its base URL."""
@@ -80,7 +91,9 @@ def live_server(tmp_path_factory):
     log = tmp_path_factory.mktemp("live") / "gunicorn.log"
     env = {**os.environ, "DATABASE_URL": database_url, "TILE_URL": "", "LOG_LEVEL": "WARNING",
            "SECRET_KEY": "e2e-secret-" + "k" * 32, "UPLOAD_DIR": str(log.parent / "uploads"),
-           "ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "1024"}
+           "ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "1024",
+           # Both workers count rate limits in one Redis, as in production; this run's keys are its own.
+           "REDIS_URL": _redis_url(), "RATELIMIT_KEY_PREFIX": f"onsite-e2e-{os.getpid()}"}
     with open(log, "wb") as out:
         server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}", "--no-control-socket",
