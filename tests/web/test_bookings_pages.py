@@ -345,7 +345,8 @@ def test_every_n_minutes_from_the_editor(client, auth, world):
      "Every … minutes: must be after the first start time."),
     ({"times_2": "10:00", "weeks_ahead": "3", "every_minutes": "ten", "every_from": "10:00", "every_to": "12:00"},
      "Every … minutes: must be a whole number of minutes."),
-    ({"times_2": "10:00", "weeks_ahead": "3", "exceptions": "2031-01-01\nChristmas"}, "Exceptions, line 2: needs a date"),
+    ({"times_2": "10:00", "weeks_ahead": "3", "exceptions": "2031-01-01\nChristmas"},
+     "Exceptions, line 2: needs a date"),
 ])
 def test_a_bad_availability_form_is_422_and_keeps_what_was_typed(client, auth, world, form, message):
     auth.login(world.owner.email)
