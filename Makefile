@@ -9,11 +9,13 @@ WEB_CONCURRENCY ?= 2
 JOBS_EVERY ?= 60
 # Tests whose outcome depends on the hour, the date, the time zone or DST. `make test` runs them again at
 # every instant of TEST_INSTANTS (`--at`, with the machine's TZ set to that zone), so CI passes whenever it runs.
-INSTANT_TESTS ?= tests/unit/test_clock.py tests/unit/test_schedule.py tests/unit/test_domain_rules.py \
+INSTANT_TESTS ?= tests/unit/test_clock.py tests/unit/test_schedule.py tests/unit/test_opening_hours.py \
 	tests/integration/test_bookings.py tests/integration/test_checkin.py tests/integration/test_nearby.py \
-	tests/integration/test_demo.py tests/web/test_bookings_api.py tests/web/test_bookings_pages.py \
-	tests/web/test_offering_changes_reach_slots.py tests/web/test_access_matrix.py tests/web/test_pages.py \
-	tests/e2e/test_clock.py tests/e2e/test_booking_journey.py tests/e2e/test_checkin_journey.py tests/e2e/test_explore.py
+	tests/integration/test_overnight_hours.py tests/integration/test_jobs.py tests/integration/test_demo.py \
+	tests/web/test_bookings_api.py tests/web/test_bookings_pages.py tests/web/test_offering_changes_reach_slots.py \
+	tests/web/test_schedule_limits.py tests/web/test_overnight_hours.py tests/web/test_access_matrix.py \
+	tests/e2e/test_clock.py tests/e2e/test_booking_journey.py tests/e2e/test_checkin_journey.py \
+	tests/e2e/test_counter.py tests/e2e/test_explore.py
 TEST_INSTANTS ?= 2026-11-28 00:05 Asia/Shanghai;2026-11-28 06:10 Asia/Shanghai;2026-11-28 16:13 Asia/Shanghai;\
 	2026-11-28 23:55 Asia/Shanghai;2026-12-31 23:55 Asia/Shanghai;2026-03-08 01:55 America/New_York;\
 	2026-11-01 01:55 America/New_York
