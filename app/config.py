@@ -68,6 +68,8 @@ class Config:
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_BYTES", 5 * 1024 * 1024))
     MAX_COVER_BYTES = int(os.environ.get("MAX_COVER_BYTES", 3 * 1024 * 1024))
 
+    # Cookies are also marked Secure on every response to a request that came over HTTPS
+    # (app/headers.py), so a TLS deployment gets them whatever ONSITE_ENV says.
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = IS_PRODUCTION
@@ -77,6 +79,7 @@ class Config:
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are believed (ProxyFix).
     # 0: the client is the socket's peer, and a forwarded header never changes whose limit a request counts on.
     TRUSTED_PROXY_HOPS = int(os.environ.get("TRUSTED_PROXY_HOPS", 0))
+    HSTS_MAX_AGE = int(os.environ.get("HSTS_MAX_AGE", 365 * 24 * 3600))  # sent on HTTPS responses only
 
     WTF_CSRF_CHECK_DEFAULT = False
     WTF_CSRF_TIME_LIMIT = None

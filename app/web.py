@@ -16,6 +16,7 @@ from werkzeug.utils import secure_filename
 
 from app.db import MAX_ID
 from app.errors import DATABASE_ERRORS, ValidationFailed, document_error_codes
+from app.headers import init_headers
 from app.offerings.models import CATEGORY_LABELS, Category
 from geo.points import LngLat
 
@@ -125,12 +126,7 @@ def init_web(app: Flask) -> None:
                 session.invalidate()
         return response
 
-    @app.after_request
-    def security_headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        return response
+    init_headers(app)
 
     @app.spec_processor  # APIFlask keeps one: everything the spec needs added happens here
     def complete_spec(spec: dict) -> dict:

@@ -132,12 +132,46 @@ def browser():
 
 
 WEST_LAKE = {"latitude": 30.2465, "longitude": 120.1485, "accuracy": 25}
+# What any page did against the Content-Security-Policy or Permissions-Policy during the current test.
+POLICY_PROBLEMS: list[str] = []
+_POLICY_CONSOLE = re.compile(r"content.security.policy|permissions.policy|refused to", re.IGNORECASE)
+_REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (e) => window.__onsitePolicyViolation(
+  `${e.effectiveDirective} blocked ${e.blockedURI || "inline"} on ${e.documentURI}`
+  + ` (${e.sourceFile || "?"}:${e.lineNumber}) ${(e.sample || "").slice(0, 80)}`));
+"""
+
+
+def watch_policies(ctx) -> None:
+    """Record in POLICY_PROBLEMS every CSP violation and every policy complaint on the console."""
+    ctx.expose_binding("__onsitePolicyViolation", lambda source, text: POLICY_PROBLEMS.append(f"violation: {text}"))
+    ctx.add_init_script(_REPORT_VIOLATIONS)
+
+    def console(message) -> None:
+        if message.type in ("error", "warning") and _POLICY_CONSOLE.search(message.text):
+            POLICY_PROBLEMS.append(f"console {message.type}: {message.text} ({message.location.get('url')})")
+
+    ctx.on("console", console)
+
+
+@pytest.fixture(autouse=True)
+def no_policy_violations():
+    """Fail every browser test in which a page broke the Content-Security-Policy or Permissions-Policy."""
+    POLICY_PROBLEMS.clear()
+    yield
+    problems = POLICY_PROBLEMS[:]
+    POLICY_PROBLEMS.clear()
+    assert not problems, "pages broke the security policies:\n" + "\n".join(problems)
 
 
 def new_context(browser, **options):
-    """A browser profile whose clock reads the run's instant (``--at``), as the live server's does."""
+    """A browser profile whose clock reads the run's instant (``--at``), as the live server's does.
+
+    Every policy violation its pages cause fails the test (``no_policy_violations``).
+    """
     ctx = browser.new_context(**{"viewport": {"width": 1280, "height": 900}, "locale": "en-US",
                                  "geolocation": WEST_LAKE, "permissions": ["geolocation"], **options})
+    watch_policies(ctx)
     ctx.clock.install(time=clock.now())
     ctx.set_default_timeout(10_000)
     return ctx
@@ -148,6 +182,11 @@ def context(browser):
     """A fresh browser profile that shares a position by West Lake when a page asks."""
     ctx = new_context(browser)
     yield ctx
+    for page in ctx.pages:  # let reports the pages sent at the very end reach POLICY_PROBLEMS
+        try:
+            page.evaluate("0")
+        except Exception:  # noqa: S110 (a page that crashed or closed has nothing left to report)
+            pass
     ctx.close()
 
 

@@ -1,4 +1,4 @@
-"""Throttles that hold on the live server (gunicorn, 2 workers).
+"""Throttles that hold and a Content-Security-Policy that holds, on the live server (gunicorn, 2 workers).
 
 Rate limits are counted in Redis, so the two workers share them: a limit of N lets exactly N requests
 through, whichever worker takes each one. Every client here calls from a loopback address of its own
@@ -15,6 +15,9 @@ import uuid
 from urllib.parse import urlencode, urlsplit
 
 import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import POLICY_PROBLEMS
 
 pytestmark = pytest.mark.e2e
 
@@ -97,3 +100,25 @@ def test_the_login_page_is_limited_at_the_limit_whatever_x_forwarded_for_says(li
     assert len(refused) == LOGINS_PER_MINUTE, statuses
     assert all(400 <= status < 500 and status != 429 for status in refused), statuses
 
+
+def test_a_policy_violation_is_caught(live_server, page: Page):
+    # The check every browser test runs afterwards (no_policy_violations), seen to work: an inline script
+    # without the page's nonce is refused, and reported.
+    page.goto(live_server + "/auth/login")
+    page.evaluate("""() => { const s = document.createElement("script"); s.textContent = "window.ran = 1";
+                             document.body.append(s); }""")
+    for _ in range(50):  # the report arrives as an event
+        if POLICY_PROBLEMS:
+            break
+        page.wait_for_timeout(100)
+    assert page.evaluate("() => window.ran") is None
+    caught = POLICY_PROBLEMS[:]
+    POLICY_PROBLEMS.clear()
+    assert any("script-src" in problem for problem in caught), caught
+
+
+def test_the_api_docs_work_under_the_policy(live_server, page: Page, outside_requests):
+    page.goto(live_server + "/docs")
+    expect(page.locator(".opblock").first).to_be_visible(timeout=20_000)
+    expect(page.get_by_text("/api/v1/offerings/nearby").first).to_be_visible()
+    assert outside_requests == []

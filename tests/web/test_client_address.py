@@ -73,3 +73,16 @@ def test_behind_a_trusted_proxy_what_a_client_writes_in_x_forwarded_for_is_not_b
     statuses = until_limited(lambda attempt: _login_post(proxied, f"192.0.2.{attempt + 1}, 203.0.113.9"))
     assert statuses[-1] == 429 and len(statuses) == LOGINS_PER_MINUTE + 1, statuses
 
+
+def test_https_at_the_proxy_gets_hsts_and_secure_cookies(proxied):
+    response = proxied.get("/auth/login", headers={"X-Forwarded-For": "203.0.113.10", "X-Forwarded-Proto": "https"})
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+    (cookie,) = response.headers.getlist("Set-Cookie")
+    assert cookie.endswith("; Secure")
+
+
+def test_without_a_trusted_proxy_x_forwarded_proto_is_not_believed(client, db):
+    response = client.get("/auth/login", headers={"X-Forwarded-Proto": "https"})
+    assert "Strict-Transport-Security" not in response.headers
+    (cookie,) = response.headers.getlist("Set-Cookie")
+    assert "Secure" not in cookie
