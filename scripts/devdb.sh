@@ -281,33 +281,20 @@ init_cluster() {
   mv -- "$tmp" "$PGDATA_DIR" # atomic: a half-done initdb never looks initialised
 }
 
-start_cluster() {
-  local _attempt
-  for _attempt in 1 2 3 4 5; do
-    choose_port 55000 58999 5432
-    # Leftovers of a crash/reboot: a pid file whose process is gone (or is someone
-    # else now) and stale socket lock files would make postgres refuse to start.
-    if [[ -e $PGDATA_DIR/postmaster.pid ]]; then
-      log "removing stale postmaster.pid"
-      rm -f -- "$PGDATA_DIR/postmaster.pid"
-    fi
-    rm -f -- "$RUN_DIR"/.s.PGSQL.*
-    log "starting PostgreSQL $PG_VER on 127.0.0.1:$PORT (data $PGDATA_DIR, log $LOG_FILE)"
-    if as_pg "$BINDIR/pg_ctl" -D "$PGDATA_DIR" -l "$LOG_FILE" -w -t 60 \
-      -o "-p $PORT -k $RUN_DIR -c listen_addresses=127.0.0.1" start >&2 9>&-; then
-      return 0
-    fi
-    if tail -n 20 "$LOG_FILE" 2>/dev/null | grep -qiE 'could not bind|address already in use'; then
-      log "port $PORT was taken meanwhile; retrying with another port"
-      printf '%s\n' $((PORT + 1)) >"$PORT_FILE"
-      continue
-    fi
-    break
-  done
-  log "last lines of $LOG_FILE:"
-  tail -n 20 "$LOG_FILE" >&2 2>/dev/null || true
-  die "could not start PostgreSQL (data $PGDATA_DIR)"
+start_postgres() {
+  # Leftovers of a crash/reboot: a pid file whose process is gone (or is someone
+  # else now) and stale socket lock files would make postgres refuse to start.
+  if [[ -e $PGDATA_DIR/postmaster.pid ]]; then
+    log "removing stale postmaster.pid"
+    rm -f -- "$PGDATA_DIR/postmaster.pid"
+  fi
+  rm -f -- "$RUN_DIR"/.s.PGSQL.*
+  log "starting PostgreSQL $PG_VER on 127.0.0.1:$PORT (data $PGDATA_DIR, log $LOG_FILE)"
+  as_pg "$BINDIR/pg_ctl" -D "$PGDATA_DIR" -l "$LOG_FILE" -w -t 60 \
+    -o "-p $PORT -k $RUN_DIR -c listen_addresses=127.0.0.1" start >&2 9>&-
 }
+
+start_cluster() { start_on_own_port 55000 58999 5432 "PostgreSQL (data $PGDATA_DIR)" start_postgres; }
 
 wait_ready() {
   local i

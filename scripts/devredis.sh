@@ -92,29 +92,18 @@ take_lock() {
   flock -w 120 9 || die "timed out waiting for another devredis.sh run (lock $LOCK_FILE)"
 }
 
-start_server() {
-  local _attempt i
-  for _attempt in 1 2 3 4 5; do
-    choose_port 59000 59999 6379
-    rm -f -- "$PID_FILE"
-    log "starting Redis on 127.0.0.1:$PORT (dir $DIR, log $LOG_FILE)"
-    redis-server --port "$PORT" --bind 127.0.0.1 --protected-mode yes --dir "$DIR" \
-      --daemonize yes --pidfile "$PID_FILE" --logfile "$LOG_FILE" 9>&- </dev/null >&2 ||
-      die "redis-server failed to start (log: $LOG_FILE)"
-    for ((i = 0; i < 100; i++)); do
-      if server_pid >/dev/null && answers_ping "$PORT"; then return 0; fi
-      sleep 0.1
-    done
-    if tail -n 20 "$LOG_FILE" 2>/dev/null | grep -qiE 'address already in use|could not create server tcp'; then
-      log "port $PORT was taken meanwhile; retrying with another port"
-      printf '%s\n' $((PORT + 1)) >"$PORT_FILE"
-      continue
-    fi
-    break
+start_redis() {
+  local i
+  rm -f -- "$PID_FILE"
+  log "starting Redis on 127.0.0.1:$PORT (dir $DIR, log $LOG_FILE)"
+  redis-server --port "$PORT" --bind 127.0.0.1 --protected-mode yes --dir "$DIR" \
+    --daemonize yes --pidfile "$PID_FILE" --logfile "$LOG_FILE" 9>&- </dev/null >&2 ||
+    die "redis-server failed to start (log: $LOG_FILE)"
+  for ((i = 0; i < 100; i++)); do
+    if server_pid >/dev/null && answers_ping "$PORT"; then return 0; fi
+    sleep 0.1
   done
-  log "last lines of $LOG_FILE:"
-  tail -n 20 "$LOG_FILE" >&2 2>/dev/null || true
-  die "could not start Redis (dir $DIR)"
+  return 1
 }
 
 # Ensure the private Redis runs; sets PORT.
@@ -124,7 +113,7 @@ ensure_server() {
   if server_pid >/dev/null && read -r PORT <"$PORT_FILE" && answers_ping "$PORT"; then
     :
   else
-    start_server
+    start_on_own_port 59000 59999 6379 "Redis (dir $DIR)" start_redis
   fi
   flock -u 9 2>/dev/null || true
   exec 9>&-

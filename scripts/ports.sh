@@ -1,5 +1,5 @@
-# scripts/ports.sh — sourced by devdb.sh and devredis.sh: a TCP port of the checkout's own.
-# The caller defines log and die, BASE_PORT (derived from the checkout's path) and PORT_FILE.
+# scripts/ports.sh — sourced by devdb.sh and devredis.sh: a server on a TCP port of the checkout's own.
+# The caller defines log and die, BASE_PORT (derived from the checkout's path), PORT_FILE and LOG_FILE.
 
 port_in_use() { (: <>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -22,4 +22,24 @@ choose_port() {
     if ((p > last)); then p=$first; fi
   done
   die "no free TCP port found in $first-$last"
+}
+
+# start_on_own_port FIRST LAST AVOID WHAT START: choose a port (above) and run START, a function that
+# starts the server on $PORT and succeeds once it runs; when LOG_FILE says the port was taken meanwhile,
+# try the next one (5 times at most). Dies with the log's last lines when it cannot start WHAT.
+start_on_own_port() {
+  local first=$1 last=$2 avoid=$3 what=$4 start=$5 _attempt
+  for _attempt in 1 2 3 4 5; do
+    choose_port "$first" "$last" "$avoid"
+    if "$start"; then return 0; fi
+    if tail -n 20 "$LOG_FILE" 2>/dev/null | grep -qiE 'could not bind|address already in use'; then
+      log "port $PORT was taken meanwhile; retrying with another port"
+      printf '%s\n' $((PORT + 1)) >"$PORT_FILE"
+      continue
+    fi
+    break
+  done
+  log "last lines of $LOG_FILE:"
+  tail -n 20 "$LOG_FILE" >&2 2>/dev/null || true
+  die "could not start $what"
 }
