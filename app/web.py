@@ -14,6 +14,7 @@ from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 from werkzeug.utils import secure_filename
 
+from app import openapi
 from app.db import MAX_ID
 from app.errors import DATABASE_ERRORS, ValidationFailed, document_error_codes
 from app.headers import init_headers
@@ -128,14 +129,11 @@ def init_web(app: Flask) -> None:
 
     init_headers(app)
 
+    app.before_request(openapi.refuse_bodies_not_json)
+
     @app.spec_processor  # APIFlask keeps one: everything the spec needs added happens here
     def complete_spec(spec: dict) -> dict:
-        # APIFlask leaves requestBody.required out; every body we declare is required.
-        for path in spec.get("paths", {}).values():
-            for operation in path.values():
-                if isinstance(operation, dict) and "requestBody" in operation:
-                    operation["requestBody"]["required"] = True
-        return document_error_codes(spec)
+        return openapi.complete_spec(document_error_codes(spec), app)
 
 
 def form_status(form) -> int:

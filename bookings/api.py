@@ -2,55 +2,66 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apiflask import APIBlueprint, Schema
-from apiflask.fields import Boolean, Date, Float, Integer, List, Nested, String
-from apiflask.validators import Length, OneOf, Range
+from apiflask.fields import Boolean, Float, Integer, List, Nested, String
+from apiflask.schemas import FileSchema
+from apiflask.validators import Length, OneOf, Range, Regexp
 from flask import Response, current_app, request
+from marshmallow import pre_load
 
 from app import clock
 from app.auth.security import actor, api_auth
 from app.errors import NotFound
 from app.extensions import db, limiter
+from app.fields import AMOUNT_PATTERN, Day, Flag, Number, WholeNumber
 from app.merchants.services import get_store
 from app.offerings.services import get_offering
 from bookings import checkin, services
 from bookings.calendar import ics_for
-from bookings.errors import SlotNotFound
+from bookings.errors import CheckInError, SlotNotFound
 from bookings.models import Booking, Slot
 from bookings.states import LABELS, WhyNotBookable
 from geo.points import LngLat
 
 bp = APIBlueprint("bookings_api", __name__, url_prefix="/api/v1", tag="Bookings")
 
+HHMM = Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", error="must be a time HH:MM, from 00:00 to 23:59.")
+MAX_ID32 = 2**31 - 1
+
+
 class WeeklyIn(Schema):
-    weekday = Integer(required=True, validate=Range(0, 6), metadata={"description": "0 = Monday"})
-    times = List(String(), required=True, metadata={"example": ["10:00", "14:00", "16:30"]})
+    weekday = WholeNumber(required=True, validate=Range(0, 6), metadata={"description": "0 = Monday"})
+    times = List(String(validate=HHMM), required=True, metadata={"example": ["10:00", "14:00", "16:30"]})
 
 
 class EveryIn(Schema):
-    weekdays = List(Integer(validate=Range(0, 6)), load_default=lambda: list(range(7)))
-    from_ = String(data_key="from", required=True, metadata={"example": "10:00"})
-    to = String(required=True, metadata={"example": "18:00"})
-    minutes = Integer(required=True, validate=Range(5, 720))
+    weekdays = List(WholeNumber(validate=Range(0, 6)), load_default=lambda: list(range(7)))
+    from_ = String(data_key="from", required=True, validate=HHMM, metadata={"example": "10:00"})
+    to = String(required=True, validate=HHMM, metadata={"example": "18:00", "description": "After `from`."})
+    minutes = WholeNumber(required=True, validate=Range(5, 720))
 
 
 class ExceptionIn(Schema):
-    date = String(required=True, metadata={"example": "2026-12-25"})
+    date = Day(text=True, required=True, metadata={"example": "2026-12-25"})
     kind = String(required=True, validate=OneOf(["day_off", "extra_slot"]))
-    time = String(metadata={"description": "HH:MM, for extra_slot"})
+    time = String(validate=HHMM, metadata={"description": "HH:MM, required for extra_slot"})
+
+    # JSON Schema for "an extra slot needs a time" (apispec cannot derive it): see app/openapi.py.
+    OPENAPI = {"if": {"properties": {"kind": {"const": "extra_slot"}}, "required": ["kind"]},
+               "then": {"required": ["time"]}}
 
 
 class ScheduleIn(Schema):
     weekly = List(Nested(WeeklyIn), load_default=list)
     every = Nested(EveryIn, allow_none=True)
-    weeks_ahead = Integer(load_default=8, validate=Range(1, 52))
-    min_notice_minutes = Integer(load_default=60, validate=Range(0, 43200))
-    checkin_opens_minutes = Integer(load_default=30, validate=Range(0, 1440),
-                                    metadata={"description": "Check-in opens this long before the start."})
-    requires_approval = Boolean(load_default=False)
+    weeks_ahead = WholeNumber(load_default=8, validate=Range(1, 52))
+    min_notice_minutes = WholeNumber(load_default=60, validate=Range(0, 43200))
+    checkin_opens_minutes = WholeNumber(load_default=30, validate=Range(0, 1440),
+                                        metadata={"description": "Check-in opens this long before the start."})
+    requires_approval = Flag(load_default=False)
     exceptions = List(Nested(ExceptionIn), load_default=list)
 
 
@@ -82,24 +93,21 @@ class SlotList(Schema):
     items = List(Nested(SlotToBookOut))
 
 
-# Far enough from date.min/date.max that a day's bounds in any time zone, or from + 14 days, still exist.
-DAY_RANGE = Range(date(1970, 1, 1), date(9999, 1, 1))
-
-
 class SlotQuery(Schema):
-    from_ = Date(data_key="from", validate=DAY_RANGE, metadata={"description": "Store-local date; default today."})
-    to = Date(validate=DAY_RANGE, metadata={"description": "Store-local date (exclusive); default from + 14 days."})
+    from_ = Day(data_key="from", metadata={"description": "Store-local date; default today."})
+    to = Day(metadata={"description": "Store-local date (exclusive), after `from` and at most 62 days later "
+                                      "(else 422 naming `to`); default from + 14 days."})
 
 
 class BookingIn(Schema):
-    # strict: 1.5 people (or slot 7.9) is an error, not silently truncated to an int.
-    slot_id = Integer(required=True, strict=True, validate=Range(1, 2**31 - 1))
-    party_size = Integer(load_default=1, strict=True, validate=Range(1, services.MAX_PARTY))
+    # 1.5 people (or slot 7.9) is an error, not silently truncated to an int; 2.0 is 2.
+    slot_id = WholeNumber(required=True, validate=Range(1, MAX_ID32))
+    party_size = WholeNumber(load_default=1, validate=Range(1, services.MAX_PARTY))
     note = String(load_default="", validate=Length(max=500))
 
 
 class RescheduleIn(Schema):
-    slot_id = Integer(required=True, strict=True, validate=Range(1, 2**31 - 1))
+    slot_id = WholeNumber(required=True, validate=Range(1, MAX_ID32))
 
 
 class ReasonIn(Schema):
@@ -107,7 +115,7 @@ class ReasonIn(Schema):
 
 
 class WaitlistIn(Schema):
-    party_size = Integer(load_default=1, strict=True, validate=Range(1, services.MAX_PARTY))
+    party_size = WholeNumber(load_default=1, validate=Range(1, services.MAX_PARTY))
     note = String(load_default="", validate=Length(max=500))
 
 
@@ -171,7 +179,7 @@ class BookingQuery(Schema):
 
 
 class StoreDayQuery(Schema):
-    day = Date(validate=DAY_RANGE, metadata={"description": "Store-local date; default today."})
+    day = Day(metadata={"description": "Store-local date; default today."})
 
 
 class NotificationOut(Schema):
@@ -295,7 +303,8 @@ def get_booking(booking_id: int):
 
 @bp.get("/bookings/<int:booking_id>.ics")
 @bp.auth_required(api_auth)
-@bp.doc(responses={200: "text/calendar", 404: "not_found"})
+@bp.output(FileSchema(type="string"), content_type="text/calendar", description="An iCalendar file (RFC 5545).")
+@bp.doc(responses={404: "not_found"})
 def booking_calendar(booking_id: int):
     """A calendar file for the visit, in the store's time zone, with its address and position."""
     booking = services.get_booking(actor(), booking_id)
@@ -425,7 +434,7 @@ def notifications():
 class CheckInIn(Schema):
     code = String(required=True, validate=Length(min=1, max=200),
                   metadata={"description": "The scanned QR payload (ONS1:…) or the 8-character code."})
-    store_id = Integer(required=True, validate=Range(1, 2**31 - 1))
+    store_id = WholeNumber(required=True, validate=Range(1, MAX_ID32))
     nonce = String(validate=Length(min=1, max=64),
                    metadata={"description": "Send the same nonce when retrying a scan to get the first answer."})
 
@@ -447,18 +456,27 @@ class CheckInResultOut(Schema):
 
 
 class SelfCheckInIn(Schema):
-    lat = Float(allow_nan=False, validate=Range(-90, 90))
-    lng = Float(allow_nan=False, validate=Range(-180, 180))
-    accuracy = Float(allow_nan=False, validate=Range(0, 1e7), metadata={"description": "Metres."})
+    lat = Number(required=True, validate=Range(-90, 90))
+    lng = Number(required=True, validate=Range(-180, 180))
+    accuracy = Number(required=True, validate=Range(0, 9_999_999), metadata={"description": "Metres."})
     store_code = String(required=True, validate=Length(max=12),
                         metadata={"description": "The 6-digit code shown at the counter now."})
 
+    @pre_load
+    def position_sent(self, data, **kwargs):
+        # The page sends no position when the browser refuses one: say so with its own code, not a field error.
+        if isinstance(data, dict) and (data.get("lat") is None or data.get("lng") is None):
+            raise CheckInError("Allow location so we can see you are at the store.", code="missing_position")
+        return data
+
 
 class PaymentIn(Schema):
-    amount = String(required=True, validate=Length(max=20), metadata={"example": "176.00"})
+    amount = String(required=True, validate=Regexp(AMOUNT_PATTERN, error="must be an amount from 0 with at most "
+                                                                          "two decimals."),
+                    metadata={"example": "176.00", "description": "At most 99999999.99, two decimals."})
     method = String(required=True, validate=OneOf(["cash", "card_at_store", "mobile_wallet_at_store", "other"]))
     note = String(load_default="", validate=Length(max=300))
-    supersedes_id = Integer(validate=Range(1, 2**31 - 1), metadata={"description": "Correct this earlier payment."})
+    supersedes_id = WholeNumber(validate=Range(1, MAX_ID32), metadata={"description": "Correct this earlier payment."})
 
 
 class PaymentOut(Schema):

@@ -6,7 +6,7 @@ import hashlib
 import json
 
 from apiflask import APIBlueprint, Schema
-from apiflask.fields import Boolean, Date, Decimal, Float, Integer, List, Nested, String
+from apiflask.fields import Boolean, Decimal, Float, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf, Range
 from flask import current_app, jsonify
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -14,6 +14,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from app import clock
 from app.discovery import services
 from app.errors import ValidationFailed
+from app.fields import Day
 from app.offerings.models import Category
 from geo.places import search_places
 from geo.points import BBox, InvalidCoordinates, LngLat
@@ -31,7 +32,7 @@ class FilterArgs(Schema):
     max_price = Decimal(places=2, allow_nan=False, validate=Range(0, 99999999))
     free = Boolean()
     open_now = Boolean(load_default=False, metadata={"description": "Open now in each store's time zone."})
-    available_on = Date(metadata={"description": "Has a slot with room on this store-local date."})
+    available_on = Day(metadata={"description": "Has a slot with room on this store-local date."})
 
 
 class NearbyArgs(FilterArgs):

@@ -1,5 +1,7 @@
 """Business and store endpoints."""
 
+from zoneinfo import available_timezones
+
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import Boolean, Date, Float, Integer, List, Nested, String, Time
 from apiflask.validators import Length, OneOf, Range, Regexp
@@ -8,6 +10,7 @@ from marshmallow import pre_dump
 from app.auth.security import actor, api_auth
 from app.db import MAX_ID
 from app.extensions import db
+from app.fields import Number, WholeNumber
 from app.merchants import services
 from app.merchants.models import BusinessCategory, StoreStatus
 from geo.points import LngLat
@@ -41,7 +44,7 @@ CLOSES = ("Store-local HH:MM. At or before `opens`, the interval closes the next
 class HoursIn(Schema):
     """One weekly interval; it belongs to the weekday it opens on."""
 
-    weekday = Integer(required=True, validate=Range(0, 6), metadata={"description": "0 = Monday"})
+    weekday = WholeNumber(required=True, validate=Range(0, 6), metadata={"description": "0 = Monday"})
     opens = String(required=True, validate=TIME, metadata={"description": "Store-local HH:MM", "example": "18:00"})
     closes = String(required=True, validate=TIME, metadata={"description": CLOSES, "example": "02:00"})
 
@@ -62,13 +65,15 @@ class ExceptionOut(Schema):
 
 
 class StoreIn(Schema):
-    business_id = Integer(required=True, strict=False, validate=Range(1, MAX_ID))
+    business_id = WholeNumber(required=True, validate=Range(1, MAX_ID))
     name = String(required=True, validate=Length(min=1, max=120))
     address = String(validate=Length(max=255))
-    lat = Float(required=True, allow_nan=False, validate=Range(-90, 90))
-    lng = Float(required=True, allow_nan=False, validate=Range(-180, 180))
-    timezone = String(validate=Length(max=64), metadata={"example": "Asia/Shanghai"})
-    geofence_m = Integer(validate=Range(10, 5000))
+    lat = Number(required=True, validate=Range(-90, 90))
+    lng = Number(required=True, validate=Range(-180, 180))
+    timezone = String(validate=OneOf(sorted(available_timezones()), error="must be an IANA time zone such as "
+                                                                          "Asia/Shanghai."),
+                      metadata={"example": "Asia/Shanghai"})
+    geofence_m = WholeNumber(validate=Range(10, 5000))
     hours = List(Nested(HoursIn))
 
 

@@ -2,7 +2,7 @@
 
 
 from apiflask import APIBlueprint, Schema
-from apiflask.fields import Boolean, DateTime, Decimal, Float, Integer, List, Nested, String
+from apiflask.fields import Boolean, DateTime, Float, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf, Range
 from marshmallow import pre_dump
 
@@ -10,6 +10,7 @@ from app import clock
 from app.auth.security import actor, api_auth
 from app.db import MAX_ID
 from app.extensions import db
+from app.fields import Amount, WholeNumber, amount_schema
 from app.merchants.services import get_store
 from app.offerings import services
 from app.offerings.models import CURRENCIES, Category, OfferingStatus
@@ -34,17 +35,17 @@ class StoreBrief(Schema):
 
 
 class OfferingIn(Schema):
-    store_id = Integer(required=True, validate=Range(1, MAX_ID))
+    store_id = WholeNumber(required=True, validate=Range(1, MAX_ID))
     title = String(required=True, validate=Length(min=1, max=140))
     description = String(validate=Length(max=5000))
     category = String(required=True, validate=OneOf(list(Category)))
-    # No ``places``: marshmallow would round 1.234 to 1.23; the service refuses a third decimal instead.
-    price_amount = Decimal(required=True, allow_nan=False, validate=Range(0, services.MAX_PRICE),
-                           metadata={"description": "Paid at the store; 0 means free; at most two decimals."})
+    # Refuses a third decimal rather than rounding 1.234 to 1.23.
+    price_amount = Amount(required=True, metadata=amount_schema("Paid at the store; 0 means free; at most two "
+                                                                "decimals."))
     currency = String(validate=OneOf(list(CURRENCIES)), metadata={"example": "CNY"})
-    duration_min = Integer(validate=Range(5, 1440))
-    capacity = Integer(validate=Range(1, 1000), metadata={"description": "People per slot."})
-    cancel_cutoff_hours = Integer(validate=Range(0, 720))
+    duration_min = WholeNumber(validate=Range(5, 1440))
+    capacity = WholeNumber(validate=Range(1, 1000), metadata={"description": "People per slot."})
+    cancel_cutoff_hours = WholeNumber(validate=Range(0, 720))
     policy_text = String(validate=Length(max=2000))
 
 
