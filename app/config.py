@@ -82,7 +82,18 @@ class Config:
     HSTS_MAX_AGE = int(os.environ.get("HSTS_MAX_AGE", 365 * 24 * 3600))  # sent on HTTPS responses only
 
     WTF_CSRF_CHECK_DEFAULT = False
-    WTF_CSRF_TIME_LIMIT = None
+    # A form (or a page's X-CSRFToken) older than this is refused with "this form expired"; read with app.clock.
+    WTF_CSRF_TIME_LIMIT = int(float(os.environ.get("CSRF_TOKEN_HOURS", 8)) * 3600)
+    # "Keep me logged in": how long a remember-me token lasts, and how long a replaced one still serves a
+    # request that raced its replacement (a second tab opened at the same moment).
+    REMEMBER_DAYS = int(os.environ.get("REMEMBER_DAYS", 30))
+    REMEMBER_GRACE_SECONDS = 60
+    # The per-account login lock: this many wrong passwords in a row (each within the window of the
+    # previous one) lock the account for LOGIN_LOCK_SECONDS, twice as long at each lock, at most the max.
+    LOGIN_FAILURES_BEFORE_LOCK = int(os.environ.get("LOGIN_FAILURES_BEFORE_LOCK", 5))
+    LOGIN_FAILURE_WINDOW_SECONDS = int(os.environ.get("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60))
+    LOGIN_LOCK_SECONDS = int(os.environ.get("LOGIN_LOCK_SECONDS", 60))
+    LOGIN_LOCK_MAX_SECONDS = int(os.environ.get("LOGIN_LOCK_MAX_SECONDS", 30 * 60))
 
     # Limits live in Redis, shared by every worker and kept across restarts (`make run` starts a private
     # one, scripts/devredis.sh). When Redis fails, each worker counts in its own memory until it is back

@@ -38,7 +38,6 @@ ERROR_CODES: dict[str, ErrorCode] = _codes(
     ("internal_error", 500, "Something went wrong on our side."),
     ("database_unavailable", 503, "The database cannot be reached right now; retry after Retry-After seconds."),
     # -- accounts and stores -----------------------------------------------------------------------
-    ("email_taken", 409, "An account with this e-mail already exists."),
     ("invalid_credentials", 401, "The e-mail or password is wrong."),
     ("already_staff", 409, "The person is already staff at this store."),
     # -- slots and bookings ----------------------------------------------------------------------

@@ -228,7 +228,10 @@ def register_error_handlers(app: Flask) -> None:
         rollback()
         if wants_json():
             return error_body("csrf_failed", error.description), 400
-        flash("Your session expired or the form was stale. Please try again.", "error")
+        if error.description == "The CSRF token has expired.":  # WTF_CSRF_TIME_LIMIT
+            flash("This form expired: it was open too long. Please fill it in again.", "error")
+        else:
+            flash("Your session expired or the form was stale. Please try again.", "error")
         return redirect(request.referrer or request.path)
 
     @app.errorhandler(HTTPException)
@@ -244,14 +247,11 @@ def register_error_handlers(app: Flask) -> None:
             if wants_json():
                 return body, 429, headers
             return _html_error(429, body["error"]["message"])[0], 429, headers
-        # A 405 names the methods the path does take (RFC 9110).
-        allowed = getattr(error, "valid_methods", None)
-        headers = {"Allow": ", ".join(allowed)} if status == 405 and allowed else {}
         if wants_json():
             if status == 400 and request.is_json:
                 return error_body("malformed_json", "The request body is not valid JSON."), 400
-            return error_body(_HTTP_CODES.get(status, "error"), error.description or error.name), status, headers
-        return _html_error(status, error.description or error.name)[0], status, headers
+            return error_body(_HTTP_CODES.get(status, "error"), error.description or error.name), status
+        return _html_error(status, error.description or error.name)
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):

@@ -2,7 +2,9 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, RadioField, SelectChoice, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
-from app.auth.services import MAX_PASSWORD, MIN_PASSWORD
+from app.auth.passwords import MAX_PASSWORD, MIN_PASSWORD
+
+PASSWORD_HINT = f"At least {MIN_PASSWORD} characters; not a common password, nor your e-mail or name."
 
 
 class LoginForm(FlaskForm):
@@ -17,9 +19,17 @@ class RegisterForm(FlaskForm):
     email = EmailField("E-mail", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
     password = PasswordField(
         "Password", validators=[DataRequired(), Length(min=MIN_PASSWORD, max=MAX_PASSWORD)],
-        description=f"At least {MIN_PASSWORD} characters.")
+        description=PASSWORD_HINT)
     confirm = PasswordField("Repeat password", validators=[EqualTo("password", "Passwords differ.")])
     role = RadioField("I am", choices=[SelectChoice("resident", "looking for experiences"),
                                        SelectChoice("merchant", "a merchant listing my store")],
                       default="resident", validators=[DataRequired()])
     next = HiddenField()
+
+
+class PasswordForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[DataRequired(), Length(max=MAX_PASSWORD)])
+    password = PasswordField(
+        "New password", validators=[DataRequired(), Length(min=MIN_PASSWORD, max=MAX_PASSWORD)],
+        description=PASSWORD_HINT)
+    confirm = PasswordField("Repeat new password", validators=[EqualTo("password", "Passwords differ.")])

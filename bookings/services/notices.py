@@ -36,6 +36,11 @@ def _local(booking: Booking) -> str:
     return _local_slot(booking.slot)
 
 
+def notify_account(user: User, kind: str, title: str, body: str) -> None:
+    """Queue an inbox message and an e-mail about the account itself (a lock, a sign-up attempt, …)."""
+    _notify(user, kind, title, body, None)
+
+
 def _notify(user: User, kind: str, title: str, body: str, booking: Booking | None) -> None:
     """Queue an inbox message and an e-mail; `flask outbox send` delivers after the commit."""
     _notify_all([(user, kind, title, body, booking)])

@@ -160,10 +160,10 @@ def new_staff_account(base: str, studio: Studio, store: dict) -> tuple[str, str]
     """
     email = f"counter-{uuid.uuid4().hex[:10]}@e2e.onsite"
     reply = call(base, "POST", "/api/v1/auth/register", {
-        "email": email, "password": "e2e-counter-pass", "display_name": "E2E Counter", "role": "resident"})
+        "email": email, "password": "e2e-till-pass-7", "display_name": "E2E Counter", "role": "resident"})
     assert reply.status == 201, reply.body
     merchant = Browserless(base)
     merchant.log_in(*DEMO_MERCHANT)
     page = merchant.post(f"/merchant/stores/{store['id']}/staff", {"email": email})
     assert email in page, "the staff page does not list the new account"
-    return email, token_of(base, email, "e2e-counter-pass")
+    return email, token_of(base, email, "e2e-till-pass-7")

@@ -31,7 +31,7 @@ from bookings.states import ACTIVE, SEAT_HOLDING
 pytestmark = pytest.mark.e2e
 
 RESIDENTS = 200
-PASSWORD = "peak-day-password-1"
+PASSWORD = "peak-hour-lantern-1"
 TZ = "Asia/Shanghai"
 SEAT_HOLDING_SQL = tuple(str(status) for status in SEAT_HOLDING)
 ACTIVE_SQL = tuple(str(status) for status in ACTIVE)

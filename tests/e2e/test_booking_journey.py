@@ -58,6 +58,9 @@ def test_resident_books_reschedules_and_cancels(page: Page, live_server: str, ou
     page.get_by_label("Password", exact=True).fill("e2e-password-2")
     page.get_by_label("Repeat password").fill("e2e-password-2")
     page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_text("Check your e-mail")).to_be_visible()  # then log in, the address filled in
+    page.get_by_label("Password", exact=True).fill("e2e-password-2")
+    page.get_by_role("button", name="Log in").click()
     expect(page.get_by_test_id("whoami")).to_have_text("Zhou Xin")
 
     page.goto(live_server + "/explore")

@@ -41,7 +41,7 @@ PACE = 0.1  # seconds each thread waits between two requests, so the burst spans
 UP_BEFORE, DOWN_FOR, UP_AFTER = 1.0, 1.5, 2.5  # seconds of burst before the stop, between stop and start, after
 RECOVERY_LIMIT = 5.0  # seconds after the database is back within which the app must serve again
 TZ = "Asia/Shanghai"
-PASSWORD = "outage-password-1"
+PASSWORD = "harbour-lantern-1"
 
 
 # -- a cluster of our own --------------------------------------------------------------------------

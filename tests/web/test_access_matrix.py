@@ -246,6 +246,8 @@ def test_matrix_covers_every_state_changing_route(app):
     exempt = {
         "auth.login", "auth.register", "auth.logout",  # accounts: tests/web/test_auth.py
         "auth_api.register", "auth_api.create_token",
+        # the caller's own account only: tests/web/test_account_security.py
+        "auth.account", "auth.logout_everywhere", "auth_api.logout_everywhere",
     }
     covered = {
         "merchants.new_business", "merchants_api.create_business", "merchants.edit_business",
