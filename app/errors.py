@@ -247,11 +247,14 @@ def register_error_handlers(app: Flask) -> None:
             if wants_json():
                 return body, 429, headers
             return _html_error(429, body["error"]["message"])[0], 429, headers
+        # A 405 names the methods the path does take (RFC 9110).
+        allowed = getattr(error, "valid_methods", None)
+        headers = {"Allow": ", ".join(allowed)} if status == 405 and allowed else {}
         if wants_json():
             if status == 400 and request.is_json:
                 return error_body("malformed_json", "The request body is not valid JSON."), 400
-            return error_body(_HTTP_CODES.get(status, "error"), error.description or error.name), status
-        return _html_error(status, error.description or error.name)
+            return error_body(_HTTP_CODES.get(status, "error"), error.description or error.name), status, headers
+        return _html_error(status, error.description or error.name)[0], status, headers
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):
