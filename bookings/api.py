@@ -544,7 +544,9 @@ def _store_key() -> str:
 
 
 def _counts_as_guess(response) -> bool:
-    return response.status_code == 404
+    # Every refusal of the code or the counter: not valid (404), another store's booking or a store the
+    # scanner does not work at (403). The 409s are this store's own bookings, which its roster shows anyway.
+    return response.status_code in (403, 404)
 
 
 @bp.post("/checkins")
