@@ -109,6 +109,10 @@ def init_security(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
+        if "Authorization" in request.headers:
+            # A request that carries credentials is authenticated by them alone (the request loader):
+            # a cookie riding along must not stand in for a bad token, nor skip CSRF with it.
+            return None
         if not user_id.isdigit():
             return None
         user = services.user_for_session(int(user_id), session.get("_sid") or "", session.get("_epoch"))
