@@ -11,6 +11,7 @@ from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 from app.error_codes import ERROR_CODES, status_of
+from app.redirects import safe_next
 
 log = logging.getLogger(__name__)
 
@@ -205,7 +206,7 @@ def register_error_handlers(app: Flask) -> None:
         if error.http_status in (401, 403, 404):
             return _html_error(error.http_status, error.message)
         flash(error.message, "error")
-        return redirect(request.referrer or "/")
+        return redirect(safe_next(request.referrer, "/", host=request.host))
 
     @app.errorhandler(HTTPError)
     def handle_apiflask_error(error: HTTPError):
@@ -232,7 +233,7 @@ def register_error_handlers(app: Flask) -> None:
             flash("This form expired: it was open too long. Please fill it in again.", "error")
         else:
             flash("Your session expired or the form was stale. Please try again.", "error")
-        return redirect(request.referrer or request.path)
+        return redirect(safe_next(request.referrer, request.path, host=request.host))
 
     @app.errorhandler(HTTPException)
     def handle_http_exception(error: HTTPException):

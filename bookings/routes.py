@@ -16,6 +16,7 @@ from app.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.extensions import db
 from app.merchants.services import get_store
 from app.offerings.services import get_offering
+from app.redirects import safe_next
 from bookings import services
 from bookings.models import Slot
 from bookings.states import CANCELLED, LABELS
@@ -31,8 +32,7 @@ def _int(name: str, default: int | None = None) -> int | None:
 
 
 def _back(default: str) -> str:
-    target = request.form.get("next", "")
-    return target if target.startswith("/") and not target.startswith("//") else default
+    return safe_next(request.form.get("next"), default)
 
 
 def _fail(error: DomainError, default: str):

@@ -1,7 +1,5 @@
 """Sign up, log in, log out (here or everywhere), change the password."""
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
@@ -10,20 +8,10 @@ from app.auth.forms import LoginForm, PasswordForm, RegisterForm
 from app.auth.security import REMEMBER_COOKIE, actor, begin_login, end_login
 from app.errors import Unauthenticated, ValidationFailed
 from app.extensions import db, limiter
+from app.redirects import safe_next
 from app.web import apply_form_errors
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
-
-
-def safe_next(target: str | None, default: str) -> str:
-    """Return target only when it points inside this site."""
-    if not target:
-        return default
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
-            or "\\" in target:
-        return default
-    return target
 
 
 def _land(user) -> str:
