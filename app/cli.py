@@ -18,10 +18,19 @@ users_cli = AppGroup("users", help="Manage accounts.")
 
 @demo_cli.command("load")
 @click.option("--seed", type=int, default=7, show_default=True, help="Random seed for the generated city.")
-def demo_load(seed: int) -> None:
+@click.option("--force", is_flag=True, help="Load even when ONSITE_ENV=production.")
+def demo_load(seed: int, force: bool) -> None:
     """Fill Hangzhou with demo merchants, stores, experiences and the demo accounts."""
+    from flask import current_app
+
     from app.demo import load_demo_city
     from app.discovery.services import refresh_grid
+
+    if current_app.config.get("ENV") == "production" and not force:
+        # The demo accounts' passwords are published: they must never reach a real database by mistake.
+        raise click.ClickException(
+            "ONSITE_ENV=production: refusing to load the demo city (about 60 merchants, and accounts with "
+            "published passwords such as merchant@demo.onsite) into this database. Add --force if you mean it.")
 
     counts = load_demo_city(seed=seed)
     refresh_grid(concurrently=False)

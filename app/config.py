@@ -126,6 +126,7 @@ class Config:
     # Map clusters at city zoom come from a materialized grid at most this many seconds old.
     GRID_REFRESH_SECONDS: float | None = float(os.environ.get("GRID_REFRESH_SECONDS", 120))
     API_TOKEN_DAYS = int(os.environ.get("API_TOKEN_DAYS", 90))
+    MAX_BUSINESSES_PER_ACCOUNT = int(os.environ.get("MAX_BUSINESSES_PER_ACCOUNT", 5))
 
     # APIFlask: documentation that works offline.
     OPENAPI_VERSION = "3.1.0"

@@ -40,6 +40,7 @@ ERROR_CODES: dict[str, ErrorCode] = _codes(
     # -- accounts and stores -----------------------------------------------------------------------
     ("invalid_credentials", 401, "The e-mail or password is wrong."),
     ("already_staff", 409, "The person is already staff at this store."),
+    ("too_many_businesses", 409, "The account owns as many businesses as one account may (details: limit)."),
     # -- slots and bookings ----------------------------------------------------------------------
     ("slot_not_found", 404, "No such slot."),
     ("slot_full", 409, "The slot has no room left for the party."),

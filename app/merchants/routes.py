@@ -47,6 +47,8 @@ def new_business():
             business = services.create_business(current_user, form.data)
         except ValidationFailed as exc:
             apply_form_errors(form, exc)
+        except Conflict as exc:  # too_many_businesses
+            form.form_errors.append(exc.message)
         else:
             db.session.commit()
             flash(f"{business.name} is created. Now place your first store on the map.", "success")

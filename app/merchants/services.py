@@ -8,7 +8,8 @@ from datetime import date, time
 from typing import Any
 from zoneinfo import available_timezones
 
-from sqlalchemy import select, update
+from flask import current_app
+from sqlalchemy import func, select, update
 
 from app.auth.models import Role, User
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -230,10 +231,18 @@ def create_business(actor: User, data: Mapping[str, Any]) -> Business:
 
     :raises PermissionDenied: when the actor is staff-only.
     :raises ValidationFailed: on bad fields.
+    :raises Conflict: ``too_many_businesses`` when the actor owns MAX_BUSINESSES_PER_ACCOUNT already.
     """
     if actor.role not in (Role.MERCHANT, Role.ADMIN, Role.RESIDENT):
         raise PermissionDenied("Staff accounts cannot own a business.")
     fields = _clean_business(data, partial=False)
+    # The account row is the lock: two concurrent creations cannot both pass the count.
+    db.session.execute(select(User.id).where(User.id == actor.id).with_for_update())
+    cap = current_app.config["MAX_BUSINESSES_PER_ACCOUNT"]
+    owned = db.session.scalar(select(func.count()).select_from(Business).where(Business.owner_id == actor.id))
+    if owned >= cap:
+        raise Conflict(f"An account can own at most {cap} businesses.", code="too_many_businesses",
+                       details={"limit": cap})
     if actor.role == Role.RESIDENT:
         actor.role = Role.MERCHANT
     business = Business(owner_id=actor.id, **fields)

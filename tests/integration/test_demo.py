@@ -122,6 +122,25 @@ def test_cli_demo_load_prints_counts(app, db):
     assert "60 businesses, 120 stores, 400 experiences" in result.output
 
 
+def test_cli_demo_load_refuses_a_production_database_without_force(app, db, monkeypatch):
+    monkeypatch.setitem(app.config, "ENV", "production")
+    loads = []
+    monkeypatch.setattr("app.demo.load_demo_city", lambda seed: loads.append(seed) or {
+        "created": True, "businesses": 60, "stores": 120, "offerings": 400})
+    monkeypatch.setattr("app.discovery.services.refresh_grid", lambda concurrently: None)
+
+    refused = app.test_cli_runner().invoke(args=["demo", "load"])
+
+    assert refused.exit_code != 0
+    assert "ONSITE_ENV=production" in refused.output and "--force" in refused.output
+    assert loads == []
+
+    forced = app.test_cli_runner().invoke(args=["demo", "load", "--force"])
+
+    assert forced.exit_code == 0, forced.output
+    assert loads == [7] and "60 businesses" in forced.output
+
+
 def test_cli_create_admin(app, db):
     runner = app.test_cli_runner()
 
