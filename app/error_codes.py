@@ -40,6 +40,8 @@ ERROR_CODES: dict[str, ErrorCode] = _codes(
     # -- accounts and stores -----------------------------------------------------------------------
     ("invalid_credentials", 401, "The e-mail or password is wrong."),
     ("already_staff", 409, "The person is already staff at this store."),
+    ("invitation_expired", 409, "The staff invitation has expired; the store can send a new one."),
+    ("invitation_closed", 409, "The staff invitation was accepted, declined or revoked already."),
     ("too_many_businesses", 409, "The account owns as many businesses as one account may (details: limit)."),
     # -- slots and bookings ----------------------------------------------------------------------
     ("slot_not_found", 404, "No such slot."),

@@ -10,7 +10,7 @@ from app import clock
 from app.auth.models import Role, User
 from app.auth.services import hash_password, issue_token
 from app.extensions import db
-from app.merchants.models import Business, HoursException, OpeningHours, Store, StoreStaff
+from app.merchants.models import Business, HoursException, OpeningHours, StaffInvitation, Store, StoreStaff
 from app.offerings.models import Category, Offering
 from geo.points import LngLat
 
@@ -91,10 +91,28 @@ def set_hours(store: Store, weekly=(), exceptions=()) -> Store:
 
 
 def add_staff(store: Store, user: User | None = None) -> User:
-    user = user or create_user(Role.STAFF)
+    """Make ``user`` (default: a new resident) staff of the store, as an accepted invitation does."""
+    user = user or create_user()
     db.session.add(StoreStaff(store_id=store.id, user_id=user.id))
     db.session.flush()
     return user
+
+
+def create_invitation(store: Store, email: str | None = None, *, token: str | None = None,
+                      status: str = "pending", days: int = 14, created_at=None) -> StaffInvitation:
+    """An invitation of ``email`` to work at ``store``; ``token`` is its link's (random by default)."""
+    import hashlib
+    import secrets
+    from datetime import timedelta
+
+    created_at = created_at or clock.now()
+    invitation = StaffInvitation(
+        store_id=store.id, email=email or f"invitee{next(_seq)}@test.onsite", status=status,
+        token_hash=hashlib.sha256((token or secrets.token_urlsafe(32)).encode()).hexdigest(),
+        invited_by_id=store.business.owner_id, created_at=created_at, expires_at=created_at + timedelta(days=days))
+    db.session.add(invitation)
+    db.session.flush()
+    return invitation
 
 
 def token_for(user: User) -> dict[str, str]:

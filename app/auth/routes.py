@@ -8,6 +8,7 @@ from app.auth.forms import LoginForm, PasswordForm, RegisterForm
 from app.auth.security import REMEMBER_COOKIE, actor, begin_login, end_login
 from app.errors import Unauthenticated, ValidationFailed
 from app.extensions import db, limiter
+from app.merchants.services import works_at_a_store
 from app.redirects import safe_next
 from app.web import apply_form_errors
 
@@ -15,7 +16,8 @@ bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 
 def _land(user) -> str:
-    return url_for("merchants.dashboard") if user.role in ("merchant", "staff") else url_for("discovery.home")
+    works = user.role == "merchant" or works_at_a_store(user)
+    return url_for("merchants.dashboard") if works else url_for("discovery.home")
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -3,16 +3,18 @@
 from zoneinfo import available_timezones
 
 from apiflask import APIBlueprint, Schema
-from apiflask.fields import Boolean, Date, Float, Integer, List, Nested, String, Time
+from apiflask.fields import Boolean, Date, DateTime, Email, Float, Integer, List, Nested, String, Time
 from apiflask.validators import Length, OneOf, Range, Regexp
 from marshmallow import pre_dump
 
+from app import clock
 from app.auth.security import actor, api_auth
 from app.db import MAX_ID
 from app.extensions import db
 from app.fields import Number, WholeNumber
-from app.merchants import services
-from app.merchants.models import BusinessCategory, StoreStatus
+from app.merchants import services, staff
+from app.merchants.models import BusinessCategory, InvitationStatus, StoreStatus
+from app.merchants.routes import invitation_link, invitations_limit
 from geo.points import LngLat
 
 bp = APIBlueprint("merchants_api", __name__, url_prefix="/api/v1", tag="Stores")
@@ -185,6 +187,136 @@ def update_store(store_id: int, body):
     return store
 
 
+# -- staff: invitations and members --------------------------------------------------
+
+class InvitationIn(Schema):
+    email = Email(required=True, validate=Length(max=254), metadata={"example": "li.wei@example.com"})
+
+
+class InvitationOut(Schema):
+    id = Integer()
+    store_id = Integer()
+    store_name = String()
+    business_name = String()
+    email = String(metadata={"description": "The address invited."})
+    status = String(validate=OneOf(list(InvitationStatus)), metadata={"description": "As of now."})
+    invited_by = String(allow_none=True, metadata={"description": "The inviter's display name."})
+    created_at = DateTime()
+    expires_at = DateTime()
+
+
+class MemberOut(Schema):
+    user_id = Integer()
+    display_name = String()
+    email = String()
+    since = DateTime()
+
+
+class StaffOut(Schema):
+    members = List(Nested(MemberOut))
+    invitations = List(Nested(InvitationOut), metadata={"description": "Pending, expired and declined ones."})
+
+
+def invitation_json(invitation) -> dict:
+    return {"id": invitation.id, "store_id": invitation.store_id, "store_name": invitation.store.name,
+            "business_name": invitation.store.business.name, "email": invitation.email,
+            "status": invitation.status_at(clock.now()),
+            "invited_by": invitation.invited_by.display_name if invitation.invited_by else None,
+            "created_at": invitation.created_at, "expires_at": invitation.expires_at}
+
+
+STAFF_TAGS = ["Staff"]
+
+
+@bp.post("/stores/<int:store_id>/invitations")
+@bp.auth_required(api_auth)
+@bp.input(InvitationIn, arg_name="body")
+@bp.output(InvitationOut, status_code=201)
+@bp.doc(tags=STAFF_TAGS, responses={403: "forbidden", 404: "not_found", 409: "already_staff", 429: "rate_limited"})
+@invitations_limit
+def invite_staff(store_id: int, body):
+    """Invite an e-mail address to work at the store (owner only).
+
+    The address gets an e-mail with a link (and, if it has an account, an inbox message); they become
+    staff when they accept. The answer is the same whether or not the address has an account. Inviting
+    the same address again renews the invitation and its link.
+    """
+    store = services.get_store(actor(), store_id, manage=True)
+    invitation = staff.invite_staff(actor(), store, body["email"], clock.now(), invitation_link)
+    db.session.commit()
+    return invitation_json(invitation)
+
+
+@bp.get("/stores/<int:store_id>/staff")
+@bp.auth_required(api_auth)
+@bp.output(StaffOut)
+@bp.doc(tags=STAFF_TAGS, responses={403: "forbidden", 404: "not_found"})
+def list_staff(store_id: int):
+    """The store's staff and its open invitations (owner only)."""
+    people = staff.staff_of_store(actor(), services.get_store(actor(), store_id, manage=True))
+    return {"members": [{"user_id": m.user_id, "display_name": m.user.display_name, "email": m.user.email,
+                         "since": m.created_at} for m in people.members],
+            "invitations": [invitation_json(i) for i in people.invitations]}
+
+
+@bp.delete("/stores/<int:store_id>/invitations/<int:invitation_id>")
+@bp.auth_required(api_auth)
+@bp.output({}, status_code=204)
+@bp.doc(tags=STAFF_TAGS, responses={403: "forbidden", 404: "not_found", 409: "invitation_closed"})
+def revoke_invitation(store_id: int, invitation_id: int):
+    """Withdraw a pending invitation (owner only); its link stops working."""
+    store = services.get_store(actor(), store_id, manage=True)
+    staff.revoke_invitation(actor(), store, invitation_id, clock.now())
+    db.session.commit()
+    return ""
+
+
+@bp.delete("/stores/<int:store_id>/staff/<int:user_id>")
+@bp.auth_required(api_auth)
+@bp.output({}, status_code=204)
+@bp.doc(tags=STAFF_TAGS, responses={403: "forbidden", 404: "not_found"})
+def remove_staff(store_id: int, user_id: int):
+    """Remove a member from the store (owner only); their account stays exactly as it was."""
+    store = services.get_store(actor(), store_id, manage=True)
+    staff.remove_staff(actor(), store, user_id)
+    db.session.commit()
+    return ""
+
+
+@bp.get("/me/invitations")
+@bp.auth_required(api_auth)
+@bp.output(InvitationOut(many=True))
+@bp.doc(tags=STAFF_TAGS)
+def my_invitations():
+    """The pending invitations sent to the caller's e-mail address."""
+    return [invitation_json(i) for i in staff.invitations_for(actor(), clock.now())]
+
+
+@bp.post("/invitations/<int:invitation_id>/accept")
+@bp.auth_required(api_auth)
+@bp.output(InvitationOut)
+@bp.doc(tags=STAFF_TAGS, responses={404: "not_found", 409: "invitation_expired or invitation_closed"})
+def accept_invitation(invitation_id: int):
+    """Accept an invitation sent to the caller's address: the caller becomes staff of its store.
+
+    The caller's account (its role, its own businesses) does not change.
+    """
+    invitation = staff.accept_invitation(actor(), invitation_id, clock.now())
+    db.session.commit()
+    return invitation_json(invitation)
+
+
+@bp.post("/invitations/<int:invitation_id>/decline")
+@bp.auth_required(api_auth)
+@bp.output(InvitationOut)
+@bp.doc(tags=STAFF_TAGS, responses={404: "not_found", 409: "invitation_expired or invitation_closed"})
+def decline_invitation(invitation_id: int):
+    """Decline an invitation sent to the caller's address."""
+    invitation = staff.decline_invitation(actor(), invitation_id, clock.now())
+    db.session.commit()
+    return invitation_json(invitation)
+
+
 # Registered last: the spec must meet the item schema on its own before inside a list.
 @bp.get("/stores")
 @bp.input(StoreQuery, location="query", arg_name="query")
@@ -195,3 +327,4 @@ def list_stores(query):
                                   after_id=query["after_id"])
     next_id = stores[-1].id if len(stores) == query["limit"] else None
     return {"items": stores, "next_after_id": next_id}
+

@@ -51,4 +51,4 @@ class HoursExceptionForm(FlaskForm):
 
 class StaffForm(FlaskForm):
     email = EmailField("Staff member's e-mail", validators=[DataRequired(), Length(max=254)],
-                       description="They need an Onsite account first.")
+                       description="We e-mail them an invitation; they join when they accept it.")

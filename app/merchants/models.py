@@ -154,7 +154,8 @@ class HoursException(db.Model):
 
 
 class StoreStaff(db.Model):
-    """A staff member attached to a store by its owner."""
+    """A person who works at a store: made when they accept the owner's invitation; their account's role
+    never changes (a resident, or a merchant elsewhere, can be staff here)."""
 
     __tablename__ = "store_staff"
     __table_args__ = (UniqueConstraint("store_id", "user_id", name="uq_store_staff_store_user"),)
@@ -166,3 +167,48 @@ class StoreStaff(db.Model):
 
     store: Mapped[Store] = relationship(back_populates="staff")
     user: Mapped[User] = relationship()
+
+
+class InvitationStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+
+
+class StaffInvitation(db.Model):
+    """An owner's invitation to work at a store, one row per (store, e-mail); re-inviting renews it.
+
+    Only the SHA-256 digest of the e-mailed link's token is kept. A pending row past ``expires_at`` is
+    expired whether or not its status says so yet.
+    """
+
+    __tablename__ = "staff_invitations"
+    __table_args__ = (
+        UniqueConstraint("store_id", "email", name="uq_staff_invitations_store_email"),
+        CheckConstraint("status IN ('pending', 'accepted', 'declined', 'revoked', 'expired')", name="status_known"),
+        CheckConstraint("email = lower(email)", name="email_lowercase"),
+        CheckConstraint("expires_at > created_at", name="expires_after_created"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default=InvitationStatus.PENDING)
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    responded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Who accepted or declined (the e-mailed link may be opened by an account under another address).
+    responded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    store: Mapped[Store] = relationship()
+    invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
+
+    def status_at(self, now: datetime) -> str:
+        """The status as of ``now``: a pending invitation past its expiry is expired."""
+        if self.status == InvitationStatus.PENDING and now >= self.expires_at:
+            return InvitationStatus.EXPIRED
+        return self.status

@@ -1,4 +1,4 @@
-"""Merchant pages: dashboard, business and store forms, hours, staff; the public store page."""
+"""Merchant pages: dashboard, business and store forms, hours, staff and invitations; the public store page."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from markupsafe import Markup
 from app import clock
 from app.auth.security import actor
 from app.errors import Conflict, ValidationFailed
-from app.extensions import db
-from app.merchants import services
+from app.extensions import db, limiter
+from app.merchants import services, staff
 from app.merchants.forms import COMMON_TIMEZONES, BusinessForm, HoursExceptionForm, StaffForm, StoreForm
 from app.merchants.hours import WEEKDAYS, describe, is_open_at
 from app.offerings.services import offerings_of_store
@@ -18,6 +18,12 @@ from app.web import apply_form_errors, form_status, page_map
 from geo.points import LngLat
 
 bp = Blueprint("merchants", __name__)
+
+
+@bp.app_template_global()
+def works_at_a_store(user) -> bool:
+    """For the menu: whether the visitor is staff of any store (membership, not the account's role)."""
+    return services.works_at_a_store(user if user.is_authenticated else None)
 
 
 @bp.app_template_filter("hours")
@@ -211,31 +217,91 @@ def delete_exception(store_id: int, exception_id: int):
     return redirect(url_for("merchants.store_hours", store_id=store.id))
 
 
+def _invitation_key() -> str:
+    return f"staff-invitations:{current_user.id if current_user.is_authenticated else request.remote_addr}"
+
+
+# Each invitation e-mails an address the owner typed: page and API share one budget per account.
+invitations_limit = limiter.shared_limit("30 per hour", scope="staff-invitations", key_func=_invitation_key,
+                                         methods=["POST"])
+
+
+def invitation_link(token: str) -> str:
+    """The absolute URL an invitation e-mail carries."""
+    return url_for("merchants.invitation", token=token, _external=True)
+
+
 @bp.route("/merchant/stores/<int:store_id>/staff", methods=["GET", "POST"])
 @login_required
+@invitations_limit
 def store_staff(store_id: int):
     store = services.get_store(actor(), store_id, manage=True)
     form = StaffForm()
     if form.validate_on_submit():
         try:
-            services.add_staff(current_user, store, form.email.data)
+            staff.invite_staff(current_user, store, form.email.data, clock.now(), invitation_link)
         except (ValidationFailed, Conflict) as exc:
             apply_form_errors(form, exc)
         else:
             db.session.commit()
-            flash(f"{form.email.data} can now work at {store.name}.", "success")
+            # The same words whether or not the address has an account.
+            flash(f"Invitation sent to {form.email.data.strip().lower()}. They join the staff of {store.name} "
+                  "when they accept it.", "success")
             return redirect(url_for("merchants.store_staff", store_id=store.id))
-    return render_template("merchants/store_staff.html", store=store, form=form), form_status(form)
+    return render_template("merchants/store_staff.html", store=store, form=form, now=clock.now(),
+                           people=staff.staff_of_store(current_user, store)), form_status(form)
 
 
 @bp.post("/merchant/stores/<int:store_id>/staff/<int:user_id>/delete")
 @login_required
 def remove_staff(store_id: int, user_id: int):
     store = services.get_store(actor(), store_id, manage=True)
-    services.remove_staff(current_user, store, user_id)
+    staff.remove_staff(current_user, store, user_id)
     db.session.commit()
     flash("Staff member removed.", "success")
     return redirect(url_for("merchants.store_staff", store_id=store.id))
+
+
+@bp.post("/merchant/stores/<int:store_id>/invitations/<int:invitation_id>/revoke")
+@login_required
+def revoke_invitation(store_id: int, invitation_id: int):
+    store = services.get_store(actor(), store_id, manage=True)
+    staff.revoke_invitation(current_user, store, invitation_id, clock.now())
+    db.session.commit()
+    flash("Invitation withdrawn: its link no longer works.", "success")
+    return redirect(url_for("merchants.store_staff", store_id=store.id))
+
+
+@bp.get("/me/invitations")
+@login_required
+def my_invitations():
+    now = clock.now()
+    return render_template("merchants/invitations.html", invitations=staff.invitations_for(current_user, now),
+                           token=None, now=now)
+
+
+@bp.get("/invitations/<token>")
+@login_required
+def invitation(token: str):
+    """The page an invitation e-mail links to."""
+    found = staff.invitation_by_token(token)
+    return render_template("merchants/invitations.html", invitations=[found], token=token, now=clock.now())
+
+
+@bp.post("/me/invitations/<int:invitation_id>/<any(accept, decline):answer>")
+@login_required
+def answer_invitation(invitation_id: int, answer: str):
+    token = request.form.get("token") or None
+    if answer == "accept":
+        accepted = staff.accept_invitation(current_user, invitation_id, clock.now(), token)
+        db.session.commit()
+        flash(f"You now work at {accepted.store.name}: its bookings and check-in desk are under My stores.",
+              "success")
+        return redirect(url_for("merchants.dashboard"))
+    staff.decline_invitation(current_user, invitation_id, clock.now(), token)
+    db.session.commit()
+    flash("Invitation declined.", "info")
+    return redirect(url_for("merchants.my_invitations"))
 
 
 @bp.get("/stores/<int:store_id>")

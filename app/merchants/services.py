@@ -1,4 +1,4 @@
-"""Merchant verbs: businesses, stores, opening hours, staff."""
+"""Merchant verbs: businesses, stores, opening hours (staff: app/merchants/staff.py)."""
 
 from __future__ import annotations
 
@@ -103,6 +103,12 @@ def businesses_of(actor: User) -> list[Business]:
 def staff_stores_of(actor: User) -> list[Store]:
     return list(db.session.scalars(
         select(Store).join(StoreStaff).where(StoreStaff.user_id == actor.id).order_by(Store.id)))
+
+
+def works_at_a_store(actor: User | None) -> bool:
+    """Tell whether the actor is staff of any store (a membership, whatever the account's role)."""
+    return actor is not None and db.session.scalar(
+        select(StoreStaff.id).where(StoreStaff.user_id == actor.id).limit(1)) is not None
 
 
 def list_stores(*, business_id: int | None = None, limit: int = 50, after_id: int = 0) -> list[Store]:
@@ -227,14 +233,11 @@ def _clean_hours(intervals: Iterable[Mapping[str, Any]]) -> list[tuple[int, time
 # -- verbs ---------------------------------------------------------------------
 
 def create_business(actor: User, data: Mapping[str, Any]) -> Business:
-    """Create a business owned by the actor, who becomes a merchant.
+    """Create a business owned by the actor, who becomes a merchant (working at stores changes nothing).
 
-    :raises PermissionDenied: when the actor is staff-only.
     :raises ValidationFailed: on bad fields.
     :raises Conflict: ``too_many_businesses`` when the actor owns MAX_BUSINESSES_PER_ACCOUNT already.
     """
-    if actor.role not in (Role.MERCHANT, Role.ADMIN, Role.RESIDENT):
-        raise PermissionDenied("Staff accounts cannot own a business.")
     fields = _clean_business(data, partial=False)
     # The account row is the lock: two concurrent creations cannot both pass the count.
     db.session.execute(select(User.id).where(User.id == actor.id).with_for_update())
@@ -243,7 +246,7 @@ def create_business(actor: User, data: Mapping[str, Any]) -> Business:
     if owned >= cap:
         raise Conflict(f"An account can own at most {cap} businesses.", code="too_many_businesses",
                        details={"limit": cap})
-    if actor.role == Role.RESIDENT:
+    if actor.role in (Role.RESIDENT, Role.STAFF):
         actor.role = Role.MERCHANT
     business = Business(owner_id=actor.id, **fields)
     db.session.add(business)
@@ -380,44 +383,4 @@ def remove_hours_exception(actor: User, store: Store, exception_id: int) -> None
     if exception is None or exception.store_id != store.id:
         raise NotFound("No such exception.")
     db.session.delete(exception)
-    db.session.flush()
-
-
-def add_staff(actor: User, store: Store, email: str) -> StoreStaff:
-    """Attach an existing account to the store as staff.
-
-    :raises PermissionDenied: when the actor does not own the store.
-    :raises ValidationFailed: when no account has that e-mail.
-    :raises Conflict: when the account is already staff here.
-    """
-    from app.auth.services import find_user_by_email
-
-    if not can_manage_store(actor, store):
-        raise PermissionDenied("Only the store's owner can manage its staff.")
-    user = find_user_by_email(email)
-    if user is None:
-        raise ValidationFailed("No account with that e-mail; ask them to sign up first.",
-                               details={"email": "No account with this e-mail."})
-    if any(member.user_id == user.id for member in store.staff):
-        raise Conflict("Already staff at this store.", code="already_staff")
-    if user.role == Role.RESIDENT:
-        user.role = Role.STAFF
-    member = StoreStaff(store_id=store.id, user_id=user.id)
-    db.session.add(member)
-    db.session.flush()
-    return member
-
-
-def remove_staff(actor: User, store: Store, user_id: int) -> None:
-    """Detach a staff member from the store.
-
-    :raises PermissionDenied: when the actor does not own the store.
-    :raises NotFound: when that user is not staff here.
-    """
-    if not can_manage_store(actor, store):
-        raise PermissionDenied("Only the store's owner can manage its staff.")
-    member = next((m for m in store.staff if m.user_id == user_id), None)
-    if member is None:
-        raise NotFound("Not staff at this store.")
-    store.staff.remove(member)
     db.session.flush()

@@ -35,7 +35,13 @@ from bookings.services.idempotency import (
 )
 from bookings.services.lifecycle import book, cancel, cutoff_of, reschedule
 from bookings.services.merchant import confirm, mark_no_show, reject
-from bookings.services.notices import mark_notifications_read, notifications_of, notify_account, unread_count
+from bookings.services.notices import (
+    mark_notifications_read,
+    notifications_of,
+    notify_account,
+    queue_notice,
+    unread_count,
+)
 from bookings.services.queries import (
     bookings_of_resident,
     bookings_of_store_day,
@@ -64,7 +70,7 @@ __all__ = [
     # idempotency
     "IDEMPOTENCY_TTL", "claim_idempotency_key", "remember_response", "request_fingerprint",
     # notices
-    "mark_notifications_read", "notifications_of", "notify_account", "unread_count",
+    "mark_notifications_read", "notifications_of", "notify_account", "queue_notice", "unread_count",
     # queries
     "bookings_of_resident", "bookings_of_store_day", "can_work_store", "get_booking", "has_room_on",
     "waiting_of", "waitlist_of",

@@ -41,6 +41,14 @@ def notify_account(user: User, kind: str, title: str, body: str) -> None:
     _notify(user, kind, title, body, None)
 
 
+def queue_notice(to_email: str, title: str, body: str, *, user: User | None = None, kind: str = "notice") -> None:
+    """Queue an e-mail to an address and, when ``user`` (the address's account) is given, an inbox message."""
+    if user is not None:
+        db.session.add(Notification(user_id=user.id, kind=kind, title=title[:200], body=body))
+    db.session.add(OutboxEmail(to_email=to_email, subject=f"Onsite: {title}"[:200], body=body))
+    db.session.flush()
+
+
 def _notify(user: User, kind: str, title: str, body: str, booking: Booking | None) -> None:
     """Queue an inbox message and an e-mail; `flask outbox send` delivers after the commit."""
     _notify_all([(user, kind, title, body, booking)])

@@ -154,7 +154,7 @@ class Browserless:
 
 
 def new_staff_account(base: str, studio: Studio, store: dict) -> tuple[str, str]:
-    """Sign a new account up and attach it as staff of ``store`` on the demo merchant's staff page.
+    """Sign a new account up, invite it on the demo merchant's staff page, and accept through the API.
 
     Returns (e-mail, bearer token).
     """
@@ -165,5 +165,11 @@ def new_staff_account(base: str, studio: Studio, store: dict) -> tuple[str, str]
     merchant = Browserless(base)
     merchant.log_in(*DEMO_MERCHANT)
     page = merchant.post(f"/merchant/stores/{store['id']}/staff", {"email": email})
-    assert email in page, "the staff page does not list the new account"
-    return email, token_of(base, email, "e2e-till-pass-7")
+    assert f"Invitation sent to {email}" in page, "the staff page does not confirm the invitation"
+    token = token_of(base, email, "e2e-till-pass-7")
+    pending = call(base, "GET", "/api/v1/me/invitations", token=token)
+    assert pending.status == 200, pending.body
+    (invitation,) = [i for i in pending.body if i["store_id"] == store["id"]]
+    accepted = call(base, "POST", f"/api/v1/invitations/{invitation['id']}/accept", token=token)
+    assert accepted.status == 200 and accepted.body["status"] == "accepted", accepted.body
+    return email, token

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.auth.models import Role, User
-from app.merchants.models import Business, HoursException, Store, StoreStaff
+from app.merchants.models import Business, HoursException, StaffInvitation, Store, StoreStaff
 from app.offerings.models import Offering, OfferingStatus
 from geo.points import LngLat
 from tests import factories as f
@@ -34,7 +34,8 @@ class World:
     archived: Offering
     exception: HoursException
     colleague: User  # staff at the store, the target of "remove staff"
-    newcomer: User  # an account to be added as staff
+    newcomer: User  # an account to be invited as staff
+    invitation: StaffInvitation  # pending, the target of "withdraw"
 
 
 @pytest.fixture
@@ -55,13 +56,16 @@ def world(db) -> World:
             "resident": f.create_user(email="resident@test.onsite"),
             "owner": owner,
             "other_owner": other_owner,
-            "staff": f.add_staff(store, f.create_user(Role.STAFF, email="staff@test.onsite")),
+            # Staff by membership: a resident here; an account whose role says 'staff' (as accounts made
+            # staff before invitations existed still do) at the other store.
+            "staff": f.add_staff(store, f.create_user(email="staff@test.onsite")),
             "other_staff": f.add_staff(other_store, f.create_user(Role.STAFF, email="otherstaff@test.onsite")),
             "admin": f.create_user(Role.ADMIN, email="admin@test.onsite"),
         },
         business=business, store=store, offering=offering, archived=archived, exception=exception,
-        colleague=f.add_staff(store, f.create_user(Role.STAFF, email="colleague@test.onsite")),
+        colleague=f.add_staff(store, f.create_user(email="colleague@test.onsite")),
         newcomer=f.create_user(email="newcomer@test.onsite"),
+        invitation=f.create_invitation(store, "invited@test.onsite"),
     )
 
 
@@ -118,20 +122,23 @@ def _cases(db) -> list[Case]:
                      "price_amount": "120", "currency": "CNY", "duration_min": "90", "capacity": "4",
                      "cancel_cutoff_hours": "12"}
     offering_json = {"title": "New class", "category": "class_workshop", "price_amount": "120.00"}
-    anyone_but_staff = frozenset({"resident", "owner", "other_owner", "admin"})
+    # Working at a store takes nothing away: staff may start a business of their own.
+    anyone_logged_in = frozenset(set(ACTORS) - {"anonymous"})
 
     def count(model, column, value_of):
         return lambda w: _read(db, select(func.count()).select_from(model).where(column == value_of(w)))
 
     new_businesses = lambda w: _read(db, select(func.count()).select_from(Business)  # noqa: E731
                                      .where(Business.name == "Brand new"))
+    invitation_state = lambda w: _read(db, select(StaffInvitation.status)  # noqa: E731
+                                       .where(StaffInvitation.id == w.invitation.id))
     return [
         Case("create-business-page", "page",
              lambda a, w: a.page("/merchant/businesses/new", {"name": "Brand new", "category": "food"}),
-             new_businesses, anyone_but_staff),
+             new_businesses, anyone_logged_in),
         Case("create-business-api", "api",
              lambda a, w: a.api("POST", "/api/v1/businesses", {"name": "Brand new", "category": "food"}),
-             new_businesses, anyone_but_staff),
+             new_businesses, anyone_logged_in),
         Case("edit-business-page", "page",
              lambda a, w: a.page(f"/merchant/businesses/{w.business.id}/edit",
                                  {"name": "Renamed", "category": "food", "phone": "0571-1234"}),
@@ -163,11 +170,23 @@ def _cases(db) -> list[Case]:
         Case("remove-exception-page", "page",
              lambda a, w: a.page(f"/merchant/stores/{w.store.id}/exceptions/{w.exception.id}/delete"),
              count(HoursException, HoursException.store_id, lambda w: w.store.id)),
-        Case("add-staff-page", "page",
+        Case("invite-staff-page", "page",
              lambda a, w: a.page(f"/merchant/stores/{w.store.id}/staff", {"email": w.newcomer.email}),
-             count(StoreStaff, StoreStaff.store_id, lambda w: w.store.id)),
+             count(StaffInvitation, StaffInvitation.store_id, lambda w: w.store.id)),
+        Case("invite-staff-api", "api",
+             lambda a, w: a.api("POST", f"/api/v1/stores/{w.store.id}/invitations", {"email": w.newcomer.email}),
+             count(StaffInvitation, StaffInvitation.store_id, lambda w: w.store.id)),
+        Case("withdraw-invitation-page", "page",
+             lambda a, w: a.page(f"/merchant/stores/{w.store.id}/invitations/{w.invitation.id}/revoke"),
+             invitation_state),
+        Case("withdraw-invitation-api", "api",
+             lambda a, w: a.api("DELETE", f"/api/v1/stores/{w.store.id}/invitations/{w.invitation.id}"),
+             invitation_state),
         Case("remove-staff-page", "page",
              lambda a, w: a.page(f"/merchant/stores/{w.store.id}/staff/{w.colleague.id}/delete"),
+             count(StoreStaff, StoreStaff.store_id, lambda w: w.store.id)),
+        Case("remove-staff-api", "api",
+             lambda a, w: a.api("DELETE", f"/api/v1/stores/{w.store.id}/staff/{w.colleague.id}"),
              count(StoreStaff, StoreStaff.store_id, lambda w: w.store.id)),
         Case("create-offering-page", "page",
              lambda a, w: a.page(f"/merchant/stores/{w.store.id}/experiences/new", offering_form),
@@ -246,6 +265,8 @@ def test_matrix_covers_every_state_changing_route(app):
     exempt = {
         "auth.login", "auth.register", "auth.logout",  # accounts: tests/web/test_auth.py
         "auth_api.register", "auth_api.create_token",
+        # the invitee's own answer: tests/web/test_staff_invitations.py
+        "merchants.answer_invitation", "merchants_api.accept_invitation", "merchants_api.decline_invitation",
         # the caller's own account only: tests/web/test_account_security.py
         "auth.account", "auth.logout_everywhere", "auth_api.logout_everywhere",
     }
@@ -254,7 +275,9 @@ def test_matrix_covers_every_state_changing_route(app):
         "merchants_api.update_business", "merchants.new_store", "merchants_api.create_store",
         "merchants.edit_store", "merchants_api.update_store", "merchants.store_hours",
         "merchants.add_exception", "merchants.delete_exception", "merchants.store_staff",
-        "merchants.remove_staff", "offerings.new", "offerings_api.create_offering", "offerings.edit",
+        "merchants.remove_staff", "merchants_api.invite_staff", "merchants_api.remove_staff",
+        "merchants.revoke_invitation", "merchants_api.revoke_invitation", "offerings.new",
+        "offerings_api.create_offering", "offerings.edit",
         "offerings_api.update_offering", "offerings.archive", "offerings_api.archive_offering",
         "offerings.restore",
     }
