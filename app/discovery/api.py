@@ -32,7 +32,13 @@ class FilterArgs(Schema):
     max_price = Decimal(places=2, allow_nan=False, validate=Range(0, 99999999))
     free = Boolean()
     open_now = Boolean(load_default=False, metadata={"description": "Open now in each store's time zone."})
-    available_on = Day(metadata={"description": "Has a slot with room on this store-local date."})
+    available_on = Day(metadata={"description": "Has a slot with room on this store-local date that can "
+                                                "still be booked (after the experience's minimum notice)."})
+    part_of_day = String(validate=OneOf(list(services.PARTS_OF_DAY)), metadata={
+        "description": "With available_on: the slot starts that part of the store-local day: morning before "
+                       "12:00, afternoon 12:00-16:59, evening from 17:00."})
+    party = Integer(validate=Range(1, services.MAX_PARTY), metadata={
+        "description": "With available_on: the slot has at least this many free seats (default 1)."})
 
 
 class NearbyArgs(FilterArgs):
@@ -140,10 +146,15 @@ def _filters(args: dict) -> services.Filters:
     if args.get("min_price") is not None and args.get("max_price") is not None \
             and args["min_price"] > args["max_price"]:
         raise ValidationFailed(details={"max_price": ["must not be below min_price."]})
+    needs_day = {name: ["needs available_on (the day)."] for name in ("part_of_day", "party")
+                 if args.get(name) is not None and args.get("available_on") is None}
+    if needs_day:
+        raise ValidationFailed(details=needs_day)
     return services.Filters(
         categories=tuple(dict.fromkeys(args.get("category") or ())), q=(args.get("q") or "").strip() or None,
         min_price=args.get("min_price"), max_price=args.get("max_price"), free=args.get("free"),
-        open_now=args["open_now"], available_on=args.get("available_on"))
+        open_now=args["open_now"], available_on=args.get("available_on"), part_of_day=args.get("part_of_day"),
+        party=args.get("party") or 1)
 
 
 def _serializer() -> URLSafeSerializer:

@@ -9,6 +9,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from datetime import time as wall_time
 from decimal import Decimal
 from typing import Any
 
@@ -59,6 +60,10 @@ DEFAULT_LIMIT = 20
 MAX_LIMIT = 50
 MAX_FEATURES = 500
 SORTS = ("distance", "rating", "relevance")
+# "When can I go?": the store-local start times each part of a day covers, [from, before); None is midnight.
+PARTS_OF_DAY = {"morning": (wall_time(0), wall_time(12)), "afternoon": (wall_time(12), wall_time(17)),
+                "evening": (wall_time(17), None)}
+MAX_PARTY = 50
 GRID_SCALE = 256  # offering_grid cells are 1/256 degree (about 400 m) square
 GRID_TRUST_FACTOR = 2  # above this many times the feature limit, the grid's count decides
 
@@ -74,6 +79,8 @@ class Filters:
     free: bool | None = None
     open_now: bool = False
     available_on: date | None = None
+    part_of_day: str | None = None  # a key of PARTS_OF_DAY; only with available_on
+    party: int = 1  # free seats needed in that slot; only with available_on
 
     @property
     def terms(self) -> list[str]:
@@ -185,7 +192,9 @@ def _filter_clauses(filters: Filters, moment: datetime) -> list:
     if filters.open_now:
         clauses.append(open_now_clause(moment))
     if filters.available_on is not None:
-        clauses.append(has_room_on(filters.available_on, moment))
+        starts_from, starts_before = PARTS_OF_DAY.get(filters.part_of_day or "", (wall_time(0), None))
+        clauses.append(has_room_on(filters.available_on, moment, starts_from=starts_from,
+                                   starts_before=starts_before, party=filters.party))
     return clauses
 
 

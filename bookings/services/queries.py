@@ -3,10 +3,10 @@ uses to ask whether an experience still has room on a day."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import DateTime, exists, func, literal, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.auth.models import User
@@ -15,7 +15,7 @@ from app.extensions import db
 from app.merchants.models import Store
 from app.merchants.services import can_view_store_private
 from app.offerings.models import Offering
-from bookings.models import Booking, Slot, WaitlistEntry
+from bookings.models import Booking, Schedule, Slot, WaitlistEntry
 from bookings.states import SlotStatus, WaitlistStatus
 
 
@@ -85,11 +85,23 @@ def waiting_of(actor: User) -> list[WaitlistEntry]:
         .order_by(WaitlistEntry.id)))
 
 
-def has_room_on(day: date, now: datetime):
-    """SQL: the offering has an open slot with a free seat on this store-local date, still bookable.
+def has_room_on(day: date, now: datetime, *, starts_from: time = time(0), starts_before: time | None = None,
+                party: int = 1):
+    """SQL: the offering has an open slot starting on this store-local date, at or after ``starts_from`` and
+    before ``starts_before`` (store-local wall times; None: the end of the day), with ``party`` free seats,
+    that can still be booked (it starts after the experience's minimum notice, as ``book`` requires).
 
-    Correlated to ``offerings`` and ``stores`` in the caller's query (used by nearby search).
+    Correlated to ``offerings`` and ``stores`` in the caller's query (used by nearby search). The start is
+    bounded by two instants computed in the store's zone, so each offering's slots are read through
+    ``ix_slots_open_by_offering`` (offering, start) rather than by converting every slot's time.
     """
-    local_day = func.date(func.timezone(Store.timezone, Slot.starts_at))
-    return exists().where(Slot.offering_id == Offering.id, Slot.status == SlotStatus.OPEN, Slot.starts_at > now,
-                          Slot.seats_taken < Slot.capacity, local_day == day)
+    end = datetime.combine(day + timedelta(days=1), time(0)) if starts_before is None \
+        else datetime.combine(day, starts_before)
+    first, last = (func.timezone(Store.timezone, literal(wall, DateTime()), type_=DateTime(timezone=True))
+                   for wall in (datetime.combine(day, starts_from), end))
+    notice = func.make_interval(0, 0, 0, 0, 0, func.coalesce(Schedule.min_notice_minutes, 0))
+    return exists(
+        select(Slot.id).select_from(Slot).outerjoin(Schedule, Schedule.offering_id == Slot.offering_id)
+        .where(Slot.offering_id == Offering.id, Slot.status == SlotStatus.OPEN, Slot.starts_at >= first,
+               Slot.starts_at < last, Slot.starts_at > literal(now, DateTime(timezone=True)) + notice,
+               Slot.capacity - Slot.seats_taken >= party))

@@ -530,14 +530,31 @@ def explain(db, query: services.NearbyQuery) -> dict:
 BULK_MIDDLE = LngLat(lng=120.16, lat=30.25)  # where app.demo.generate_offerings puts its data
 
 
+def add_bulk_slots(db) -> None:
+    """Slots for every offering at 10:00, 14:00 and 19:00 Shanghai time on 2026-11-24 and 25 (MOMENT's next
+    days), a few seats each and some of them taken, as a city's week looks to the planner."""
+    db.session.execute(text("""
+        INSERT INTO slots (offering_id, starts_at, ends_at, capacity, seats_taken, status, is_extra)
+        SELECT o.id, start, start + interval '1 hour', 1 + (o.id + hour) % 6, (o.id * 7 + hour) % 2, 'open', false
+        FROM offerings o,
+             LATERAL (SELECT (timestamp '2026-11-24 00:00' + make_interval(days => day, hours => hour))
+                             AT TIME ZONE 'Asia/Shanghai' AS start, hour
+                      FROM unnest(ARRAY[10, 14, 19]) AS hour, generate_series(0, 1) AS day) AS starts
+    """))
+    db.session.execute(text("ANALYZE slots"))
+
+
 @pytest.mark.parametrize("filters", [
     {},
     {"categories": (Category.FOOD,)},
     {"q": "体验"},
     {"open_now": True},
-], ids=["no-filter", "category", "q", "open_now"])
+    {"available_on": date(2026, 11, 24), "part_of_day": "afternoon", "party": 2},
+], ids=["no-filter", "category", "q", "open_now", "when"])
 def test_nearest_first_uses_the_gist_index_not_a_seq_scan(db, filters):
     generate_offerings(20_000, seed=3)
+    if "available_on" in filters:
+        add_bulk_slots(db)
     db.session.execute(text("ANALYZE offerings"))
     db.session.execute(text("ANALYZE stores"))
     query = services.NearbyQuery(point=BULK_MIDDLE, filters=services.Filters(**filters))

@@ -344,7 +344,7 @@ def test_explore_falls_back_to_the_default_centre(client, db):
 
 # -- fuzz ----------------------------------------------------------------------------
 
-FILTER_KEYS = ["category", "q", "min_price", "max_price", "free", "open_now", "available_on"]
+FILTER_KEYS = ["category", "q", "min_price", "max_price", "free", "open_now", "available_on", "part_of_day", "party"]
 NEARBY_KEYS = ["lat", "lng", "radius_m", "sort", "limit", "cursor", *FILTER_KEYS]
 IN_VIEW_KEYS = ["min_lng", "min_lat", "max_lng", "max_lat", "zoom", *FILTER_KEYS]
 ODD_VALUES = [
@@ -352,6 +352,7 @@ ODD_VALUES = [
     "1e400", "-1e400", "1e308", "1e-320", "9" * 400, "99999999999999999999999", "0x1A", "1_000", " 12 ",
     "nan", "NaN", "-nan", "inf", "-Infinity", "true", "false", "yes", "0", "maybe", "null", "None", "[]", "{}",
     "class_workshop", "food_tasting", "distance", "rating", "relevance", "2026-11-23", "2026-02-30", "9999-99-99",
+    "morning", "evening", "50", "51",
     "陶艺", "西湖", "é", "\u202e", "😀", "\x00", "a\x00b", "\x1f", "%", "_", "%%", "\\", "'", "\"", "';--",
     "<script>", "a" * 101, "a" * 1000, "x.y", "eyJrIjpbMV19.abc",
 ]
