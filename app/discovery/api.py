@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime, timedelta
 
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import Boolean, Decimal, Float, Integer, List, Nested, String
@@ -21,6 +22,7 @@ from geo.points import BBox, InvalidCoordinates, LngLat
 
 bp = APIBlueprint("discovery_api", __name__, url_prefix="/api/v1", tag="Discovery")
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_BOX_DEG = 2.0  # about 200 km: the in-view endpoint is for a city map, not the planet
 
 
@@ -45,7 +47,12 @@ class NearbyArgs(FilterArgs):
     lat = Float(required=True, allow_nan=False, validate=Range(-90, 90))
     lng = Float(required=True, allow_nan=False, validate=Range(-180, 180))
     radius_m = Integer(load_default=services.DEFAULT_RADIUS_M, validate=Range(1, services.MAX_RADIUS_M))
-    sort = String(load_default="distance", validate=OneOf(services.SORTS))
+    sort = String(load_default="distance", validate=OneOf(services.SORTS), metadata={"description": (
+        "distance: nearest first, nothing else. relevance (\"Best match\"): highest score first, score = "
+        "1 / (1 + metres / 1000) + 1.0 * (share of the q words found in the title; 0 without q) + "
+        "0.3 * 2^(-days since the experience was listed / 14). rating: rated experiences by their average, "
+        "then by the relevance score; while nothing in the results has a rating it orders exactly as "
+        "relevance does.")})
     limit = Integer(load_default=services.DEFAULT_LIMIT, validate=Range(1, services.MAX_LIMIT))
     cursor = String(validate=Length(max=500), metadata={"description": "next_cursor of the previous page."})
 
@@ -167,16 +174,17 @@ def _fingerprint(args: dict) -> str:
     return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _decode_cursor(args: dict) -> tuple | None:
+def _decode_cursor(args: dict) -> tuple[tuple | None, datetime | None]:
+    """The sort key to continue after, and the instant the first page was ranked at (freshness)."""
     if not args.get("cursor"):
-        return None
+        return None, None
     try:
         payload = _serializer().loads(args["cursor"])
     except BadSignature:
         raise ValidationFailed(details={"cursor": ["is not a cursor this API gave out."]}) from None
     if payload.get("f") != _fingerprint(args):
         raise ValidationFailed(details={"cursor": ["belongs to a different search."]})
-    return tuple(payload["k"])
+    return tuple(payload["k"]), EPOCH + timedelta(microseconds=payload["t"]) if "t" in payload else None
 
 
 def item_json(item: services.NearbyItem) -> dict:
@@ -200,9 +208,10 @@ def item_json(item: services.NearbyItem) -> dict:
 @bp.doc(summary="Experiences near a point", responses={422: "validation_failed"})
 def nearby(args):
     """Visible experiences within radius_m of (lat, lng), nearest first by default; page with cursor."""
+    after, ranked_at = _decode_cursor(args)
     query = services.NearbyQuery(
         point=LngLat(lng=args["lng"], lat=args["lat"]), radius_m=args["radius_m"], filters=_filters(args),
-        sort=args["sort"], limit=args["limit"], after=_decode_cursor(args))
+        sort=args["sort"], limit=args["limit"], after=after, ranked_at=ranked_at)
     page = services.nearby(query, clock.now())
     if query.after is None:
         services.record_search(current_app.extensions["search_log"], kind="nearby", point=query.point,
@@ -210,7 +219,10 @@ def nearby(args):
                                has_more=page.next_key is not None)
     cursor = None
     if page.next_key is not None:
-        cursor = _serializer().dumps({"k": list(page.next_key), "f": _fingerprint(args)})
+        payload = {"k": list(page.next_key), "f": _fingerprint(args)}
+        if query.sort != "distance":  # freshness moves with time: later pages rank as of the first
+            payload["t"] = (page.ranked_at - EPOCH) // timedelta(microseconds=1)
+        cursor = _serializer().dumps(payload)
     # Already in its final shape: skip the schema's dump (a millisecond a search); the schema documents it.
     return jsonify({"items": [item_json(item) for item in page.items], "next_cursor": cursor})
 

@@ -64,6 +64,11 @@ SORTS = ("distance", "rating", "relevance")
 PARTS_OF_DAY = {"morning": (wall_time(0), wall_time(12)), "afternoon": (wall_time(12), wall_time(17)),
                 "evening": (wall_time(17), None)}
 MAX_PARTY = 50
+# "Best match" (sort=relevance), highest score first; README "Ranking" gives the formula with examples.
+PROXIMITY_M = 1000.0  # proximity = 1 / (1 + distance / PROXIMITY_M): 1 at the door, 0.5 at 1 km
+TITLE_WEIGHT = 1.0  # times the share of the query's words found in the title
+FRESH_WEIGHT = 0.3  # times 2^(-age / half-life): what a brand-new experience gains
+FRESH_HALF_LIFE_DAYS = 14.0
 GRID_SCALE = 256  # offering_grid cells are 1/256 degree (about 400 m) square
 GRID_TRUST_FACTOR = 2  # above this many times the feature limit, the grid's count decides
 
@@ -100,6 +105,8 @@ class NearbyQuery:
     sort: str = "distance"
     limit: int = DEFAULT_LIMIT
     after: tuple | None = None  # the sort key of the last item of the previous page
+    # The instant freshness is measured at: every page of one search ranks as its first page did.
+    ranked_at: datetime | None = None
 
 
 # Only the columns a result shows: loading whole ORM objects cost a third of a search.
@@ -122,6 +129,7 @@ class NearbyItem:
 class NearbyPage:
     items: list[NearbyItem]
     next_key: tuple | None  # pass back as ``after`` for the next page
+    ranked_at: datetime  # pass back as ``ranked_at`` with it
 
 
 # -- SQL pieces ----------------------------------------------------------------
@@ -198,28 +206,34 @@ def _filter_clauses(filters: Filters, moment: datetime) -> list:
     return clauses
 
 
-def _sort_key(query: NearbyQuery):
+def best_match_score(query: NearbyQuery, ranked_at: datetime):
+    """SQL: the "Best match" score, higher first: proximity, plus title relevance when words are given,
+    plus freshness (see the constants above). Ratings join it once there are ratings to trust."""
+    knn = cast(nearest_first(Offering.location, query.point), Float)
+    score = 1.0 / (1.0 + knn / PROXIMITY_M)
+    terms = query.filters.terms
+    if terms:  # every result holds every word somewhere (the q filter); the title is what counts extra
+        in_title = [case((func.strpos(func.lower(Offering.title), term) > 0, 1.0), else_=0.0) for term in terms]
+        score = score + TITLE_WEIGHT * sum(in_title[1:], in_title[0]) / float(len(terms))
+    age_s = cast(extract("epoch", literal(ranked_at, DateTime(timezone=True)) - Offering.created_at), Float)
+    age_days = func.greatest(0.0, age_s / 86400.0)
+    return cast(score + FRESH_WEIGHT * func.power(2.0, -age_days / FRESH_HALF_LIFE_DAYS), Float)
+
+
+def _sort_key(query: NearbyQuery, ranked_at: datetime):
     """Ascending key columns for the chosen order (ties broken by id)."""
-    knn = nearest_first(Offering.location, query.point)
     if query.sort == "rating":
-        return [-func.coalesce(Offering.rating_avg, 0), knn]
+        # Rated experiences by their average; the unrated (all of them, until reviews exist) as "Best match".
+        rating = case((Offering.rating_count > 0, Offering.rating_avg), else_=0)
+        return [-cast(rating, Float), -best_match_score(query, ranked_at)]
     if query.sort == "relevance":
-        if query.filters.terms:
-            q = " ".join(query.filters.terms)
-            title_hit = case((func.lower(Offering.title).like(f"%{_like_escape(q)}%", escape="\\"), 1.0),
-                             else_=0.0)
-            score = func.similarity(Offering.search_text, q) + title_hit + \
-                func.coalesce(Offering.rating_avg, 0) / 10.0
-            return [-cast(score, Float), knn]
-        # Without words, rank by distance discounted by rating: a 5-star place 1.4 km away
-        # ranks with an unrated one 1 km away.
-        return [cast(knn * (1.3 - 0.06 * func.coalesce(Offering.rating_avg, 0)), Float), knn]
-    return [knn]
+        return [-best_match_score(query, ranked_at)]
+    return [nearest_first(Offering.location, query.point)]
 
 
 def nearby_statement(query: NearbyQuery, moment: datetime) -> Select:
     """The SELECT behind ``nearby``: one page plus one row, sort keys labelled ``k0``, ``k1``, …"""
-    keys = _sort_key(query)
+    keys = _sort_key(query, query.ranked_at or moment)
     where = [within_radius(Offering.location, query.point, query.radius_m), _visible(),
              *_filter_clauses(query.filters, moment)]
     if query.after is not None:
@@ -251,7 +265,8 @@ def nearby_statement(query: NearbyQuery, moment: datetime) -> Select:
 
 def nearby(query: NearbyQuery, moment: datetime) -> NearbyPage:
     """Find visible experiences within the radius, ordered as asked, one page at a time."""
-    n_keys = len(_sort_key(query))
+    ranked_at = query.ranked_at or moment
+    n_keys = len(_sort_key(query, ranked_at))
     rows = db.session.execute(nearby_statement(query, moment)).all()
     more = len(rows) > query.limit
     rows = rows[: query.limit]
@@ -261,7 +276,7 @@ def nearby(query: NearbyQuery, moment: datetime) -> NearbyPage:
     if more and rows:
         last = rows[-1]
         next_key = tuple(float(getattr(last, f"k{index}")) for index in range(n_keys)) + (last.offering.id,)
-    return NearbyPage(items=items, next_key=next_key)
+    return NearbyPage(items=items, next_key=next_key, ranked_at=ranked_at)
 
 
 # -- in view ----------------------------------------------------------------------

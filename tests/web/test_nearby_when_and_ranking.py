@@ -262,3 +262,123 @@ def test_when_filter_refuses_what_it_cannot_mean(client, db, params, field):
         response = client.get(url(path, **base, **params))
         assert response.status_code == 422, response.get_data(as_text=True)
         assert field in response.get_json()["error"]["details"]
+
+
+# -- ranking -------------------------------------------------------------------------------
+
+def check_best_match_order(items: list[dict], world: dict[int, Row], reach: dict[int, float], q: str | None,
+                           ranked_at: datetime) -> None:
+    """Scores never rise down the list (ties by id)."""
+    scored = [(best_match(world[item["id"]], reach[item["id"]], q, ranked_at), item["id"]) for item in items]
+    for (score_a, a), (score_b, b) in zip(scored, scored[1:], strict=False):
+        assert score_a >= score_b - 1e-9, (a, score_a, b, score_b)
+        if abs(score_a - score_b) <= 1e-12:
+            assert a < b
+
+
+def test_best_match_matches_the_formula_on_random_searches(client, db, clock, world):
+    rng = random.Random(11)
+    now = clock.now()
+    reordered = 0
+    for _ in range(25):
+        search = random_search(rng)
+        q = rng.choice((None, None, "pottery", "tea glaze", "evening", "陶艺"))
+        items = all_pages(client, rng.choice((2, 5, 50)), **search, q=q, sort="relevance")
+
+        reach = in_reach(db, LngLat(lng=search["lng"], lat=search["lat"]), search["radius_m"])
+        by_distance = [item["id"] for item in all_pages(client, 50, **search, q=q)]
+        assert sorted(item["id"] for item in items) == sorted(by_distance), "the same results, another order"
+        assert len({item["id"] for item in items}) == len(items)
+        check_best_match_order(items, world, reach, q, now)
+        reordered += [item["id"] for item in items] != by_distance
+    assert reordered >= 10, "freshness and titles must move results"
+
+
+def test_rating_is_best_match_until_there_are_ratings(client, db, clock, world):
+    rng = random.Random(13)
+    for _ in range(10):
+        search = random_search(rng)
+        q = rng.choice((None, "pottery", "tea"))
+        rating = [item["id"] for item in all_pages(client, 4, **search, q=q, sort="rating")]
+        assert rating == [item["id"] for item in all_pages(client, 50, **search, q=q, sort="relevance")]
+
+
+def test_rating_puts_rated_first_by_average_then_best_match(client, db, clock, world):
+    rng = random.Random(17)
+    rated = {}
+    for oid in rng.sample(sorted(world), 20):
+        avg = Decimal(rng.choice(("3.50", "4.20", "4.80", "5.00")))
+        db.session.execute(text("UPDATE offerings SET rating_avg = :a, rating_count = :c WHERE id = :i"),
+                           {"a": avg, "c": rng.randint(1, 30), "i": oid})
+        rated[oid] = float(avg)
+    now = clock.now()
+    for _ in range(10):
+        search = random_search(rng)
+        items = all_pages(client, 3, **search, sort="rating")
+        reach = in_reach(db, LngLat(lng=search["lng"], lat=search["lat"]), search["radius_m"])
+        expected = sorted((oid for oid in reach if world[oid].visible),
+                          key=lambda oid: (-rated.get(oid, 0), -best_match(world[oid], reach[oid], None, now), oid))
+        got = [item["id"] for item in items]
+        assert sorted(got) == sorted(expected)
+        assert [rated.get(oid, 0) for oid in got] == [rated.get(oid, 0) for oid in expected]
+        for avg in set(rated.values()) | {0}:
+            check_best_match_order([item for item in items if rated.get(item["id"], 0) == avg], world, reach,
+                                   None, now)
+
+
+def test_distance_stays_pure_distance(client, db, clock, world):
+    rng = random.Random(19)
+    for _ in range(10):
+        search = random_search(rng)
+        items = all_pages(client, 6, **search)
+        reach = in_reach(db, LngLat(lng=search["lng"], lat=search["lat"]), search["radius_m"])
+        assert [item["id"] for item in items] == sorted((oid for oid in reach if world[oid].visible),
+                                                        key=lambda oid: (reach[oid], oid))
+
+
+def test_a_new_experience_outranks_an_older_one_a_little_closer(client, db, clock):
+    now = clock.now()
+    old_near = f.create_offering(**near(800))
+    new_far = f.create_offering(**near(2000))
+    old_far = f.create_offering(**near(2000, 10))
+    old_near.created_at = old_far.created_at = now - timedelta(days=120)
+    new_far.created_at = now - timedelta(hours=2)
+    db.session.flush()
+
+    def ids(sort: str) -> list[int]:
+        return [item["id"] for item in ok(client.get(url(NEARBY, lat=WEST_LAKE.lat, lng=WEST_LAKE.lng,
+                                                             sort=sort)))["items"]]
+
+    # 1/(1+0.8) = 0.556 against 1/(1+2) + 0.3 = 0.633
+    assert ids("relevance") == [new_far.id, old_near.id, old_far.id]
+    assert ids("distance") == [old_near.id, new_far.id, old_far.id]
+
+
+def test_later_pages_rank_as_of_the_first_page(client, db, clock, world):
+    """Freshness moves with time; a cursor carries the first page's instant, so paging stays exact."""
+    search = {"lat": WEST_LAKE.lat, "lng": WEST_LAKE.lng, "radius_m": 6000, "sort": "relevance"}
+    everything = [item["id"] for item in all_pages(client, 50, **search)]
+    assert len(everything) > 20
+    started = clock.now()
+    seen: list[int] = []
+    cursor = None
+    for page in range(20):
+        clock.travel(started + timedelta(days=5 * page), tick=False)
+        body = ok(client.get(url(NEARBY, **search, limit=7, cursor=cursor)))
+        seen += [item["id"] for item in body["items"]]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == everything
+    # Without the carried instant the order would have changed by then.
+    assert [item["id"] for item in all_pages(client, 50, **search)] != everything
+
+
+def near(metres_north: float, metres_east: float = 0.0) -> dict[str, float]:
+    return {"lat": WEST_LAKE.lat + metres_north / 111_320, "lng": WEST_LAKE.lng + metres_east / 96_200}
+
+
+def test_the_sorts_are_the_services_sorts():
+    assert set(services.SORTS) == {"distance", "relevance", "rating"}
+    assert set(services.PARTS_OF_DAY) == set(PARTS)
+
