@@ -382,3 +382,12 @@ def test_the_sorts_are_the_services_sorts():
     assert set(services.SORTS) == {"distance", "relevance", "rating"}
     assert set(services.PARTS_OF_DAY) == set(PARTS)
 
+
+def test_the_explore_page_asks_when_and_hides_rating_until_there_are_ratings(client, db):
+    page = client.get("/explore").get_data(as_text=True)
+
+    for control in ('id="available_on"', 'id="part_of_day"', 'id="party"', 'value="morning"', 'value="afternoon"',
+                    'value="evening"', 'id="map-summary"'):
+        assert control in page, control
+    assert '<option value="rating" id="sort-rating" hidden disabled>' in page
+    assert '<option value="relevance">Best match</option>' in page

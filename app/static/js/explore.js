@@ -1,4 +1,11 @@
-// The explore page: one search drives both the list and the map markers, so they always agree.
+// The explore page: a list and a map of the same filters.
+//
+// The list is the nearby search: around a place (you, a place typed, or the map's centre after "Search this
+// area"), within the circle drawn on the map, in the order chosen, 50 at a time. The map shows everything in
+// view that matches the same filters, at every zoom: each experience (Leaflet groups close ones, and the
+// group's number counts them) while the API answers features, the server's counted clusters when a view holds
+// more than 500. The list's experiences are the same pins, so a listed experience in view is always on the map;
+// moving the map changes the map only, until "Search this area" moves the list to it.
 (function () {
   "use strict";
   var holder = document.getElementById("explore-map");
@@ -9,7 +16,7 @@
   var initial = JSON.parse(document.getElementById("initial-results").textContent);
   var $ = function (id) { return document.getElementById(id); };
   var form = $("filters"), list = $("results"), more = $("more"), summary = $("result-summary");
-  var statusBox = $("status"), errorBox = $("error"), areaButton = $("search-area");
+  var statusBox = $("status"), errorBox = $("error"), areaButton = $("search-area"), mapSummary = $("map-summary");
   var state = { lat: initial.lat, lng: initial.lng, radius_m: initial.radius_m, cursor: null, where: "" };
   var circle = null, markers = {}, moving = false, requestNo = 0;
 
@@ -73,36 +80,85 @@
     li.addEventListener("mouseleave", function () { li.classList.remove("active"); });
     li.addEventListener("click", function (event) {
       if (event.target.tagName === "A") return;
-      cluster.zoomToShowLayer(marker, function () { marker.openPopup(); });
+      showOnMap(marker);
     });
   }
 
+  // Empty the list and take its pins off the map (the pins of what is in view stay).
+  function clearList() {
+    list.textContent = "";
+    Object.keys(markers).forEach(function (id) { cluster.removeLayer(markers[id]); });
+    markers = {};
+    state.cursor = null;
+    more.classList.add("d-none");
+  }
+
   function render(items, append, nextCursor) {
-    if (!append) {
-      list.textContent = "";
-      cluster.clearLayers();
-      markers = {};
-    }
+    if (!append) clearList();
     items.forEach(addItem);
     state.cursor = nextCursor || null;
     more.classList.toggle("d-none", !state.cursor);
     var count = list.children.length;
+    var when = whenLabel();
     summary.textContent = count === 0
-      ? "Nothing here yet with these filters. Try a wider area or fewer filters."
-      : count + (state.cursor ? "+" : "") + " experiences within " + formatDistance(state.radius_m) + (state.where ? " of " + state.where : "");
+      ? "Nothing here yet with these filters. Try a wider area, another time or fewer filters."
+      : count + (state.cursor ? "+" : "") + " experiences within " + formatDistance(state.radius_m) + (state.where ? " of " + state.where : "") + (when ? ", free " + when : "");
     if (circle) map.removeLayer(circle);
     circle = L.circle([state.lat, state.lng], { radius: state.radius_m, color: "#0d6efd", weight: 1, fillOpacity: 0.03, interactive: false }).addTo(map);
+    if (items.some(function (item) { return item.rating; })) {  // something to rank by: offer "Rating"
+      $("sort-rating").hidden = false;
+      $("sort-rating").disabled = false;
+    }
+    syncMap();
+  }
+
+  // -- when can I go? -------------------------------------------------------------------------------
+  // Days are the resident's own (this device's calendar); the API reads them as each store's local date.
+  (function fillDays() {
+    var select = form.elements.available_on, today = new Date();
+    var format = new Intl.DateTimeFormat(undefined, { weekday: "short", day: "numeric", month: "short" });
+    var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+    for (var n = 0; n < 7; n++) {
+      var day = new Date(today.getFullYear(), today.getMonth(), today.getDate() + n);
+      var option = text("option", "", n === 0 ? "Today" : n === 1 ? "Tomorrow" : format.format(day));
+      option.value = day.getFullYear() + "-" + pad(day.getMonth() + 1) + "-" + pad(day.getDate());
+      select.appendChild(option);
+    }
+  })();
+
+  function whenLabel() {
+    var day = form.elements.available_on;
+    if (!day.value) return "";
+    var part = form.elements.part_of_day.value, party = Number(form.elements.party.value);
+    var label = day.options[day.selectedIndex].textContent;
+    return (day.selectedIndex <= 2 ? label.toLowerCase() : "on " + label) +  // "today", "tomorrow", "on Wed 2 Dec"
+      (part ? " " + part : "") + (party > 1 ? " for " + party : "");
   }
 
   function filterParams() {
     var params = new URLSearchParams();
-    ["q", "category", "max_price", "sort"].forEach(function (name) {
+    ["q", "category", "max_price", "sort", "available_on"].forEach(function (name) {
       var value = form.elements[name].value.trim();
       if (value) params.append(name, value);
     });
     if (form.elements.free.checked) params.append("free", "true");
     if (form.elements.open_now.checked) params.append("open_now", "true");
+    if (params.has("available_on")) {
+      if (form.elements.part_of_day.value) params.append("part_of_day", form.elements.part_of_day.value);
+      if (Number(form.elements.party.value) > 1) params.append("party", form.elements.party.value);
+    }
     return params;
+  }
+
+  // "max_price: Not a valid number." in the words of the form: "Max price: not a valid number."
+  function problems(body) {
+    var details = body && body.error && body.error.details;
+    if (!details) return "The search failed; please try again.";
+    return Object.keys(details).map(function (field) {
+      var label = form.querySelector('label[for="' + field + '"]');
+      var message = String(details[field]);
+      return (label ? label.textContent : field) + ": " + message.charAt(0).toLowerCase() + message.slice(1);
+    }).join("; ");
   }
 
   function search(append) {
@@ -121,10 +177,12 @@
       .then(function (result) {
         if (mine !== requestNo) return;
         statusBox.textContent = "";
-        if (!result.ok) {
-          var details = result.body.error && result.body.error.details;
-          showError(details ? Object.keys(details).map(function (k) { return k + ": " + details[k]; }).join("; ")
-                            : "The search failed; please try again.");
+        if (!result.ok) {  // what was listed answered another search: take it away
+          showError(problems(result.body));
+          if (!append) {
+            clearList();
+            summary.textContent = "No results: correct the search above.";
+          }
           return;
         }
         showError("");
@@ -144,36 +202,138 @@
     return search(false);
   }
 
-  // Zoomed out, the map also shows how much there is around, as server-side clusters.
-  function refreshDensity() {
-    density.clearLayers();
-    if (map.getZoom() > 12) return;
-    var b = map.getBounds(), c = b.getCenter();
-    var half = 0.99;  // the API takes boxes up to 2 degrees across
+  // -- what is in view --------------------------------------------------------------------------------
+  // The in-view API takes boxes up to 2 degrees across: a wider view is asked for in tiles (equal parts, so
+  // their edges never move with rounding). The map does not zoom out past a country, where tiles would be many.
+  var MAX_TILE_DEG = 1.98, MAX_TILES = 16, MIN_ZOOM = 7;
+  var view = [], viewZoom = null, viewNo = 0, others = {}, pending = null;
+  map.setMinZoom(MIN_ZOOM);
+
+  function viewTiles() {
+    var b = map.getBounds();
+    var west = Math.max(b.getWest(), -180), east = Math.min(b.getEast(), 180);
+    var south = Math.max(b.getSouth(), -90), north = Math.min(b.getNorth(), 90);
+    var cols = Math.max(1, Math.ceil((east - west) / MAX_TILE_DEG));
+    var rows = Math.max(1, Math.ceil((north - south) / MAX_TILE_DEG));
+    if (cols * rows > MAX_TILES) return null;
+    var tiles = [], at = function (low, high, i, n) { return Number((low + (high - low) * i / n).toFixed(5)); };
+    for (var i = 0; i < cols; i++) {
+      for (var j = 0; j < rows; j++) {
+        tiles.push({ min_lng: at(west, east, i, cols), max_lng: at(west, east, i + 1, cols),
+                     min_lat: at(south, north, j, rows), max_lat: at(south, north, j + 1, rows) });
+      }
+    }
+    return tiles;
+  }
+
+  function refreshView() {
+    var mine = ++viewNo, tiles = viewTiles(), zoom = map.getZoom();
+    if (!tiles) {
+      view = [];
+      viewZoom = zoom;
+      syncMap("Zoom in to see the experiences on the map.");
+      return;
+    }
     var params = filterParams();
     params.delete("sort");
-    params.set("min_lng", Math.max(b.getWest(), c.lng - half, -180).toFixed(5));
-    params.set("max_lng", Math.min(b.getEast(), c.lng + half, 180).toFixed(5));
-    params.set("min_lat", Math.max(b.getSouth(), c.lat - half, -90).toFixed(5));
-    params.set("max_lat", Math.min(b.getNorth(), c.lat + half, 90).toFixed(5));
     params.set("zoom", map.getZoom());
-    fetch("/api/v1/offerings/in-view?" + params.toString()).then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (view) {
-        if (!view || view.mode !== "clusters") return;
-        view.clusters.forEach(function (c) {
-          var size = Math.min(64, 24 + Math.log10(c.count) * 12);
-          var icon = L.divIcon({ className: "density-marker", html: String(c.count), iconSize: [size, size] });
-          L.marker([c.lat, c.lng], { icon: icon, title: c.count + " experiences" })
-            .on("click", function () { map.setView([c.lat, c.lng], map.getZoom() + 2); })
-            .addTo(density);
-        });
-      }).catch(function () { /* the density layer is a hint; the list still works */ });
+    Promise.all(tiles.map(function (tile) {
+      var query = new URLSearchParams(params);
+      Object.keys(tile).forEach(function (key) { query.set(key, tile[key]); });
+      return fetch("/api/v1/offerings/in-view?" + query.toString(), { headers: { Accept: "application/json" } })
+        .then(function (response) {
+          if (!response.ok) throw new Error(response.status === 422 ? "invalid" : "in-view " + response.status);
+          return response.json();
+        })
+        .then(function (answer) { answer.box = tile; return answer; });
+    })).then(function (answers) {
+      if (mine !== viewNo) return;
+      view = answers;
+      viewZoom = zoom;
+      syncMap();
+    }).catch(function (error) {
+      if (mine !== viewNo) return;
+      view = [];  // never leave pins of another search on the map
+      viewZoom = zoom;
+      syncMap(error.message === "invalid" ? "Nothing on the map until the search is corrected."
+                                          : "The map could not show what is in view.");
+    });
+  }
+
+  function featureMarker(feature) {
+    var marker = L.marker([feature.lat, feature.lng], { title: feature.title });
+    marker.offeringId = feature.id;
+    marker.bindPopup(function () {  // built when opened: a zoomed-out view holds hundreds
+      return popupFor(Object.assign({ distance_m: map.distance([state.lat, state.lng], [feature.lat, feature.lng]) }, feature));
+    });
+    return marker;
+  }
+
+  function densityMarker(c) {
+    var size = Math.min(64, 24 + Math.log10(c.count) * 12);
+    var icon = L.divIcon({ className: "density-marker", html: String(c.count), iconSize: [size, size] });
+    return L.marker([c.lat, c.lng], { icon: icon, title: c.count + " experiences" })
+      .on("click", function () { map.setView([c.lat, c.lng], map.getZoom() + 2); });
+  }
+
+  // Put on the map exactly what is in view (and the list's pins), each experience once.
+  function syncMap(note) {
+    var wanted = {}, total = 0, counted = [];
+    density.clearLayers();
+    view.forEach(function (answer) {
+      total += answer.total;
+      if (answer.mode === "clusters") {
+        counted.push(answer.box);
+        answer.clusters.forEach(function (c) { densityMarker(c).addTo(density); });
+        return;
+      }
+      answer.features.forEach(function (feature) {
+        wanted[feature.id] = markers[feature.id] || others[feature.id] || featureMarker(feature);
+      });
+    });
+    Object.keys(markers).forEach(function (id) {  // a listed pin stays unless a counted cluster holds it
+      var at = markers[id].getLatLng();
+      var held = counted.some(function (box) {
+        return at.lat >= box.min_lat && at.lat <= box.max_lat && at.lng >= box.min_lng && at.lng <= box.max_lng;
+      });
+      if (!held) wanted[id] = markers[id];
+    });
+    var gone = [], added = [];
+    cluster.eachLayer(function (layer) { if (wanted[layer.offeringId] !== layer) gone.push(layer); });
+    cluster.removeLayers(gone);
+    others = {};
+    Object.keys(wanted).forEach(function (id) {
+      if (!markers[id]) others[id] = wanted[id];
+      if (!cluster.hasLayer(wanted[id])) added.push(wanted[id]);
+    });
+    cluster.addLayers(added);
+    mapSummary.dataset.zoom = viewZoom;  // the zoom the map's content answers (browser tests wait for it)
+    mapSummary.textContent = note || (view.length ? total.toLocaleString() + (total === 1 ? " experience" : " experiences") + " in view" : "");
+    var asked = pending;  // a listed pin asked for before this view came: open it now if it is alone
+    pending = null;
+    if (asked && cluster.hasLayer(asked)) showOnMap(asked);
+  }
+
+  // Open a listed experience's pin, zooming in far enough to see it alone (through its cluster if need be).
+  function showOnMap(marker) {
+    if (!cluster.hasLayer(marker)) {  // inside one of the server's clusters: zoom in, then open it
+      pending = marker;
+      map.setView(marker.getLatLng(), Math.max(map.getZoom(), 16));
+      return;
+    }
+    pending = null;
+    cluster.zoomToShowLayer(marker, function () { marker.openPopup(); });
+  }
+
+  function searchAll() {
+    refreshView();
+    return search(false);
   }
 
   map.on("moveend", function () {
     if (!moving) areaButton.classList.remove("d-none");
     moving = false;
-    refreshDensity();
+    refreshView();
   });
   areaButton.addEventListener("click", function () {
     var centre = map.getCenter();
@@ -181,15 +341,20 @@
     moveTo(centre.lat, centre.lng, map.getZoom(), "the map's centre");
   });
   more.addEventListener("click", function () { search(true); });
-  form.addEventListener("submit", function (event) { event.preventDefault(); search(false); });
-  ["category", "sort", "free", "open_now"].forEach(function (name) {
-    form.elements[name].addEventListener("change", function () { search(false); });
+  form.addEventListener("submit", function (event) { event.preventDefault(); searchAll(); });
+  form.elements.sort.addEventListener("change", function () { search(false); });  // the map has no order
+  ["category", "free", "open_now", "available_on", "part_of_day", "party"].forEach(function (name) {
+    form.elements[name].addEventListener("change", function () {
+      var anyDay = !form.elements.available_on.value;
+      form.elements.part_of_day.disabled = form.elements.party.disabled = anyDay;
+      searchAll();
+    });
   });
   ["q", "max_price"].forEach(function (name) {
     var timer = null;
     form.elements[name].addEventListener("input", function () {
       clearTimeout(timer);
-      timer = setTimeout(function () { search(false); }, 350);
+      timer = setTimeout(searchAll, 350);
     });
   });
 
@@ -213,7 +378,12 @@
     placeTimer = setTimeout(function () {
       fetch("/api/v1/places?q=" + encodeURIComponent(q)).then(function (r) { return r.ok ? r.json() : []; })
         .then(function (found) {
+          if (placeInput.value.trim() !== q) return;  // an answer to what was typed before
           placeResults.textContent = "";
+          if (!found.length) {
+            placeResults.appendChild(text("div", "list-group-item small text-muted", "No place called “" + q + "”"));
+            return;
+          }
           found.forEach(function (place) {
             var label = place.name + (place.local_name ? " " + place.local_name : "") + " · " + place.country;
             var button = text("button", "list-group-item list-group-item-action small", label);
@@ -231,5 +401,6 @@
   });
 
   render(initial.items, false, null);
+  refreshView();
   if (initial.items.length === 50) search(false);  // fetch a cursor for "More results"
 })();
