@@ -34,10 +34,9 @@ RESIDENT_PATHS = ("/api/v1/bookings", "/api/v1/slots/{slot_id}/waitlist", "/api/
                   "/api/v1/bookings/{booking_id}/self-checkin", "/api/v1/bookings/{booking_id}/qr")
 
 
-@pytest.fixture(scope="module")
-def document(app):
-    with app.test_client() as client:
-        return client.get("/openapi.json").get_json()
+@pytest.fixture
+def document(client):
+    return client.get("/openapi.json").get_json()
 
 
 def _operations(document):
@@ -57,7 +56,9 @@ def _path(path: str, world, bad: tuple[str, str] | None = None) -> str:
     ids = {"booking_id": world.booking.id, "store_id": world.store.id, "offering_id": world.offering.id,
            "business_id": world.store.business_id, "slot_id": world.slot.id, "entry_id": world.entry.id,
            "user_id": world.users["staff"].id, "invitation_id": 2**31 - 1}
-    return re.sub(r"{(\w+)}", lambda m: bad[1] if bad and bad[0] == m.group(1) else str(ids[m.group(1)]), path)
+    # A parameter this world has no row for (a new route's) gets an id nothing has: still swept, answered 404.
+    return re.sub(r"{(\w+)}", lambda m: bad[1] if bad and bad[0] == m.group(1)
+                  else str(ids.get(m.group(1), 2**31 - 1)), path)
 
 
 class Sweep:
