@@ -36,7 +36,8 @@ SEED = 20261128
 CROSS_FIELD_RULES = {
     # max_price >= min_price; a cursor this search gave out; party and part_of_day only with available_on
     "GET /api/v1/offerings/nearby": {"max_price", "cursor", "party", "part_of_day"},
-    "GET /api/v1/offerings/in-view": {"min_lng", "min_lat", "max_lng", "max_lat", "bbox"},  # min < max, 2° at most
+    # min < max, 2° at most; party and part_of_day only with available_on
+    "GET /api/v1/offerings/in-view": {"min_lng", "min_lat", "max_lng", "max_lat", "bbox", "party", "part_of_day"},
     "GET /api/v1/offerings/{offering_id}/slots": {"to"},  # after from, at most 62 days later
     "POST /api/v1/auth/register": {"password"},  # not common, not made of the e-mail or the name
     "PUT /api/v1/offerings/{offering_id}/schedule": {"every.to", "weekly", "weeks_ahead", "exceptions"},
