@@ -43,6 +43,11 @@ ERROR_CODES: dict[str, ErrorCode] = _codes(
     ("invitation_expired", 409, "The staff invitation has expired; the store can send a new one."),
     ("invitation_closed", 409, "The staff invitation was accepted, declined or revoked already."),
     ("too_many_businesses", 409, "The account owns as many businesses as one account may (details: limit)."),
+    # -- photos (app/media) ------------------------------------------------------------------------
+    ("image_too_large", 413, "The image file is larger than the limit (MAX_PHOTO_BYTES; the message says it)."),
+    ("image_unreadable", 422, "The file is not a JPEG, PNG or WebP image that decodes (the name is not trusted)."),
+    ("image_too_many_pixels", 422, "The image has more pixels than the limit (MAX_PHOTO_PIXELS; the message says it)."),
+    ("too_many_photos", 409, "The gallery holds as many photos as allowed (details: limit, photos)."),
     # -- slots and bookings ----------------------------------------------------------------------
     ("slot_not_found", 404, "No such slot."),
     ("slot_full", 409, "The slot has no room left for the party."),
