@@ -64,6 +64,8 @@ def create_app(config: object | None = None) -> Flask:
     from app.discovery import api as discovery_api
     from app.discovery import routes as discovery_routes
     from app.health import routes as health_routes
+    from app.media import api as media_api
+    from app.media import routes as media_routes
     from app.merchants import api as merchants_api
     from app.merchants import routes as merchants_routes
     from app.offerings import api as offerings_api
@@ -73,8 +75,9 @@ def create_app(config: object | None = None) -> Flask:
 
     web.init_web(app)
     for module in (health_routes, auth_routes, discovery_routes, merchants_routes, offerings_routes, bookings_routes,
-                   auth_api, merchants_api, discovery_api, offerings_api, bookings_api):
+                   media_routes, auth_api, merchants_api, discovery_api, offerings_api, bookings_api, media_api):
         app.register_blueprint(module.bp)
+    media_routes.init_media(app)
 
     from app.discovery.services import GridRefresher, SearchLogBuffer
 

@@ -64,9 +64,13 @@ class Config:
     TILE_URL = os.environ.get("TILE_URL", DEFAULT_TILE_URL)
     TILE_ATTRIBUTION = os.environ.get("TILE_ATTRIBUTION", DEFAULT_TILE_ATTRIBUTION)
 
+    # Photos: stored (as resized JPEG variants) under UPLOAD_DIR and served from /media/. One photo file may
+    # be MAX_PHOTO_BYTES and MAX_PHOTO_PIXELS (checked before decoding); a request that uploads photos may carry
+    # a full gallery of them, any other request MAX_CONTENT_LENGTH.
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE / "uploads"))
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_BYTES", 5 * 1024 * 1024))
-    MAX_COVER_BYTES = int(os.environ.get("MAX_COVER_BYTES", 3 * 1024 * 1024))
+    MAX_PHOTO_BYTES = int(os.environ.get("MAX_PHOTO_BYTES", 8 * 1024 * 1024))
+    MAX_PHOTO_PIXELS = int(os.environ.get("MAX_PHOTO_PIXELS", 40_000_000))
 
     # Cookies are also marked Secure on every response to a request that came over HTTPS
     # (app/headers.py), so a TLS deployment gets them whatever ONSITE_ENV says.

@@ -209,18 +209,27 @@ def complete_spec(spec: dict, app: Flask) -> dict:
     return spec
 
 
+def body_content_type(view: Callable | None) -> str:
+    """The content type a view reads its body in: application/json, or multipart/form-data for uploads."""
+    return (getattr(view, "_spec", None) or {}).get("content_type") or "application/json"
+
+
 def refuse_bodies_not_json() -> None:
-    """Before a view that reads a JSON body: 415 for any other content type, 422 for a body missing.
+    """Before a view that reads a JSON body (or a multipart one: uploads): 415 for any other content type,
+    422 for a body missing.
 
     Without it such a request would be read as ``{}``: a PATCH without a body answered 200 and changed nothing.
     """
-    if request.method not in BODY_METHODS or request.is_json:
+    if request.method not in BODY_METHODS:
         return
     view = current_app.view_functions.get(request.endpoint or "")
     if body_schema(view) is None:
         return
+    wanted = body_content_type(view)
+    if request.is_json if wanted == "application/json" else request.mimetype == wanted:
+        return
     sent = bool(request.content_length) or "Transfer-Encoding" in request.headers or bool(request.mimetype)
     if sent:
-        abort(415, description="Send the body as application/json.")
+        abort(415, description=f"Send the body as {wanted}.")
     if body_required(view, request.method):
         raise ValidationFailed("Send a JSON body.", details={"body": ["A JSON body is required."]})

@@ -1,4 +1,4 @@
-"""Things every page shares: template helpers, uploads, headers, the API spec fix-ups."""
+"""Things every page shares: template helpers, headers, the API spec fix-ups."""
 
 from __future__ import annotations
 
@@ -8,11 +8,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.numbers import format_currency
-from flask import Flask, abort, current_app, request, send_from_directory
+from flask import Flask, abort, current_app, request
 from flask_wtf.csrf import generate_csrf
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
-from werkzeug.utils import secure_filename
 
 from app import openapi
 from app.db import MAX_ID
@@ -85,7 +84,7 @@ def unstorable_fields() -> dict[str, list[str]]:
 
 
 def init_web(app: Flask) -> None:
-    """Register template helpers, the uploads route and response headers (before any blueprint)."""
+    """Register template helpers and response headers (before any blueprint)."""
     app.url_map.converters["int"] = IdConverter
     app.jinja_env.globals.update(
         csrf_token=generate_csrf,
@@ -94,14 +93,6 @@ def init_web(app: Flask) -> None:
     )
     app.jinja_env.filters["price"] = format_price
     app.jinja_env.filters["tz"] = ZoneInfo
-
-    @app.get("/uploads/<path:name>")
-    @app.doc(hide=True)
-    def uploaded_file(name: str):
-        safe = secure_filename(name)
-        if not safe or safe != name:
-            abort(404)
-        return send_from_directory(current_app.config["UPLOAD_DIR"], safe, max_age=86400)
 
     @app.before_request
     def refuse_unstorable_text() -> None:

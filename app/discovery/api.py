@@ -16,6 +16,7 @@ from app import clock
 from app.discovery import services
 from app.errors import ValidationFailed
 from app.fields import Day
+from app.media.api import Picture
 from app.offerings.models import Category
 from geo.places import search_places
 from geo.points import BBox, InvalidCoordinates, LngLat
@@ -103,6 +104,7 @@ class NearbyItemOut(Schema):
     distance_m = Float(metadata={"description": "Metres on the spheroid, from PostGIS."})
     open_now = Boolean()
     rating = Nested(RatingOut, allow_none=True)
+    photo = Nested(Picture, allow_none=True, metadata={"description": "The cover, or null."})
 
 
 class NearbyOut(Schema):
@@ -118,6 +120,7 @@ class FeatureOut(Schema):
     lng = Float()
     price = Nested(NearbyPrice)
     store = Nested(FeatureStore)
+    photo = Nested(Picture, allow_none=True, metadata={"description": "The cover, or null."})
 
 
 class ClusterOut(Schema):
@@ -199,6 +202,7 @@ def item_json(item: services.NearbyItem) -> dict:
         "lat": item.lat, "lng": item.lng, "distance_m": round(item.distance_m, 1), "open_now": item.open_now,
         "rating": ({"avg": float(offering.rating_avg), "count": offering.rating_count}
                    if offering.rating_count else None),
+        "photo": item.photo,
     }
 
 

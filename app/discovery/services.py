@@ -37,6 +37,7 @@ from sqlalchemy.orm import Bundle
 from app import clock
 from app.discovery.models import SearchLog
 from app.extensions import db
+from app.media.services import cover_column, cover_picture
 from app.merchants.models import Business, BusinessStatus, HoursException, OpeningHours, Store, StoreStatus
 from app.offerings.models import Offering, OfferingStatus
 from bookings.services import has_room_on
@@ -123,6 +124,7 @@ class NearbyItem:
     open_now: bool
     lat: float
     lng: float
+    photo: dict[str, Any] | None = None  # the cover (app.media.services.picture)
 
 
 @dataclass
@@ -240,7 +242,7 @@ def nearby_statement(query: NearbyQuery, moment: datetime) -> Select:
         where.append(tuple_(*keys, Offering.id) > tuple_(*[literal(v) for v in query.after]))
     shown = (distance_m(Offering.location, query.point).label("distance_m"),
              open_now_clause(moment).label("open_now"), lng_of(Offering.location).label("lng"),
-             lat_of(Offering.location).label("lat"))
+             lat_of(Offering.location).label("lat"), cover_column(Offering.id).label("cover"))
     if query.sort == "distance":
         # PostgreSQL walks the GiST index in KNN order only when ORDER BY is the distance alone,
         # so the inner query orders by it and keeps every row tied with the last one; the outer
@@ -270,8 +272,8 @@ def nearby(query: NearbyQuery, moment: datetime) -> NearbyPage:
     rows = db.session.execute(nearby_statement(query, moment)).all()
     more = len(rows) > query.limit
     rows = rows[: query.limit]
-    items = [NearbyItem(row.offering, row.store, float(row.distance_m), bool(row.open_now), row.lat, row.lng)
-             for row in rows]
+    items = [NearbyItem(row.offering, row.store, float(row.distance_m), bool(row.open_now), row.lat, row.lng,
+                        cover_picture(row.cover)) for row in rows]
     next_key = None
     if more and rows:
         last = rows[-1]
@@ -312,14 +314,15 @@ def in_view(box: BBox, filters: Filters, moment: datetime, max_features: int = M
         rows = db.session.execute(
             select(Offering.id, Offering.title, Offering.category, Offering.price_amount, Offering.currency,
                    Store.id.label("store_id"), Store.name.label("store_name"),
-                   lng_of(Offering.location).label("lng"), lat_of(Offering.location).label("lat"))
+                   lng_of(Offering.location).label("lng"), lat_of(Offering.location).label("lat"),
+                   cover_column(Offering.id).label("cover"))
             .join(Store, Offering.store_id == Store.id).join(Business, Store.business_id == Business.id)
             .where(*clauses).order_by(Offering.id)
         ).all()
         features = [{
             "id": r.id, "title": r.title, "category": r.category, "lat": r.lat, "lng": r.lng,
             "price": {"amount": f"{r.price_amount:.2f}", "currency": r.currency, "free": r.price_amount == 0},
-            "store": {"id": r.store_id, "name": r.store_name},
+            "store": {"id": r.store_id, "name": r.store_name}, "photo": cover_picture(r.cover),
         } for r in rows]
         return InView("features", features, [], len(features))
     if grid_usable:

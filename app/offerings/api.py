@@ -11,6 +11,8 @@ from app.auth.security import actor, api_auth
 from app.db import MAX_ID
 from app.extensions import db
 from app.fields import Amount, WholeNumber, amount_schema
+from app.media.api import Picture
+from app.media.services import cover_of
 from app.merchants.services import get_store
 from app.offerings import services
 from app.offerings.models import CURRENCIES, Category, OfferingStatus
@@ -68,7 +70,8 @@ class OfferingOut(Schema):
     cancel_cutoff_hours = Integer()
     policy_text = String()
     status = String()
-    cover_image_url = String(allow_none=True)
+    photo = Nested(Picture, allow_none=True, metadata={"description": "The cover, or null (all photos: /photos)."})
+    cover_image_url = String(allow_none=True, metadata={"description": "Deprecated: photo.url."})
     lat = Float()
     lng = Float()
     store = Nested(StoreBrief)
@@ -78,13 +81,14 @@ class OfferingOut(Schema):
     def shape(self, offering, **kwargs):
         point = LngLat.from_element(offering.location)
         store = offering.store
+        cover = cover_of(offering)
         return {
             **{key: getattr(offering, key) for key in (
                 "id", "title", "description", "category", "category_label", "duration_min", "capacity",
                 "cancel_cutoff_hours", "policy_text", "status", "created_at")},
             "price": {"amount": f"{offering.price_amount:.2f}", "currency": offering.currency,
                       "free": offering.is_free},
-            "cover_image_url": f"/uploads/{offering.cover_image}" if offering.cover_image else None,
+            "photo": cover, "cover_image_url": cover["url"] if cover else None,
             "lat": point.lat, "lng": point.lng,
             "store": {"id": store.id, "name": store.name, "address": store.address,
                       "lat": point.lat, "lng": point.lng},

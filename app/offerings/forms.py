@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileAllowed, FileField
+from flask_wtf.file import MultipleFileField
 from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
@@ -22,5 +22,8 @@ class OfferingForm(FlaskForm):
                                        validators=[Optional(), NumberRange(0, 720)])
     policy_text = TextAreaField("Booking policy", validators=[Optional(), Length(max=2000)],
                                 description="Shown before a resident books.")
-    cover_image = FileField("Cover photo (optional)",
-                            validators=[FileAllowed(["jpg", "jpeg", "png", "webp"], "JPEG, PNG or WebP only.")])
+    # On the new-experience page only; the edit page has the photo manager (app/media). Each file's type is
+    # decided by decoding it, not by its name.
+    photos = MultipleFileField("Photos (optional)", render_kw={"accept": "image/jpeg,image/png,image/webp"},
+                               description="JPEG, PNG or WebP; the first one is the cover. You can add more, "
+                                           "reorder and describe them later.")

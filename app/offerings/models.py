@@ -88,7 +88,6 @@ class Offering(db.Model):
     cancel_cutoff_hours: Mapped[int] = mapped_column(SmallInteger, default=24)
     policy_text: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(16), default=OfferingStatus.ACTIVE)
-    cover_image: Mapped[str | None] = mapped_column(String(120))
     location: Mapped[str] = mapped_column(Geography("POINT", srid=4326, spatial_index=True))
     # What text search matches: title, store name, category and the start of the description,
     # lower-cased; kept by the services (search_text_for) and indexed with pg_trgm.

@@ -3,14 +3,15 @@
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from app import clock
 from app.auth.security import actor
-from app.errors import ValidationFailed
+from app.errors import Conflict, ValidationFailed
 from app.extensions import db
+from app.media import services as media
 from app.merchants.hours import is_open_at
 from app.merchants.services import can_manage_store, get_store
 from app.offerings import services
@@ -33,12 +34,8 @@ def _fields(form: OfferingForm) -> dict:
     return data
 
 
-def _save_cover(form: OfferingForm, offering) -> None:
-    upload = form.cover_image.data
-    if upload and getattr(upload, "filename", ""):
-        config = current_app.config
-        services.set_cover_image(current_user, offering, upload.read(), config["UPLOAD_DIR"],
-                                 config["MAX_COVER_BYTES"])
+def _uploads(form: OfferingForm) -> list:
+    return [(upload.filename, upload.stream) for upload in form.photos.data or [] if getattr(upload, "filename", "")]
 
 
 @bp.route("/merchant/stores/<int:store_id>/experiences/new", methods=["GET", "POST"])
@@ -49,10 +46,14 @@ def new(store_id: int):
     if form.validate_on_submit():
         try:
             offering = services.create_offering(current_user, store, _fields(form))
-            _save_cover(form, offering)
+            if _uploads(form):
+                media.add_photos(current_user, offering, _uploads(form), field="photos")
         except ValidationFailed as exc:
             db.session.rollback()
             apply_form_errors(form, exc)
+        except Conflict as exc:  # too_many_photos
+            db.session.rollback()
+            form.photos.errors = [exc.message]
         else:
             db.session.commit()
             flash(f"“{offering.title}” is listed.", "success")
@@ -71,7 +72,6 @@ def edit(offering_id: int):
     if form.validate_on_submit():
         try:
             booking_services.change_offering(current_user, offering, _fields(form), clock.now())
-            _save_cover(form, offering)
         except ValidationFailed as exc:
             db.session.rollback()
             apply_form_errors(form, exc)

@@ -1,15 +1,14 @@
-"""Experience verbs: list, edit, cover image (an edit that must reach the slots goes through
-``bookings.services.change_offering``)."""
+"""Experience verbs: list and edit (an edit that must reach the slots goes through
+``bookings.services.change_offering``; photos are app/media's)."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
 from app.errors import NotFound, PermissionDenied, ValidationFailed
@@ -19,11 +18,6 @@ from app.merchants.services import can_manage_store, can_view_store_private
 from app.offerings.models import CURRENCIES, Category, Offering, OfferingStatus
 
 MAX_PRICE = Decimal("99999999.99")
-IMAGE_TYPES = {  # magic bytes -> extension
-    b"\xff\xd8\xff": "jpg",
-    b"\x89PNG\r\n\x1a\n": "png",
-    b"RIFF": "webp",
-}
 
 
 def is_publicly_visible(offering: Offering) -> bool:
@@ -51,13 +45,18 @@ def get_offering(actor: User | None, offering_id: int, *, manage: bool = False) 
     return offering
 
 
+def _photos():
+    """Load each experience's gallery (``Offering.photos``, declared by app.media.models) in one more query."""
+    return selectinload(Offering.photos)  # type: ignore[attr-defined]
+
+
 def list_offerings(*, store_id: int | None = None, category: str | None = None,
                    include_archived: bool = False, limit: int = 20, after_id: int = 0) -> list[Offering]:
     """List experiences by id; archived ones only when asked (by someone allowed)."""
     query = (select(Offering).join(Store).join(Business)
              .where(Offering.id > after_id, Store.status == StoreStatus.ACTIVE,
                     Business.status == BusinessStatus.ACTIVE)
-             .order_by(Offering.id).limit(limit))
+             .order_by(Offering.id).limit(limit).options(_photos()))
     if not include_archived:
         query = query.where(Offering.status == OfferingStatus.ACTIVE)
     if store_id is not None:
@@ -68,7 +67,8 @@ def list_offerings(*, store_id: int | None = None, category: str | None = None,
 
 
 def offerings_of_store(store: Store, *, include_archived: bool) -> list[Offering]:
-    query = select(Offering).where(Offering.store_id == store.id).order_by(Offering.status, Offering.id)
+    query = (select(Offering).where(Offering.store_id == store.id).order_by(Offering.status, Offering.id)
+             .options(_photos()))
     if not include_archived:
         query = query.where(Offering.status == OfferingStatus.ACTIVE)
     return list(db.session.scalars(query))
@@ -194,34 +194,3 @@ def update_offering(actor: User, offering: Offering, data: Mapping[str, Any]) ->
     offering.refresh_search_text()
     db.session.flush()
     return offering
-
-
-def sniff_image(head: bytes) -> str | None:
-    """Return the file extension for JPEG, PNG or WebP bytes, else None."""
-    for magic, ext in IMAGE_TYPES.items():
-        if head.startswith(magic) and (ext != "webp" or head[8:12] == b"WEBP"):
-            return ext
-    return None
-
-
-def set_cover_image(actor: User, offering: Offering, content: bytes, upload_dir: str,
-                    max_bytes: int) -> str:
-    """Store a cover image (JPEG, PNG or WebP) and return its file name.
-
-    :raises PermissionDenied: when the actor does not own the store.
-    :raises ValidationFailed: when the file is too large or not an image.
-    """
-    if not can_manage_store(actor, offering.store):
-        raise PermissionDenied("Only the store's owner can change this experience.")
-    if len(content) > max_bytes:
-        raise ValidationFailed(details={"cover_image": f"must be at most {max_bytes // 1024 // 1024} MB."})
-    ext = sniff_image(content[:16])
-    if ext is None:
-        raise ValidationFailed(details={"cover_image": "must be a JPEG, PNG or WebP image."})
-    directory = Path(upload_dir)
-    directory.mkdir(parents=True, exist_ok=True)
-    name = f"{secrets.token_hex(12)}.{ext}"
-    (directory / name).write_bytes(content)
-    offering.cover_image = name
-    db.session.flush()
-    return name

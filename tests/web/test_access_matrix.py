@@ -269,6 +269,11 @@ def test_matrix_covers_every_state_changing_route(app):
         "merchants.answer_invitation", "merchants_api.accept_invitation", "merchants_api.decline_invitation",
         # the caller's own account only: tests/web/test_account_security.py
         "auth.account", "auth.logout_everywhere", "auth_api.logout_everywhere",
+        # photos, a matrix of their own with every actor: tests/web/test_photos.py
+        "media.upload_offering_photos", "media.upload_store_photos", "media.describe", "media.make_cover",
+        "media.move", "media.delete", "media_api.upload_offering_photo", "media_api.upload_store_photo",
+        "media_api.reorder_offering_photos", "media_api.reorder_store_photos", "media_api.update_photo",
+        "media_api.delete_photo",
     }
     covered = {
         "merchants.new_business", "merchants_api.create_business", "merchants.edit_business",
@@ -284,7 +289,7 @@ def test_matrix_covers_every_state_changing_route(app):
     writes = {rule.endpoint for rule in app.url_map.iter_rules()
               if rule.methods & {"POST", "PUT", "PATCH", "DELETE"}
               and rule.endpoint.split(".")[0] in {"auth", "auth_api", "merchants", "merchants_api",
-                                                  "offerings", "offerings_api"}}
+                                                  "offerings", "offerings_api", "media", "media_api"}}
     assert writes - exempt - covered == set()
     assert covered <= writes
 

@@ -13,11 +13,13 @@ about half a minute on 2 cores. Set ONSITE_FUZZ_EXAMPLES for a longer run.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 
 import pytest
 import schemathesis
+from PIL import Image
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.failures import Failure
 from schemathesis.engine import Status, from_schema
@@ -25,6 +27,7 @@ from schemathesis.engine.events import EngineFinished, FatalError, NonFatalError
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from schemathesis.transport.wsgi import WSGITransport
 
+from app.media import services as media
 from tests import factories as f
 from tests.web._bookings_world import build_world
 
@@ -44,6 +47,11 @@ CROSS_FIELD_RULES = {
     "POST /api/v1/bookings/{booking_id}/payments": {"supersedes_id"},  # an earlier payment of this booking
     "POST /api/v1/stores": {"hours"},  # weekly intervals must not overlap
     "PATCH /api/v1/stores/{store_id}": {"hours"},
+    # the file must decode as a JPEG, PNG or WebP image; the order must name each photo of the gallery once
+    "POST /api/v1/offerings/{offering_id}/photos": {"photo"},
+    "POST /api/v1/stores/{store_id}/photos": {"photo"},
+    "PUT /api/v1/offerings/{offering_id}/photos/order": {"photo_ids"},
+    "PUT /api/v1/stores/{store_id}/photos/order": {"photo_ids"},
 }
 
 
@@ -76,6 +84,7 @@ def _config(headers: dict[str, str], world) -> SchemathesisConfig:
         "slot_id": [world.slot.id, world.free_slot.id, world.full_slot.id, world.other_slot.id],
         "business_id": [world.store.business_id, world.other_offering.store.business_id],
         "entry_id": [world.entry.id],
+        "photo_id": world.photo_ids,
     }
     return SchemathesisConfig.from_dict({
         "seed": SEED,
@@ -142,8 +151,14 @@ def _probes_without_socket_settings(monkeypatch):
 
 
 @pytest.fixture
-def world(db):
-    return build_world()
+def world(db, app, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "UPLOAD_DIR", str(tmp_path))  # what uploads the run makes goes away with it
+    world = build_world()
+    cover = io.BytesIO()
+    Image.new("RGB", (400, 300), (200, 120, 40)).save(cover, "PNG")
+    world.photo_ids = [photo.id for photo in media.add_photos(
+        world.owner, world.offering, [("cover.png", cover.getvalue()), ("more.png", cover.getvalue())])]
+    return world
 
 
 @pytest.mark.parametrize("who", ["anonymous", "resident", "merchant"])

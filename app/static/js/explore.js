@@ -41,8 +41,24 @@
     errorBox.classList.toggle("d-none", !message);
   }
 
+  // An experience's cover from the API (item.photo: url, srcset, width, height, alt), at the size it is shown.
+  function photo(item, cls, sizes) {
+    var img = document.createElement("img");
+    img.className = cls;
+    img.src = item.photo.url;
+    img.srcset = item.photo.srcset;
+    img.sizes = sizes;
+    img.width = item.photo.width;
+    img.height = item.photo.height;
+    img.alt = item.photo.alt || "";  // the title is next to it
+    img.loading = "lazy";
+    img.decoding = "async";
+    return img;
+  }
+
   function popupFor(item) {
     var box = document.createElement("div");
+    if (item.photo) box.appendChild(photo(item, "popup-photo", "220px"));
     var link = text("a", "fw-semibold", item.title);
     link.href = "/experiences/" + item.id;
     box.appendChild(link);
@@ -69,6 +85,10 @@
                           item.open_now ? "Open now" : "Closed now"));
     if (item.rating) meta.appendChild(text("span", "", "★ " + item.rating.avg.toFixed(1) + " (" + item.rating.count + ")"));
     li.appendChild(meta);
+    if (item.photo) {
+      li.classList.add("has-photo");
+      li.appendChild(photo(item, "result-photo", "88px"));
+    }
     list.appendChild(li);
 
     var marker = L.marker([item.lat, item.lng], { title: item.title });
