@@ -384,6 +384,7 @@ def load_demo_city(seed: int = 7) -> dict:
 
         _open_bookings(_demo_offerings_without_schedule(), random.Random(seed))
         roll_horizons(clock.now())
+        _add_photos()
         return {**demo_counts(), "created": False}
 
     rng = random.Random(seed)
@@ -452,7 +453,18 @@ def load_demo_city(seed: int = 7) -> dict:
     db.session.add_all(objects)
     db.session.flush()
     _open_bookings([item for item in objects if isinstance(item, Offering)], rng)
+    _add_photos()
     return {**demo_counts(), "created": True}
+
+
+def _add_photos() -> None:
+    """Pictures (drawn here, app/media/demo.py) for every demo experience and store without one; galleries
+    for the demo studio's."""
+    from app.media.demo import add_demo_photos
+
+    demo = select(Business.id).join(User, Business.owner_id == User.id).where(User.email.like(DEMO_MERCHANT_PATTERN))
+    add_demo_photos(demo, gallery_business_id=db.session.scalar(
+        select(Business.id).where(Business.name == DEMO_BUSINESS_NAME)))
 
 
 def _demo_offerings_without_schedule() -> list[Offering]:

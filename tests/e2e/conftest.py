@@ -42,7 +42,7 @@ def _drop(connection: psycopg.Connection, name: str) -> None:
     connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-def _prepare(base_url: str) -> str:
+def _prepare(base_url: str, upload_dir: Path) -> str:
     """Build this run's own database: created afresh, migrated, the demo city loaded; return its URL.
 
     Every run starts from the same data at its own instant (``--at``), whatever earlier runs booked, and
@@ -60,8 +60,8 @@ def _prepare(base_url: str) -> str:
     url = subprocess.run([str(ROOT / "scripts" / "devdb.sh"), "url", name], cwd=ROOT, check=True,
                          capture_output=True, text=True, env={**os.environ, "DATABASE_URL": base_url}).stdout.strip()
     assert urlsplit(url).path.lstrip("/") == name, url
-    env = {**os.environ, "DATABASE_URL": url, "FLASK_APP": "wsgi:app"}
-    for command in (["db", "upgrade"], ["demo", "load"]):
+    env = {**os.environ, "DATABASE_URL": url, "FLASK_APP": "wsgi:app", "UPLOAD_DIR": str(upload_dir)}
+    for command in (["db", "upgrade"], ["demo", "load"]):  # the demo city's pictures go where the server reads
         done = subprocess.run([sys.executable, "-m", "flask", *command], cwd=ROOT, env=env, capture_output=True)
         if done.returncode:
             pytest.fail(f"flask {' '.join(command)} failed:\n{done.stdout.decode()}{done.stderr.decode()}")
@@ -85,10 +85,10 @@ def live_server(tmp_path_factory):
     base_url = os.environ.get("E2E_DATABASE_URL")
     if not base_url:
         pytest.exit("E2E_DATABASE_URL is not set: run the tests with `make test`", returncode=2)
-    database_url = _prepare(base_url)
+    log = tmp_path_factory.mktemp("live") / "gunicorn.log"
+    database_url = _prepare(base_url, log.parent / "uploads")
     os.environ["E2E_DATABASE_URL"] = database_url  # tests that read the live server's rows read this run's
     port = _free_port()
-    log = tmp_path_factory.mktemp("live") / "gunicorn.log"
     env = {**os.environ, "DATABASE_URL": database_url, "TILE_URL": "", "LOG_LEVEL": "WARNING",
            "SECRET_KEY": "e2e-secret-" + "k" * 32, "UPLOAD_DIR": str(log.parent / "uploads"),
            "ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "1024",
