@@ -16,7 +16,7 @@ from app.errors import ValidationFailed
 from app.merchants.hours import intervals_on, is_open_at
 from app.merchants.models import HoursException, OpeningHours, Store
 from app.merchants.services import _clean_hours, parse_time
-from app.offerings.services import clean_price, sniff_image
+from app.offerings.services import clean_price
 
 # -- clean_price -----------------------------------------------------------------
 
@@ -77,37 +77,6 @@ def test_clean_price_refuses(value, message):
     with pytest.raises(ValueError) as excinfo:
         clean_price(value)
     assert str(excinfo.value) == message
-
-
-# -- sniff_image -----------------------------------------------------------------
-
-PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01"
-WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 "
-
-
-@pytest.mark.parametrize(
-    ("head", "expected"),
-    [
-        (PNG, "png"),
-        (JPEG, "jpg"),
-        (b"\xff\xd8\xff\xe1\x00\x00Exif", "jpg"),
-        (WEBP, "webp"),
-        (b"RIFF\x24\x00\x00\x00WAVEfmt ", None),  # a RIFF file that is audio, not an image
-        (b"RIFF\x24\x00\x00\x00", None),
-        (b"GIF89a\x01\x00\x01\x00", None),
-        (b"<svg xmlns='http://www.w3.org/2000/svg'>", None),
-        (b"<?php echo 1; ?>", None),
-        (b"hello, world\n", None),
-        (b"%PDF-1.7\n", None),
-        (b"\x89PNG", None),  # truncated magic
-        (b"\xff\xd8", None),
-        (b"", None),
-        (b"x" + PNG, None),  # magic not at the start
-    ],
-)
-def test_sniff_image_reads_magic_bytes(head, expected):
-    assert sniff_image(head) == expected
 
 
 # -- parse_time ------------------------------------------------------------------

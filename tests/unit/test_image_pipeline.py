@@ -153,7 +153,10 @@ PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>
     encode(two_tone(8, 8), "BMP"),
     encode(two_tone(8, 8), "TIFF"),
     b"just some text, not an image\n" * 10,
-], ids=["pdf", "jpeg-magic-only", "svg", "gif", "bmp", "tiff", "text"])
+    b"<?php echo 1; ?>",
+    b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(64),  # a RIFF file that is audio, not a WebP
+    b"x" + encode(two_tone(8, 8), "PNG"),  # a PNG's magic, but not at the start
+], ids=["pdf", "jpeg-magic-only", "svg", "gif", "bmp", "tiff", "text", "php", "riff-wave", "magic-not-first"])
 def test_what_is_not_a_jpeg_png_or_webp_is_refused(content):
     error = refused(content)
     assert error.code == "image_unreadable" and error.http_status == 422
