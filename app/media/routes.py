@@ -73,16 +73,16 @@ def _upload(kind: str, owner_id: int):
     return redirect(back)
 
 
-@bp.post("/merchant/experiences/<int:owner_id>/photos")
+@bp.post("/merchant/experiences/<int:offering_id>/photos")
 @login_required
-def upload_offering_photos(owner_id: int):
-    return _upload("offering", owner_id)
+def upload_offering_photos(offering_id: int):
+    return _upload("offering", offering_id)
 
 
-@bp.post("/merchant/stores/<int:owner_id>/photos")
+@bp.post("/merchant/stores/<int:store_id>/photos")
 @login_required
-def upload_store_photos(owner_id: int):
-    return _upload("store", owner_id)
+def upload_store_photos(store_id: int):
+    return _upload("store", store_id)
 
 
 @bp.post("/merchant/photos/<int:photo_id>/alt")

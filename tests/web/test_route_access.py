@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import os
 import re
+from io import BytesIO
 
 import pytest
+from PIL import Image
 from sqlalchemy import text
 
+from app.media.services import add_photos
 from tests import factories as f
 from tests.web._bookings_world import ACTORS, build_world
 
@@ -31,6 +34,7 @@ NO_SUCH_ID = 2**31 - 1  # rows that no world here has (invitations come and go):
 TABLE: dict[str, str] = {
     # "METHOD rule": "anonymous resident other_resident owner other_owner staff other_staff admin"
     'DELETE /api/v1/offerings/<int:offering_id>': '401 403 403 204 403 403 403 204',
+    'DELETE /api/v1/photos/<int:photo_id>': '401 403 403 204 403 403 403 204',
     'DELETE /api/v1/stores/<int:store_id>/invitations/<int:invitation_id>': '401 403 403 404 403 403 403 404',
     'DELETE /api/v1/stores/<int:store_id>/staff/<int:user_id>': '401 403 403 204 403 403 403 204',
     'DELETE /api/v1/waitlist/<int:entry_id>': '401 204 404 404 404 404 404 404',
@@ -44,6 +48,7 @@ TABLE: dict[str, str] = {
     'GET /api/v1/notifications': '401 200 200 200 200 200 200 200',
     'GET /api/v1/offerings': '200 200 200 200 200 200 200 200',
     'GET /api/v1/offerings/<int:offering_id>': '200 200 200 200 200 200 200 200',
+    'GET /api/v1/offerings/<int:offering_id>/photos': '200 200 200 200 200 200 200 200',
     'GET /api/v1/offerings/<int:offering_id>/slots': '200 200 200 200 200 200 200 200',
     'GET /api/v1/offerings/in-view': '422 422 422 422 422 422 422 422',
     'GET /api/v1/offerings/nearby': '422 422 422 422 422 422 422 422',
@@ -52,6 +57,7 @@ TABLE: dict[str, str] = {
     'GET /api/v1/stores/<int:store_id>': '200 200 200 200 200 200 200 200',
     'GET /api/v1/stores/<int:store_id>/bookings': '401 404 404 200 404 200 404 200',
     'GET /api/v1/stores/<int:store_id>/checkin-code': '401 404 404 200 404 200 404 200',
+    'GET /api/v1/stores/<int:store_id>/photos': '200 200 200 200 200 200 200 200',
     'GET /api/v1/stores/<int:store_id>/roster': '401 404 404 200 404 200 404 200',
     'GET /api/v1/stores/<int:store_id>/staff': '401 403 403 200 403 403 403 200',
     'GET /auth/account': 'L 200 200 200 200 200 200 200',
@@ -68,6 +74,7 @@ TABLE: dict[str, str] = {
     'GET /me/inbox': 'L 200 200 200 200 200 200 200',
     'GET /me/invitations': 'L 200 200 200 200 200 200 200',
     'GET /me/visits': 'L 200 200 200 200 200 200 200',
+    'GET /media/<name>': '404 404 404 404 404 404 404 404',
     'GET /merchant/': 'L 200 200 200 200 200 200 200',
     'GET /merchant/businesses/<int:business_id>/edit': 'L 403 403 200 403 403 403 200',
     'GET /merchant/businesses/<int:business_id>/stores/new': 'L 403 403 200 403 403 403 200',
@@ -84,9 +91,9 @@ TABLE: dict[str, str] = {
     'GET /readyz': '200 200 200 200 200 200 200 200',
     'GET /static/<path:filename>': '200 200 200 200 200 200 200 200',
     'GET /stores/<int:store_id>': '200 200 200 200 200 200 200 200',
-    'GET /uploads/<path:name>': '404 404 404 404 404 404 404 404',
     'PATCH /api/v1/businesses/<int:business_id>': '401 403 403 200 403 403 403 200',
     'PATCH /api/v1/offerings/<int:offering_id>': '401 403 403 200 403 403 403 200',
+    'PATCH /api/v1/photos/<int:photo_id>': '401 422 422 422 422 422 422 422',
     'PATCH /api/v1/stores/<int:store_id>': '401 403 403 200 403 403 403 200',
     'POST /api/v1/auth/logout-everywhere': '401 204 204 204 204 204 204 204',
     'POST /api/v1/auth/register': '422 422 422 422 422 422 422 422',
@@ -105,10 +112,12 @@ TABLE: dict[str, str] = {
     'POST /api/v1/invitations/<int:invitation_id>/accept': '401 404 404 404 404 404 404 404',
     'POST /api/v1/invitations/<int:invitation_id>/decline': '401 404 404 404 404 404 404 404',
     'POST /api/v1/offerings': '401 422 422 422 422 422 422 422',
+    'POST /api/v1/offerings/<int:offering_id>/photos': '415 415 415 415 415 415 415 415',
     'POST /api/v1/slots/<int:slot_id>/cancel': '401 403 403 422 403 403 403 422',
     'POST /api/v1/slots/<int:slot_id>/waitlist': '401 409 409 409 409 409 409 409',
     'POST /api/v1/stores': '401 422 422 422 422 422 422 422',
     'POST /api/v1/stores/<int:store_id>/invitations': '401 422 422 422 422 422 422 422',
+    'POST /api/v1/stores/<int:store_id>/photos': '415 415 415 415 415 415 415 415',
     'POST /auth/account': 'L 422 422 422 422 422 422 422',
     'POST /auth/login': '422 422 422 422 422 422 422 422',
     'POST /auth/logout': 'L 302 302 302 302 302 302 302',
@@ -126,8 +135,13 @@ TABLE: dict[str, str] = {
     'POST /merchant/businesses/new': 'L 422 422 422 422 422 422 422',
     'POST /merchant/experiences/<int:offering_id>/archive': 'L 403 403 302 403 403 403 302',
     'POST /merchant/experiences/<int:offering_id>/edit': 'L 403 403 302 403 403 403 302',
+    'POST /merchant/experiences/<int:offering_id>/photos': 'L 403 403 302 403 403 403 302',
     'POST /merchant/experiences/<int:offering_id>/restore': 'L 403 403 302 403 403 403 302',
     'POST /merchant/experiences/<int:offering_id>/schedule': 'L 403 403 302 403 403 403 302',
+    'POST /merchant/photos/<int:photo_id>/alt': 'L 403 403 302 403 403 403 302',
+    'POST /merchant/photos/<int:photo_id>/cover': 'L 403 403 302 403 403 403 302',
+    'POST /merchant/photos/<int:photo_id>/delete': 'L 403 403 302 403 403 403 302',
+    'POST /merchant/photos/<int:photo_id>/move': 'L 403 403 302 403 403 403 302',
     'POST /merchant/slots/<int:slot_id>/cancel': 'L 403 403 302 403 403 403 302',
     'POST /merchant/stores/<int:store_id>/edit': 'L 403 403 422 403 403 403 422',
     'POST /merchant/stores/<int:store_id>/exceptions': 'L 403 403 302 403 403 403 302',
@@ -135,11 +149,14 @@ TABLE: dict[str, str] = {
     'POST /merchant/stores/<int:store_id>/experiences/new': 'L 403 403 422 403 403 403 422',
     'POST /merchant/stores/<int:store_id>/hours': 'L 403 403 302 403 403 403 302',
     'POST /merchant/stores/<int:store_id>/invitations/<int:invitation_id>/revoke': 'L 403 403 404 403 403 403 404',
+    'POST /merchant/stores/<int:store_id>/photos': 'L 403 403 302 403 403 403 302',
     'POST /merchant/stores/<int:store_id>/staff': 'L 403 403 422 403 403 403 422',
     'POST /merchant/stores/<int:store_id>/staff/<int:user_id>/delete': 'L 403 403 302 403 403 403 302',
     'POST /slots/<int:slot_id>/waitlist': 'L 302 302 302 302 302 302 302',
     'POST /waitlist/<int:entry_id>/leave': 'L 302 404 404 404 404 404 404',
+    'PUT /api/v1/offerings/<int:offering_id>/photos/order': '401 422 422 422 422 422 422 422',
     'PUT /api/v1/offerings/<int:offering_id>/schedule': '401 403 403 200 403 403 403 200',
+    'PUT /api/v1/stores/<int:store_id>/photos/order': '401 422 422 422 422 422 422 422',
 }
 # fmt: on
 
@@ -161,6 +178,7 @@ def _value(name: str, converter: str, world) -> str:
         "business_id": world.store.business_id, "slot_id": world.slot.id, "entry_id": world.entry.id,
         "user_id": world.users["staff"].id, "exception_id": NO_SUCH_ID, "invitation_id": NO_SUCH_ID,
         "token": "no-such-invitation", "filename": "css/site.css", "name": "no-such-photo.jpg",
+        "photo_id": world.photo_id,
     }
     assert name in values, f"no value for path parameter <{name}>: add one to _value() in {__file__}"
     return str(values[name])
@@ -209,8 +227,19 @@ def _observe(app, db, world, method: str, url: str) -> str:
 
 
 @pytest.fixture
-def world(db):
-    return build_world()
+def world(db, app, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "UPLOAD_DIR", str(tmp_path))  # photo files made or removed here
+    world = build_world()
+    world.photo_id = _photo_of(world.owner, world.offering)
+    return world
+
+
+def _photo_of(owner, offering) -> int:
+    """A photo in the experience's gallery (the owner's, as the manager uploads one)."""
+    content = BytesIO()
+    Image.new("RGB", (64, 48), (30, 120, 200)).save(content, "PNG")
+    (photo,) = add_photos(owner, offering, [("photo.png", content.getvalue())])
+    return photo.id
 
 
 def test_every_route_is_in_the_table(app):
