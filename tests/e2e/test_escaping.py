@@ -68,6 +68,7 @@ def planted(live_server) -> Planted:
                          note=tainted("Cancelled note"), cancel_reason=tainted("Cancel reason"))
         db.session.commit()
         result = Planted(owner.email, resident.email, business.id, store.id, offering.id, booking.id)
+        db.session.remove()  # give back the connection reading those ids took, then close the pool
         db.engine.dispose()
     return result
 
