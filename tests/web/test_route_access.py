@@ -8,9 +8,9 @@ bearer token (writes send ``{}``). Path parameters come from the world of tests/
 resident's booking, the owner's store, business, experience, slot and staff member, the resident's waitlist
 entry. Each visitor's request is rolled back before the next one's.
 
-A route that is not in TABLE fails ``test_every_route_is_in_the_table`` with the line to add: run
-``ONSITE_ACCESS_TABLE=print pytest tests/web/test_route_access.py -k '<the rule>'`` to see what each visitor
-gets, check every entry is who should get it, and paste the row.
+A route that is not in TABLE fails ``test_every_route_is_in_the_table`` with the line to add: add it with
+'?', run ``ONSITE_ACCESS_TABLE=print pytest tests/web/test_route_access.py -k '<the rule>'`` to see what each
+visitor gets, check every entry is who should get it, and paste the row.
 """
 
 from __future__ import annotations
@@ -194,7 +194,7 @@ def _observe(app, db, world, method: str, url: str) -> str:
     from tests.conftest import AuthActions, IsolatedClient
 
     app.test_client_class = IsolatedClient  # each request in its own app context, hence its own session
-    limiter.reset()  # seven log-ins a route; print-all logs in again for every route
+    limiter.reset()  # seven log-ins a route
     visitors = []
     for name in ACTORS:  # every log-in first: the route may be the log-in form, which counts failed attempts
         user = world.users[name]
@@ -252,13 +252,10 @@ def test_every_route_is_in_the_table(app):
     assert not stale, "rows for routes that no longer exist:\n" + "\n".join(f"    {key!r}" for key in stale)
 
 
-@pytest.mark.parametrize("route", sorted(TABLE) or ["none"])
+@pytest.mark.parametrize("route", sorted(TABLE))
 def test_each_visitor_gets_what_the_table_says(app, db, world, route):
-    if route == "none":
-        pytest.skip("the table is empty")
     routes = _routes(app)
-    if route not in routes:
-        pytest.skip("stale row: test_every_route_is_in_the_table names it")
+    assert route in routes, f"stale row {route!r}: no such route any more"
     method = route.split(" ", 1)[0]
     observed = _observe(app, db, world, method, _url(routes[route], world))
     if os.environ.get("ONSITE_ACCESS_TABLE") == "print":
@@ -266,12 +263,3 @@ def test_each_visitor_gets_what_the_table_says(app, db, world, route):
         return
     assert observed == TABLE[route], f"{route}\n  actors:   {' '.join(ACTORS)}\n  expected: {TABLE[route]}\n" \
                                      f"  observed: {observed}"
-
-
-@pytest.mark.parametrize("route", ["print-all"])
-def test_print_rows_for_every_route(app, db, world, route):
-    """With ONSITE_ACCESS_TABLE=print, print a row for every route (new ones included) to review and paste."""
-    if os.environ.get("ONSITE_ACCESS_TABLE") != "print":
-        pytest.skip("set ONSITE_ACCESS_TABLE=print to print rows")
-    for key, rule in sorted(_routes(app).items()):
-        print(f"ROW {key!r}: {_observe(app, db, world, key.split(' ', 1)[0], _url(rule, world))!r},")
