@@ -226,7 +226,9 @@
   // The in-view API takes boxes up to 2 degrees across: a wider view is asked for in tiles (equal parts, so
   // their edges never move with rounding). The map does not zoom out past a country, where tiles would be many.
   var MAX_TILE_DEG = 1.98, MAX_TILES = 16, MIN_ZOOM = 7;
-  var view = [], viewZoom = null, viewNo = 0, others = {}, pending = null;
+  var view = [], viewZoom = null, viewNo = 0, others = {}, pending = null, opened = null;
+  map.on("popupopen", function (event) { opened = event.popup._source || null; });
+  map.on("popupclose", function (event) { if (opened === event.popup._source) opened = null; });
   map.setMinZoom(MIN_ZOOM);
 
   function viewTiles() {
@@ -318,15 +320,18 @@
       });
       if (!held) wanted[id] = markers[id];
     });
-    var gone = [], added = [];
+    var gone = [], added = [], shown = opened;
     cluster.eachLayer(function (layer) { if (wanted[layer.offeringId] !== layer) gone.push(layer); });
-    cluster.removeLayers(gone);
+    if (gone.length) cluster.removeLayers(gone);  // either call folds a spiderfied cluster, closing its popup
     others = {};
     Object.keys(wanted).forEach(function (id) {
       if (!markers[id]) others[id] = wanted[id];
       if (!cluster.hasLayer(wanted[id])) added.push(wanted[id]);
     });
-    cluster.addLayers(added);
+    if (added.length) cluster.addLayers(added);
+    if (shown && !shown.isPopupOpen() && cluster.hasLayer(shown)) {  // the pin the resident opened stays open
+      cluster.zoomToShowLayer(shown, function () { shown.openPopup(); });
+    }
     mapSummary.dataset.zoom = viewZoom;  // the zoom the map's content answers (browser tests wait for it)
     mapSummary.textContent = note || (view.length ? total.toLocaleString() + (total === 1 ? " experience" : " experiences") + " in view" : "");
     var asked = pending;  // a listed pin asked for before this view came: open it now if it is alone
