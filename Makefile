@@ -23,7 +23,7 @@ TEST_INSTANTS ?= 2026-11-28 00:05 Asia/Shanghai;2026-11-28 06:10 Asia/Shanghai;2
 export FLASK_APP := wsgi:app
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help run test test-instants lint db stop status migrate demo bench-nearby bench-booking bench-schedule clean
+.PHONY: help run test test-instants lint i18n translations db stop status migrate demo bench-nearby bench-booking bench-schedule clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -39,7 +39,7 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 	$(BIN)/pip install --disable-pip-version-check -q -r requirements-dev.txt
 	@touch $@
 
-run: $(VENV)/.installed ## set up and serve the app on http://127.0.0.1:5000 (demo city loaded, periodic jobs running)
+run: $(VENV)/.installed translations ## set up and serve the app on http://127.0.0.1:5000 (demo city loaded, periodic jobs running)
 	@export DATABASE_URL="$$(scripts/devdb.sh url onsite)" && \
 	REDIS_URL="$$(scripts/devredis.sh url 0)" && export REDIS_URL && \
 	$(BIN)/flask db upgrade && \
@@ -62,13 +62,24 @@ test-instants: $(VENV)/.installed-dev ## run INSTANT_TESTS at each instant of TE
 	done; \
 	if [ -n "$$failed" ]; then echo "time-dependent tests failed at:$${failed#;}"; exit 1; fi
 
-test-env-run: $(VENV)/.installed-dev
+test-env-run: $(VENV)/.installed-dev translations
 	@export TEST_DATABASE_URL="$$(scripts/devdb.sh url onsite_test)" \
 	        E2E_DATABASE_URL="$$(scripts/devdb.sh url onsite_e2e)" \
 	        MIGRATION_DATABASE_URL="$$(scripts/devdb.sh url onsite_migration_test)" \
 	        CHROMIUM="$$(scripts/chromium.sh)" && \
 	REDIS_URL="$$(scripts/devredis.sh url 1)" && export REDIS_URL && \
 	$(RUN)
+
+i18n: $(VENV)/.installed ## extract every string (Python, templates, scripts), update app/translations/*/messages.po, compile them
+	@mkdir -p instance/i18n
+	@$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --add-location=file --sort-output \
+	  --no-wrap -o instance/i18n/messages.pot .
+	@$(BIN)/pybabel -q update -i instance/i18n/messages.pot -d app/translations --no-wrap \
+	  --ignore-obsolete
+	@$(BIN)/pybabel compile --statistics -d app/translations
+
+translations: $(VENV)/.installed # compile the catalogues (.mo files are built, never committed)
+	@$(BIN)/pybabel -q compile -d app/translations
 
 lint: $(VENV)/.installed-dev ## run ruff
 	$(BIN)/ruff check .

@@ -26,6 +26,7 @@ class User(UserMixin, db.Model):
         CheckConstraint("role IN ('resident', 'merchant', 'staff', 'admin')", name="role_known"),
         CheckConstraint("email = lower(email)", name="email_lowercase"),
         CheckConstraint("failed_logins >= 0 AND lockouts >= 0", name="login_counts_not_negative"),
+        CheckConstraint("locale IN ('en', 'zh_CN')", name="locale_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -44,6 +45,8 @@ class User(UserMixin, db.Model):
     last_failed_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     lockouts: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The language chosen in the header's switch (app.i18n); None: the browser's, then the site's.
+    locale: Mapped[str | None] = mapped_column(String(8))
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", cascade="all, delete-orphan")
 

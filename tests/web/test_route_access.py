@@ -130,6 +130,7 @@ TABLE: dict[str, str] = {
     'POST /bookings/<int:booking_id>/reschedule': 'L 302 404 403 404 403 404 403',
     'POST /me/inbox/read': 'L 302 302 302 302 302 302 302',
     'POST /me/invitations/<int:invitation_id>/<any(accept, decline):answer>': 'L 404 404 404 404 404 404 404',
+    'POST /language': '302 302 302 302 302 302 302 302',
     'POST /merchant/businesses/<int:business_id>/edit': 'L 403 403 302 403 403 403 302',
     'POST /merchant/businesses/<int:business_id>/stores/new': 'L 403 403 422 403 403 403 422',
     'POST /merchant/businesses/new': 'L 422 422 422 422 422 422 422',
