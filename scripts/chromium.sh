@@ -31,7 +31,23 @@ find_chromium() {
   return 1
 }
 
+# Chinese pages need a CJK font for screenshots and for a person watching a headed run (text
+# assertions do not): as root with apt, install Noto CJK when no font covers Chinese. Best effort.
+ensure_cjk_font() {
+  if command -v fc-list >/dev/null 2>&1 && [[ -n $(fc-list :lang=zh 2>/dev/null | head -n 1) ]]; then
+    return 0
+  fi
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    log "no font covers Chinese; installing it: apt-get install -y fonts-noto-cjk"
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends \
+      fonts-noto-cjk >&2 || log "could not install fonts-noto-cjk: Chinese shows as boxes in screenshots"
+  else
+    log "no font covers Chinese (screenshots show boxes): sudo apt-get install -y fonts-noto-cjk"
+  fi
+}
+
 if find_chromium; then
+  ensure_cjk_font
   exit 0
 fi
 
@@ -48,6 +64,7 @@ if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
     }
   fi
   if find_chromium; then
+    ensure_cjk_font
     exit 0
   fi
   log "ERROR: chromium was installed but no binary was found"
