@@ -10,10 +10,12 @@ from apiflask import APIBlueprint, Schema
 from apiflask.fields import Boolean, Decimal, Float, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf, Range
 from flask import current_app, jsonify
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from app import clock
 from app.discovery import services
+from app.discovery.geo_messages import coordinate_errors
 from app.errors import ValidationFailed
 from app.fields import Day
 from app.media.api import Picture
@@ -155,8 +157,8 @@ class PlaceOut(Schema):
 def _filters(args: dict) -> services.Filters:
     if args.get("min_price") is not None and args.get("max_price") is not None \
             and args["min_price"] > args["max_price"]:
-        raise ValidationFailed(details={"max_price": ["must not be below min_price."]})
-    needs_day = {name: ["needs available_on (the day)."] for name in ("part_of_day", "party")
+        raise ValidationFailed(details={"max_price": [_("must not be below min_price.")]})
+    needs_day = {name: [_("needs available_on (the day).")] for name in ("part_of_day", "party")
                  if args.get(name) is not None and args.get("available_on") is None}
     if needs_day:
         raise ValidationFailed(details=needs_day)
@@ -184,9 +186,9 @@ def _decode_cursor(args: dict) -> tuple[tuple | None, datetime | None]:
     try:
         payload = _serializer().loads(args["cursor"])
     except BadSignature:
-        raise ValidationFailed(details={"cursor": ["is not a cursor this API gave out."]}) from None
+        raise ValidationFailed(details={"cursor": [_("is not a cursor this API gave out.")]}) from None
     if payload.get("f") != _fingerprint(args):
-        raise ValidationFailed(details={"cursor": ["belongs to a different search."]})
+        raise ValidationFailed(details={"cursor": [_("belongs to a different search.")]})
     return tuple(payload["k"]), EPOCH + timedelta(microseconds=payload["t"]) if "t" in payload else None
 
 
@@ -241,7 +243,7 @@ def in_view(args):
         box = BBox.parse(args["min_lng"], args["min_lat"], args["max_lng"], args["max_lat"],
                          max_span_deg=MAX_BOX_DEG)
     except InvalidCoordinates as exc:
-        raise ValidationFailed(details={k: [v] for k, v in exc.errors.items()}) from None
+        raise ValidationFailed(details={k: [v] for k, v in coordinate_errors(exc.errors).items()}) from None
     filters = _filters(args)
     view = services.in_view(box, filters, clock.now())
     if view.mode == "clusters":

@@ -23,7 +23,7 @@ from app.media import images
 from app.media.models import Photo, StoredImage
 from app.media.services import MediaSettings, media_settings, save_processed
 from app.merchants.models import Store
-from app.offerings.models import CATEGORY_LABELS, Category, Offering
+from app.offerings.models import Category, Offering, category_names
 
 SIZE = (960, 640)  # variants 320, 640 and 960 wide
 SCENES = 5  # per category
@@ -152,7 +152,7 @@ def draw_scene(category: str, index: int) -> Image.Image:
     draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=(255, 255, 255))
     GLYPHS[category](draw, x, y, radius * 1.05, ink)
     draw.rectangle((0, SIZE[1] - 84, SIZE[0], SIZE[1]), fill=tuple(int(v * .8) for v in dark))
-    draw.text((36, SIZE[1] - 42), CATEGORY_LABELS[category], font=_font(40), fill=(255, 255, 255), anchor="lm")
+    draw.text((36, SIZE[1] - 42), category_names(category)[0], font=_font(40), fill=(255, 255, 255), anchor="lm")
     return image
 
 
@@ -200,7 +200,7 @@ def _pick(text: str, count: int) -> int:
 
 def _offering_pictures(offering: Offering, gallery: bool) -> list[tuple[images.Processed, str]]:
     first = _pick(offering.title, SCENES)
-    alt = f"An illustration of {WHAT[offering.category]} for {CATEGORY_LABELS[offering.category].lower()}"
+    alt = f"An illustration of {WHAT[offering.category]} for {category_names(offering.category)[0].lower()}"
     return [(scene(offering.category, (first + n) % SCENES), alt) for n in range(GALLERY if gallery else 1)]
 
 

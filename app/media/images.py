@@ -1,4 +1,5 @@
-"""The image pipeline: uploaded bytes in, clean resized JPEG variants out. No database, no Flask.
+"""The image pipeline: uploaded bytes in, clean resized JPEG variants out. No database, no Flask
+(but flask_babel's gettext, which reads no request: outside one it leaves messages in English).
 
 What a merchant (later a reviewer, or someone in a conversation) uploads is never served as it came:
 its type is decided by decoding it (JPEG, PNG or WebP; the file name and the claimed type are ignored),
@@ -19,6 +20,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from flask_babel import gettext as _
 from PIL import Image, ImageCms, ImageOps
 
 from app.errors import ValidationFailed
@@ -57,11 +59,12 @@ def file_name(digest: str, width: int) -> str:
 
 
 def _refuse(code: str, field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(f"The image {message}", code=code, details={field: [message]})
+    # The details say the problem alone (a caller may name the file before it).
+    return ValidationFailed(_("The image %(problem)s", problem=message), code=code, details={field: [message]})
 
 
 def _megabytes(size: int) -> str:
-    return f"{size / 1024 / 1024:.1f}".removesuffix(".0") + " MB"
+    return _("%(n)s MB", n=f"{size / 1024 / 1024:.1f}".removesuffix(".0"))
 
 
 def _open(content: bytes, max_pixels: int, field: str) -> Image.Image:
@@ -82,13 +85,13 @@ def _open(content: bytes, max_pixels: int, field: str) -> Image.Image:
 
 
 def _unreadable(field: str) -> ValidationFailed:
-    return _refuse("image_unreadable", field, "must be a JPEG, PNG or WebP image (this file is not one, "
-                                              "or it is damaged).")
+    return _refuse("image_unreadable", field, _("must be a JPEG, PNG or WebP image (this file is not one, "
+                                                "or it is damaged)."))
 
 
 def _too_many_pixels(field: str, max_pixels: int) -> ValidationFailed:
     return _refuse("image_too_many_pixels", field,
-                   f"has too many pixels: at most {max_pixels / 1_000_000:g} megapixels.")
+                   _("has too many pixels: at most %(n)s megapixels.", n=f"{max_pixels / 1_000_000:g}"))
 
 
 def _decode(content: bytes, max_pixels: int, widths: tuple[int, ...], field: str) -> Image.Image:
@@ -146,10 +149,10 @@ def process(content: bytes, *, max_bytes: int, max_pixels: int, widths: tuple[in
         name ``field``.
     """
     if len(content) > max_bytes:
-        raise _refuse("image_too_large", field, f"must be at most {_megabytes(max_bytes)} "
-                                                f"(this file is {_megabytes(len(content))}).")
+        raise _refuse("image_too_large", field, _("must be at most %(limit)s (this file is %(size)s).",
+                                                  limit=_megabytes(max_bytes), size=_megabytes(len(content))))
     if not content:
-        raise _refuse("image_unreadable", field, "is an empty file.")
+        raise _refuse("image_unreadable", field, _("is an empty file."))
     return resize(_decode(content, max_pixels, widths, field), widths)
 
 

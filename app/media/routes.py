@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, Flask, abort, current_app, flash, redirect, request, send_from_directory, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from app.auth.security import actor
@@ -69,7 +71,7 @@ def _upload(kind: str, owner_id: int):
         flash(exc.message, "error")
         return redirect(back)
     db.session.commit()
-    flash("Photo added." if len(added) == 1 else f"{len(added)} photos added.", "success")
+    flash(ngettext("Photo added.", "%(num)d photos added.", len(added)), "success")
     return redirect(back)
 
 
@@ -97,7 +99,7 @@ def describe(photo_id: int):
         flash(exc.message, "error")
         return redirect(back)
     db.session.commit()
-    flash("Description saved.", "success")
+    flash(_("Description saved."), "success")
     return redirect(back)
 
 
@@ -107,7 +109,7 @@ def make_cover(photo_id: int):
     photo = services.get_photo(actor(), photo_id, manage=True)
     services.make_cover(current_user, photo)
     db.session.commit()
-    flash("Cover chosen.", "success")
+    flash(_("Cover chosen."), "success")
     return redirect(_edit_page(photo.owner))
 
 
@@ -128,5 +130,5 @@ def delete(photo_id: int):
     released = services.delete_photo(current_user, photo)
     db.session.commit()
     services.remove_unused_files(released)
-    flash("Photo deleted.", "info")
+    flash(_("Photo deleted."), "info")
     return redirect(back)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, exists, func, or_, select
 
 from app.auth.models import User
@@ -158,7 +159,7 @@ def get_photo(actor: User | None, photo_id: int, *, manage: bool = False) -> Pho
     """
     photo = db.session.get(Photo, photo_id)
     if photo is None:
-        raise NotFound("No such photo.")
+        raise NotFound(_("No such photo."))
     if photo.offering_id is not None:
         get_owner(actor, "offering", photo.offering_id, manage=manage)
     else:
@@ -169,7 +170,7 @@ def get_photo(actor: User | None, photo_id: int, *, manage: bool = False) -> Pho
 def _authorize(actor: User | None, owner: Owner) -> None:
     store = owner.store if isinstance(owner, Offering) else owner
     if not can_manage_store(actor, store):
-        raise PermissionDenied("Only the store's owner can change its photos.")
+        raise PermissionDenied(_("Only the store's owner can change its photos."))
 
 
 def _lock(owner: Owner) -> list[Photo]:
@@ -181,8 +182,8 @@ def _lock(owner: Owner) -> list[Photo]:
 def _clean_alt(text: str | None) -> str:
     text = (text or "").strip()
     if len(text) > MAX_ALT_TEXT:
-        raise ValidationFailed(f"The description (alt text) must be at most {MAX_ALT_TEXT} characters.",
-                               details={"alt_text": [f"must be at most {MAX_ALT_TEXT} characters."]})
+        raise ValidationFailed(_("The description (alt text) must be at most %(max)d characters.", max=MAX_ALT_TEXT),
+                               details={"alt_text": [_("must be at most %(max)d characters.", max=MAX_ALT_TEXT)]})
     return text
 
 
@@ -203,12 +204,15 @@ def add_photos(actor: User, owner: Owner, uploads: Sequence[tuple[str, bytes | B
     _authorize(actor, owner)
     alt_text = _clean_alt(alt_text)
     if not uploads:
-        raise ValidationFailed("Choose at least one photo.", details={field: ["is required: choose a photo."]})
+        raise ValidationFailed(_("Choose at least one photo."), details={field: [_("is required: choose a photo.")]})
     photos = _lock(owner)
     if len(photos) + len(uploads) > MAX_PHOTOS:
         left = MAX_PHOTOS - len(photos)
-        raise Conflict(f"A gallery holds at most {MAX_PHOTOS} photos (the cover and {MAX_PHOTOS - 1} more); "
-                       + (f"there is room for {left} more." if left else "delete one to add another."),
+        message = (_("A gallery holds at most %(limit)d photos (the cover and %(more)d more); there is room for "
+                     "%(left)d more.", limit=MAX_PHOTOS, more=MAX_PHOTOS - 1, left=left) if left else
+                   _("A gallery holds at most %(limit)d photos (the cover and %(more)d more); delete one to add "
+                     "another.", limit=MAX_PHOTOS, more=MAX_PHOTOS - 1))
+        raise Conflict(message,
                        code="too_many_photos", details={"limit": MAX_PHOTOS, "photos": len(photos)})
     added = []
     for name, content in uploads:
@@ -218,7 +222,7 @@ def add_photos(actor: User, owner: Owner, uploads: Sequence[tuple[str, bytes | B
         except ValidationFailed as exc:
             if not name:
                 raise
-            message = f"“{name}” {exc.details[field][0]}"
+            message = _("“%(name)s” %(problem)s", name=name, problem=exc.details[field][0])
             raise ValidationFailed(message, code=exc.code, details={field: [message]}) from None
         photo = Photo(image=image, alt_text=alt_text, position=len(photos) + len(added))
         if isinstance(owner, Offering):
@@ -262,7 +266,8 @@ def _reorder(owner: Owner, photos: list[Photo], photo_ids: Sequence[int]) -> lis
     by_id = {photo.id: photo for photo in photos}
     if sorted(photo_ids) != sorted(by_id):
         raise ValidationFailed(details={"photo_ids": [
-            f"must list each of this gallery's {len(by_id)} photos exactly once: {sorted(by_id)}."]})
+            _("must list each of this gallery's %(count)d photos exactly once: %(ids)s.", count=len(by_id),
+              ids=sorted(by_id))]})
     ordered = [by_id[photo_id] for photo_id in photo_ids]
     _renumber(ordered)
     db.session.flush()

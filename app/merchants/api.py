@@ -5,6 +5,7 @@ from zoneinfo import available_timezones
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import Boolean, Date, DateTime, Email, Float, Integer, List, Nested, String, Time
 from apiflask.validators import Length, OneOf, Range, Regexp
+from flask_babel import lazy_gettext as _l
 from marshmallow import pre_dump
 
 from app import clock
@@ -19,7 +20,7 @@ from geo.points import LngLat
 
 bp = APIBlueprint("merchants_api", __name__, url_prefix="/api/v1", tag="Stores")
 
-TIME = Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="must be a time HH:MM")
+TIME = Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error=_l("must be a time HH:MM"))
 
 
 class BusinessIn(Schema):
@@ -72,8 +73,8 @@ class StoreIn(Schema):
     address = String(validate=Length(max=255))
     lat = Number(required=True, validate=Range(-90, 90))
     lng = Number(required=True, validate=Range(-180, 180))
-    timezone = String(validate=OneOf(sorted(available_timezones()), error="must be an IANA time zone such as "
-                                                                          "Asia/Shanghai."),
+    timezone = String(validate=OneOf(sorted(available_timezones()),
+                                     error=_l("must be an IANA time zone such as Asia/Shanghai.")),
                       metadata={"example": "Asia/Shanghai"})
     geofence_m = WholeNumber(validate=Range(10, 5000))
     hours = List(Nested(HoursIn))

@@ -27,10 +27,14 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 if TYPE_CHECKING:
     from app.merchants.models import Store
 
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+# Short weekday names in the request's language (lazy: read when shown).
+WEEKDAYS = (_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun"))
 ONE_DAY = timedelta(days=1)
 _DAY = 24 * 3600  # seconds
 _WEEK = 7 * _DAY
@@ -45,10 +49,10 @@ def describe(opens: time, closes: time) -> str:
     """Say an interval as people read it: 09:00–18:00, 18:00–02:00 (next day), 10:00–10:00 (24 hours)."""
     text = f"{opens:%H:%M}–{closes:%H:%M}"
     if closes == opens:
-        return f"{text} (24 hours)"
+        return _("%(hours)s (24 hours)", hours=text)
     if closes == time(0):
-        return f"{text} (midnight)"
-    return f"{text} (next day)" if ends_next_day(opens, closes) else text
+        return _("%(hours)s (midnight)", hours=text)
+    return _("%(hours)s (next day)", hours=text) if ends_next_day(opens, closes) else text
 
 
 def local_instant(day: date, at: time, zone: tzinfo) -> datetime:
@@ -85,10 +89,11 @@ def week_overlap(intervals: Iterable[tuple[int, time, time]]) -> str | None:
                 if start < end:
                     day = start // _DAY % 7
                     earlier = first if a_start <= b_start + shift else second
-                    message = f"intervals overlap on {WEEKDAYS[day]}"
-                    if earlier[0] != day:
-                        message += f" ({WEEKDAYS[earlier[0]]} {describe(earlier[1], earlier[2])} runs into it)"
-                    return message
+                    if earlier[0] == day:
+                        return _("intervals overlap on %(day)s", day=WEEKDAYS[day])
+                    return _("intervals overlap on %(day)s (%(earlier)s %(hours)s runs into it)",
+                             day=WEEKDAYS[day], earlier=WEEKDAYS[earlier[0]],
+                             hours=describe(earlier[1], earlier[2]))
     return None
 
 

@@ -6,6 +6,7 @@ import secrets
 from datetime import date, datetime, time
 from enum import StrEnum
 
+from flask_babel import lazy_gettext as _l
 from geoalchemy2 import Geography
 from sqlalchemy import (
     CheckConstraint,
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import clock
 from app.auth.models import User
+from app.db import Rated
 from app.extensions import db
 
 
@@ -40,15 +42,15 @@ class BusinessCategory(StrEnum):
 
 
 BUSINESS_CATEGORY_LABELS = {
-    BusinessCategory.BEAUTY: "Beauty & cosmetics",
-    BusinessCategory.FITNESS: "Fitness & sport",
-    BusinessCategory.EDUCATION: "Classes & education",
-    BusinessCategory.FOOD: "Food & drink",
-    BusinessCategory.WELLNESS: "Wellness & spa",
-    BusinessCategory.FASHION: "Fashion & tailoring",
-    BusinessCategory.FAMILY: "Kids & family",
-    BusinessCategory.CRAFTS: "Arts & crafts",
-    BusinessCategory.OTHER: "Other",
+    BusinessCategory.BEAUTY: _l("Beauty & cosmetics"),
+    BusinessCategory.FITNESS: _l("Fitness & sport"),
+    BusinessCategory.EDUCATION: _l("Classes & education"),
+    BusinessCategory.FOOD: _l("Food & drink"),
+    BusinessCategory.WELLNESS: _l("Wellness & spa"),
+    BusinessCategory.FASHION: _l("Fashion & tailoring"),
+    BusinessCategory.FAMILY: _l("Kids & family"),
+    BusinessCategory.CRAFTS: _l("Arts & crafts"),
+    BusinessCategory.OTHER: _l("Other"),
 }
 
 
@@ -82,7 +84,7 @@ class Business(db.Model):
     stores: Mapped[list[Store]] = relationship(back_populates="business", order_by="Store.id")
 
 
-class Store(db.Model):
+class Store(Rated, db.Model):
     __tablename__ = "stores"
     __table_args__ = (
         CheckConstraint("status IN ('active', 'closed_permanently')", name="status_known"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
@@ -24,6 +25,12 @@ bp = Blueprint("merchants", __name__)
 def works_at_a_store(user) -> bool:
     """For the menu: whether the visitor is staff of any store (membership, not the account's role)."""
     return services.works_at_a_store(user if user.is_authenticated else None)
+
+
+@bp.app_template_global()
+def invitation_status(status: str) -> str:
+    """An invitation's status as the page says it, in the request's language."""
+    return staff.status_label(status)
 
 
 @bp.app_template_filter("hours")
@@ -57,7 +64,7 @@ def new_business():
             form.form_errors.append(exc.message)
         else:
             db.session.commit()
-            flash(f"{business.name} is created. Now place your first store on the map.", "success")
+            flash(_("%(name)s is created. Now place your first store on the map.", name=business.name), "success")
             return redirect(url_for("merchants.new_store", business_id=business.id))
     return render_template("merchants/business_form.html", form=form, business=None), form_status(form)
 
@@ -74,7 +81,7 @@ def edit_business(business_id: int):
             apply_form_errors(form, exc)
         else:
             db.session.commit()
-            flash("Business saved.", "success")
+            flash(_("Business saved."), "success")
             return redirect(url_for("merchants.dashboard"))
     return render_template("merchants/business_form.html", form=form, business=business), form_status(form)
 
@@ -85,7 +92,7 @@ def _store_form_page(form: StoreForm, store=None, business=None):
         point = LngLat.parse(form.lng.data, form.lat.data)
     except ValueError:
         pass
-    pins = [(point, None, "Your store")] if point else []
+    pins = [(point, None, _("Your store"))] if point else []
     map_parts = page_map(point, 16 if point else 12, pins, height="420px", draggable=True)
     return render_template("merchants/store_form.html", form=form, store=store, business=business,
                            map=map_parts, timezones=COMMON_TIMEZONES), form_status(form)
@@ -110,7 +117,7 @@ def new_store(business_id: int):
             apply_form_errors(form, exc)
         else:
             db.session.commit()
-            flash(f"{store.name} is on the map. Set its opening hours next.", "success")
+            flash(_("%(name)s is on the map. Set its opening hours next.", name=store.name), "success")
             return redirect(url_for("merchants.store_hours", store_id=store.id))
     return _store_form_page(form, business=business)
 
@@ -130,9 +137,12 @@ def edit_store(store_id: int):
             apply_form_errors(form, exc)
         else:
             db.session.commit()
-            flash("Store saved.", "success")
+            flash(_("Store saved."), "success")
             return redirect(url_for("merchants.dashboard"))
     return _store_form_page(form, store=store, business=store.business)
+
+
+EXCEPTION_FIELDS = ("day", "is_closed", "opens", "closes", "note")
 
 
 def _hours_from_form() -> list[dict]:
@@ -151,15 +161,21 @@ def _grid_problem(exc: ValidationFailed, intervals: list[dict]) -> str:
     """Say what is wrong with the weekly grid, a bad row by its day."""
     def day_of(key: str) -> str:
         index = key.removeprefix("hours[").removesuffix("]")
-        return f"{WEEKDAYS[intervals[int(index)]['weekday']]}: " if index.isdigit() else ""
-    return "; ".join(f"{day_of(key)}{message}" for key, message in exc.details.items())
+        return str(WEEKDAYS[intervals[int(index)]["weekday"]]) if index.isdigit() else ""
+
+    def problem(key: str, message: str) -> str:
+        day = day_of(key)
+        return _("%(day)s: %(problem)s", day=day, problem=message) if day else message
+    return _("; ").join(problem(key, message) for key, message in exc.details.items())
 
 
 @bp.route("/merchant/stores/<int:store_id>/hours", methods=["GET", "POST"])
 @login_required
 def store_hours(store_id: int):
     store = services.get_store(actor(), store_id, manage=True)
-    exception_form = HoursExceptionForm()
+    # After a refused exception, the form comes back with what was typed (add_exception puts it in the URL).
+    kept = request.args if any(key in request.args for key in EXCEPTION_FIELDS) else None
+    exception_form = HoursExceptionForm(formdata=kept) if kept else HoursExceptionForm()
     problem = None
     if request.method == "POST":
         intervals = _hours_from_form()
@@ -171,7 +187,7 @@ def store_hours(store_id: int):
             store = services.get_store(actor(), store_id, manage=True)
         else:
             db.session.commit()
-            flash("Opening hours saved.", "success")
+            flash(_("Opening hours saved."), "success")
             return redirect(url_for("merchants.store_hours", store_id=store.id))
     grid = {(w, i): (None, None) for w in range(7) for i in (0, 1)}
     counts = dict.fromkeys(range(7), 0)
@@ -189,21 +205,27 @@ def store_hours(store_id: int):
 def add_exception(store_id: int):
     store = services.get_store(actor(), store_id, manage=True)
     form = HoursExceptionForm()
+    problem = None
     if not form.validate_on_submit():
-        flash("Give a valid date for the exception.", "error")
-        return redirect(url_for("merchants.store_hours", store_id=store.id))
-    try:
-        opens = services.parse_time(form.opens.data) if form.opens.data else None
-        closes = services.parse_time(form.closes.data) if form.closes.data else None
-        services.set_hours_exception(current_user, store, form.day.data, is_closed=form.is_closed.data,
-                                     opens=opens, closes=closes, note=form.note.data or "")
-    except ValueError:
-        flash("Times must look like 09:30.", "error")
-    except ValidationFailed as exc:
-        flash("; ".join(map(str, exc.details.values())) or exc.message, "error")
+        problem = _("Give a valid date for the exception.")
     else:
-        db.session.commit()
-        flash("Exception saved.", "success")
+        try:
+            opens = services.parse_time(form.opens.data) if form.opens.data else None
+            closes = services.parse_time(form.closes.data) if form.closes.data else None
+            services.set_hours_exception(current_user, store, form.day.data, is_closed=form.is_closed.data,
+                                         opens=opens, closes=closes, note=form.note.data or "")
+        except ValueError:
+            problem = _("Times must look like 09:30.")
+        except ValidationFailed as exc:
+            problem = _("; ").join(map(str, exc.details.values())) or exc.message
+    if problem:
+        db.session.rollback()
+        flash(problem, "error")
+        # Back to the form with what was typed still in it: a refusal loses nothing.
+        kept = {key: request.form[key] for key in EXCEPTION_FIELDS if request.form.get(key)}
+        return redirect(url_for("merchants.store_hours", store_id=store.id, **kept, _anchor="exception-form"))
+    db.session.commit()
+    flash(_("Exception saved."), "success")
     return redirect(url_for("merchants.store_hours", store_id=store.id))
 
 
@@ -213,7 +235,7 @@ def delete_exception(store_id: int, exception_id: int):
     store = services.get_store(actor(), store_id, manage=True)
     services.remove_hours_exception(current_user, store, exception_id)
     db.session.commit()
-    flash("Exception removed.", "success")
+    flash(_("Exception removed."), "success")
     return redirect(url_for("merchants.store_hours", store_id=store.id))
 
 
@@ -245,8 +267,8 @@ def store_staff(store_id: int):
         else:
             db.session.commit()
             # The same words whether or not the address has an account.
-            flash(f"Invitation sent to {form.email.data.strip().lower()}. They join the staff of {store.name} "
-                  "when they accept it.", "success")
+            flash(_("Invitation sent to %(email)s. They join the staff of %(store)s when they accept it.",
+                    email=form.email.data.strip().lower(), store=store.name), "success")
             return redirect(url_for("merchants.store_staff", store_id=store.id))
     return render_template("merchants/store_staff.html", store=store, form=form, now=clock.now(),
                            people=staff.staff_of_store(current_user, store)), form_status(form)
@@ -258,7 +280,7 @@ def remove_staff(store_id: int, user_id: int):
     store = services.get_store(actor(), store_id, manage=True)
     staff.remove_staff(current_user, store, user_id)
     db.session.commit()
-    flash("Staff member removed.", "success")
+    flash(_("Staff member removed."), "success")
     return redirect(url_for("merchants.store_staff", store_id=store.id))
 
 
@@ -268,7 +290,7 @@ def revoke_invitation(store_id: int, invitation_id: int):
     store = services.get_store(actor(), store_id, manage=True)
     staff.revoke_invitation(current_user, store, invitation_id, clock.now())
     db.session.commit()
-    flash("Invitation withdrawn: its link no longer works.", "success")
+    flash(_("Invitation withdrawn: its link no longer works."), "success")
     return redirect(url_for("merchants.store_staff", store_id=store.id))
 
 
@@ -295,12 +317,12 @@ def answer_invitation(invitation_id: int, answer: str):
     if answer == "accept":
         accepted = staff.accept_invitation(current_user, invitation_id, clock.now(), token)
         db.session.commit()
-        flash(f"You now work at {accepted.store.name}: its bookings and check-in desk are under My stores.",
-              "success")
+        flash(_("You now work at %(store)s: its bookings and check-in desk are under My stores.",
+                store=accepted.store.name), "success")
         return redirect(url_for("merchants.dashboard"))
     staff.decline_invitation(current_user, invitation_id, clock.now(), token)
     db.session.commit()
-    flash("Invitation declined.", "info")
+    flash(_("Invitation declined."), "info")
     return redirect(url_for("merchants.my_invitations"))
 
 

@@ -9,9 +9,11 @@ from typing import Any
 from zoneinfo import available_timezones
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
 from app.auth.models import Role, User
+from app.discovery.geo_messages import coordinate_errors
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.merchants.hours import week_overlap
@@ -72,9 +74,9 @@ def get_business(actor: User | None, business_id: int, *, manage: bool = False) 
     """
     business = db.session.get(Business, business_id)
     if business is None:
-        raise NotFound("No such business.")
+        raise NotFound(_("No such business."))
     if manage and not is_owner(actor, business):
-        raise PermissionDenied("Only the owner can change this business.")
+        raise PermissionDenied(_("Only the owner can change this business."))
     return business
 
 
@@ -86,12 +88,12 @@ def get_store(actor: User | None, store_id: int, *, manage: bool = False) -> Sto
     """
     store = db.session.get(Store, store_id)
     if store is None:
-        raise NotFound("No such store.")
+        raise NotFound(_("No such store."))
     if manage:
         if not can_manage_store(actor, store):
-            raise PermissionDenied("Only the store's owner can change it.")
+            raise PermissionDenied(_("Only the store's owner can change it."))
     elif not is_publicly_listed(store) and not can_view_store_private(actor, store):
-        raise NotFound("No such store.")
+        raise NotFound(_("No such store."))
     return store
 
 
@@ -128,19 +130,19 @@ def _text(data: Mapping[str, Any], key: str, errors: dict, *, required: bool, ma
           min_len: int = 1) -> str | None:
     if key not in data:
         if required:
-            errors[key] = "is required."
+            errors[key] = _("is required.")
         return None
     value = data[key]
     if value is None:
         value = ""
     if not isinstance(value, str):
-        errors[key] = "must be text."
+        errors[key] = _("must be text.")
         return None
     value = value.strip()
     if required and len(value) < min_len:
-        errors[key] = "is required."
+        errors[key] = _("is required.")
     elif len(value) > max_len:
-        errors[key] = f"must be at most {max_len} characters."
+        errors[key] = _("must be at most %(max)d characters.", max=max_len)
     return value
 
 
@@ -152,12 +154,12 @@ def _clean_business(data: Mapping[str, Any], *, partial: bool) -> dict[str, Any]
         value = _text(data, key, errors, required=required and not partial, max_len=max_len)
         if value is not None and key not in errors:
             if key == "name" and not value:
-                errors[key] = "is required."
+                errors[key] = _("is required.")
             out[key] = value
     if "category" in data or not partial:
         category = data.get("category") or BusinessCategory.OTHER
         if category not in set(BusinessCategory):
-            errors["category"] = "is not a known category."
+            errors["category"] = _("is not a known category.")
         out["category"] = category
     if errors:
         raise ValidationFailed(details=errors)
@@ -171,26 +173,26 @@ def _clean_store(data: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
         value = _text(data, key, errors, required=required and not partial, max_len=max_len)
         if value is not None and key not in errors:
             if key == "name" and not value:
-                errors[key] = "is required."
+                errors[key] = _("is required.")
             out[key] = value
     if not partial or "lat" in data or "lng" in data:
         try:
             out["location"] = LngLat.parse(data.get("lng"), data.get("lat"))
         except InvalidCoordinates as exc:
-            errors.update(exc.errors)
+            errors.update(coordinate_errors(exc.errors))
     if "timezone" in data or not partial:
         tz = data.get("timezone") or "Asia/Shanghai"
         if not isinstance(tz, str) or tz not in timezones():
-            errors["timezone"] = "must be an IANA time zone such as Asia/Shanghai."
+            errors["timezone"] = _("must be an IANA time zone such as Asia/Shanghai.")
         out["timezone"] = tz
     if "geofence_m" in data:
         fence = data["geofence_m"]
         if isinstance(fence, bool) or not isinstance(fence, int) or not 10 <= fence <= 5000:
-            errors["geofence_m"] = "must be a whole number of metres between 10 and 5000."
+            errors["geofence_m"] = _("must be a whole number of metres between 10 and 5000.")
         out["geofence_m"] = fence
     if "status" in data:
         if data["status"] not in set(StoreStatus):
-            errors["status"] = "must be active or closed_permanently."
+            errors["status"] = _("must be active or closed_permanently.")
         out["status"] = data["status"]
     if errors:
         raise ValidationFailed(details=errors)
@@ -207,7 +209,7 @@ def parse_time(value: Any) -> time:
     # time.fromisoformat alone also takes "10", "1000", "10:00Z", "10:00+08:00"; an offset
     # makes an aware time that cannot be compared with naive store-local times.
     if not isinstance(value, str) or not _TIME_RE.fullmatch(value.strip()):
-        raise ValueError("must be a time HH:MM")
+        raise ValueError(_("must be a time HH:MM"))
     return time.fromisoformat(value.strip())
 
 
@@ -219,10 +221,11 @@ def _clean_hours(intervals: Iterable[Mapping[str, Any]]) -> list[tuple[int, time
         try:
             weekday = item["weekday"]
             if isinstance(weekday, bool) or not isinstance(weekday, int) or not 0 <= weekday <= 6:
-                raise ValueError("weekday must be 0 (Monday) to 6 (Sunday)")
+                raise ValueError(_("weekday must be 0 (Monday) to 6 (Sunday)"))
             cleaned.append((weekday, parse_time(item["opens"]), parse_time(item["closes"])))
         except (KeyError, TypeError, ValueError) as exc:
-            errors[f"hours[{index}]"] = str(exc) if not isinstance(exc, KeyError) else f"{exc} is required"
+            errors[f"hours[{index}]"] = (str(exc) if not isinstance(exc, KeyError)
+                                         else _("%(field)s is required", field=exc))
     if not errors and (overlap := week_overlap(cleaned)):
         errors["hours"] = overlap
     if errors:
@@ -244,7 +247,7 @@ def create_business(actor: User, data: Mapping[str, Any]) -> Business:
     cap = current_app.config["MAX_BUSINESSES_PER_ACCOUNT"]
     owned = db.session.scalar(select(func.count()).select_from(Business).where(Business.owner_id == actor.id))
     if owned >= cap:
-        raise Conflict(f"An account can own at most {cap} businesses.", code="too_many_businesses",
+        raise Conflict(_("An account can own at most %(limit)d businesses.", limit=cap), code="too_many_businesses",
                        details={"limit": cap})
     if actor.role in (Role.RESIDENT, Role.STAFF):
         actor.role = Role.MERCHANT
@@ -261,7 +264,7 @@ def update_business(actor: User, business: Business, data: Mapping[str, Any]) ->
     :raises ValidationFailed: on bad fields.
     """
     if not is_owner(actor, business):
-        raise PermissionDenied("Only the owner can change this business.")
+        raise PermissionDenied(_("Only the owner can change this business."))
     for key, value in _clean_business(data, partial=True).items():
         setattr(business, key, value)
     db.session.flush()
@@ -275,7 +278,7 @@ def create_store(actor: User, business: Business, data: Mapping[str, Any]) -> St
     :raises ValidationFailed: on bad fields or coordinates.
     """
     if not is_owner(actor, business):
-        raise PermissionDenied("Only the owner can add stores to this business.")
+        raise PermissionDenied(_("Only the owner can add stores to this business."))
     fields = _clean_store(data, partial=False)
     location: LngLat = fields.pop("location")
     store = Store(business_id=business.id, location=location.to_element(), **fields)
@@ -293,7 +296,7 @@ def update_store(actor: User, store: Store, data: Mapping[str, Any]) -> Store:
     :raises ValidationFailed: on bad fields or coordinates.
     """
     if not can_manage_store(actor, store):
-        raise PermissionDenied("Only the store's owner can change it.")
+        raise PermissionDenied(_("Only the store's owner can change it."))
     if ("lat" in data) != ("lng" in data):
         current = LngLat.from_element(store.location)
         data = {"lat": current.lat, "lng": current.lng, **data}
@@ -327,9 +330,9 @@ def set_opening_hours(actor: User, store: Store, intervals: Iterable[Mapping[str
     :raises ValidationFailed: on bad or overlapping intervals (overnight tails included).
     """
     if not can_manage_store(actor, store):
-        raise PermissionDenied("Only the store's owner can change its hours.")
+        raise PermissionDenied(_("Only the store's owner can change its hours."))
     if not isinstance(intervals, (list, tuple)):
-        raise ValidationFailed(details={"hours": "must be a list of {weekday, opens, closes}."})
+        raise ValidationFailed(details={"hours": _("must be a list of {weekday, opens, closes}.")})
     cleaned = _clean_hours(intervals)
     store.hours.clear()
     db.session.flush()
@@ -349,15 +352,15 @@ def set_hours_exception(actor: User, store: Store, day: date, *, is_closed: bool
     :raises ValidationFailed: when special hours are missing, or given for a day closed all day.
     """
     if not can_manage_store(actor, store):
-        raise PermissionDenied("Only the store's owner can change its hours.")
+        raise PermissionDenied(_("Only the store's owner can change its hours."))
     if is_closed and (opens is not None or closes is not None):
-        raise ValidationFailed(details={"is_closed": "A day closed all day has no hours: untick it to give "
-                                                     "special hours, or leave the times empty."})
+        raise ValidationFailed(details={"is_closed": _("A day closed all day has no hours: untick it to give "
+                                                       "special hours, or leave the times empty.")})
     if not is_closed and (opens is None or closes is None):
-        raise ValidationFailed(details={"closes": "Give opening and closing times (closing at or before "
-                                                  "opening means the next day)."})
+        raise ValidationFailed(details={"closes": _("Give opening and closing times (closing at or before "
+                                                    "opening means the next day).")})
     if len(note or "") > 120:
-        raise ValidationFailed(details={"note": "must be at most 120 characters."})
+        raise ValidationFailed(details={"note": _("must be at most %(max)d characters.", max=120)})
     exception = db.session.scalar(
         select(HoursException).where(HoursException.store_id == store.id, HoursException.day == day))
     if exception is None:
@@ -378,9 +381,9 @@ def remove_hours_exception(actor: User, store: Store, exception_id: int) -> None
     :raises NotFound: when the exception is not this store's.
     """
     if not can_manage_store(actor, store):
-        raise PermissionDenied("Only the store's owner can change its hours.")
+        raise PermissionDenied(_("Only the store's owner can change its hours."))
     exception = db.session.get(HoursException, exception_id)
     if exception is None or exception.store_id != store.id:
-        raise NotFound("No such exception.")
+        raise NotFound(_("No such exception."))
     db.session.delete(exception)
     db.session.flush()

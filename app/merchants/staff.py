@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -21,12 +23,13 @@ from app.auth.models import User
 from app.auth.services import EMAIL_RE, find_user_by_email, normalise_email
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
+from app.i18n import format_when, in_locale_of
 from app.merchants.models import InvitationStatus, StaffInvitation, Store, StoreStaff
 from app.merchants.services import can_manage_store
 from bookings.services import queue_notice
 
 INVITATION_DAYS = 14
-MANAGE_ONLY = "Only the store's owner can manage its staff."
+MANAGE_ONLY = _l("Only the store's owner can manage its staff.")
 
 
 @dataclass
@@ -35,6 +38,21 @@ class StaffList:
 
     members: list[StoreStaff]
     invitations: list[StaffInvitation]
+
+
+# What an invitation's status reads as on pages and in messages (the stored value stays English).
+STATUS_LABELS = {
+    InvitationStatus.PENDING: _l("pending"),
+    InvitationStatus.ACCEPTED: _l("accepted"),
+    InvitationStatus.DECLINED: _l("declined"),
+    InvitationStatus.REVOKED: _l("withdrawn"),
+    InvitationStatus.EXPIRED: _l("expired"),
+}
+
+
+def status_label(status: str) -> str:
+    """An invitation status in the request's language."""
+    return str(STATUS_LABELS.get(status, status))
 
 
 def _digest(raw: str) -> str:
@@ -47,7 +65,7 @@ def staff_of_store(actor: User, store: Store) -> StaffList:
     :raises PermissionDenied: unless the actor owns the store.
     """
     if not can_manage_store(actor, store):
-        raise PermissionDenied(MANAGE_ONLY)
+        raise PermissionDenied(str(MANAGE_ONLY))
     members = list(db.session.scalars(select(StoreStaff).where(StoreStaff.store_id == store.id)
                                       .order_by(StoreStaff.created_at, StoreStaff.id)))
     invitations = list(db.session.scalars(
@@ -70,16 +88,16 @@ def invite_staff(actor: User, store: Store, email: str, now: datetime,
     :raises Conflict: ``already_staff`` when a member of the store has that address.
     """
     if not can_manage_store(actor, store):
-        raise PermissionDenied(MANAGE_ONLY)
+        raise PermissionDenied(str(MANAGE_ONLY))
     address = normalise_email(email if isinstance(email, str) else "")
     if not EMAIL_RE.match(address) or len(address) > 254:
-        raise ValidationFailed(details={"email": "Enter a valid e-mail address."})
+        raise ValidationFailed(details={"email": _("Enter a valid e-mail address.")})
     if address == store.business.owner.email:
-        raise ValidationFailed(details={"email": "That is the owner's own address: owners run the store already."})
+        raise ValidationFailed(details={"email": _("That is the owner's own address: owners run the store already.")})
     if db.session.scalar(select(StoreStaff.id).join(User, User.id == StoreStaff.user_id)
                          .where(StoreStaff.store_id == store.id, User.email == address)) is not None:
-        raise Conflict("Already staff at this store.", code="already_staff",
-                       details={"email": "Already staff at this store."})
+        raise Conflict(_("Already staff at this store."), code="already_staff",
+                       details={"email": _("Already staff at this store.")})
     token = secrets.token_urlsafe(32)
     fields = {"token_hash": _digest(token), "status": InvitationStatus.PENDING, "invited_by_id": actor.id,
               "created_at": now, "expires_at": now + timedelta(days=INVITATION_DAYS),
@@ -90,12 +108,16 @@ def invite_staff(actor: User, store: Store, email: str, now: datetime,
         .on_conflict_do_update(constraint="uq_staff_invitations_store_email", set_=fields)
         .returning(StaffInvitation.id))
     invitation = db.session.get(StaffInvitation, invitation_id, populate_existing=True)
-    expires = invitation.expires_at.strftime("%d %b %Y")
-    queue_notice(address, f"Invitation to work at {store.name}",
-                 f"{actor.display_name} invites you to work at {store.name} ({store.business.name}) on Onsite: "
-                 f"see its bookings and check visitors in. Accept or decline by {expires}: {link(token)}\n"
-                 "If you do not know them, ignore this message; nothing changes unless you accept.",
-                 user=find_user_by_email(address), kind="staff_invitation")
+    invitee = find_user_by_email(address)
+    with in_locale_of(invitee):  # the invitee's language (the site's default for an address without an account)
+        title = _("Invitation to work at %(store)s", store=store.name)
+        body = "\n".join((
+            _("%(inviter)s invites you to work at %(store)s (%(business)s) on Onsite: see its bookings and check "
+              "visitors in. Accept or decline by %(date)s: %(link)s", inviter=actor.display_name, store=store.name,
+              business=store.business.name, date=format_when(invitation.expires_at, store.timezone, "date"),
+              link=link(token)),
+            _("If you do not know them, ignore this message; nothing changes unless you accept.")))
+    queue_notice(address, title, body, user=invitee, kind="staff_invitation")
     return invitation
 
 
@@ -114,10 +136,10 @@ def invitation_by_token(token: str) -> StaffInvitation:
     :raises NotFound: when no invitation has that token.
     """
     if not isinstance(token, str) or not 20 <= len(token) <= 100:
-        raise NotFound("No such invitation.")
+        raise NotFound(_("No such invitation."))
     invitation = db.session.scalar(select(StaffInvitation).where(StaffInvitation.token_hash == _digest(token)))
     if invitation is None:
-        raise NotFound("No such invitation.")
+        raise NotFound(_("No such invitation."))
     return invitation
 
 
@@ -132,13 +154,13 @@ def _open_invitation(actor: User, invitation_id: int, token: str | None, now: da
     by_token = bool(token) and invitation is not None and hmac.compare_digest(
         _digest(token), invitation.token_hash)
     if invitation is None or not (invitation.email == actor.email or by_token):
-        raise NotFound("No such invitation.")
+        raise NotFound(_("No such invitation."))
     status = invitation.status_at(now)
     if status == InvitationStatus.EXPIRED:
-        raise Conflict("This invitation has expired: ask the store for a new one.", code="invitation_expired")
+        raise Conflict(_("This invitation has expired: ask the store for a new one."), code="invitation_expired")
     if status != InvitationStatus.PENDING:
-        raise Conflict(f"This invitation was {status} already.", code="invitation_closed",
-                       details={"status": status})
+        raise Conflict(_("This invitation was %(status)s already.", status=status_label(status)),
+                       code="invitation_closed", details={"status": status})
     return invitation
 
 
@@ -178,13 +200,14 @@ def revoke_invitation(actor: User, store: Store, invitation_id: int, now: dateti
     :raises Conflict: ``invitation_closed`` when it was answered already.
     """
     if not can_manage_store(actor, store):
-        raise PermissionDenied(MANAGE_ONLY)
+        raise PermissionDenied(str(MANAGE_ONLY))
     invitation = db.session.scalar(select(StaffInvitation).where(StaffInvitation.id == invitation_id)
                                    .with_for_update().execution_options(populate_existing=True))
     if invitation is None or invitation.store_id != store.id:
-        raise NotFound("No such invitation.")
+        raise NotFound(_("No such invitation."))
     if invitation.status_at(now) not in (InvitationStatus.PENDING, InvitationStatus.EXPIRED):
-        raise Conflict(f"This invitation was {invitation.status} already.", code="invitation_closed",
+        raise Conflict(_("This invitation was %(status)s already.", status=status_label(invitation.status)),
+                       code="invitation_closed",
                        details={"status": invitation.status})
     invitation.status, invitation.responded_at = InvitationStatus.REVOKED, now
     db.session.flush()
@@ -198,10 +221,10 @@ def remove_staff(actor: User, store: Store, user_id: int) -> None:
     :raises NotFound: when that user is not staff here.
     """
     if not can_manage_store(actor, store):
-        raise PermissionDenied(MANAGE_ONLY)
+        raise PermissionDenied(str(MANAGE_ONLY))
     member = db.session.scalar(select(StoreStaff).where(StoreStaff.store_id == store.id,
                                                         StoreStaff.user_id == user_id))
     if member is None:
-        raise NotFound("Not staff at this store.")
+        raise NotFound(_("Not staff at this store."))
     db.session.delete(member)
     db.session.flush()

@@ -6,11 +6,14 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 from geoalchemy2 import Geography
 from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Numeric, SmallInteger, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import clock
+from app.db import Rated
 from app.extensions import db
 from app.merchants.models import Store
 
@@ -26,24 +29,39 @@ class Category(StrEnum):
     OTHER = "other"
 
 
+# The name in the request's language (lazy: read when shown); names in both languages are in the catalogue.
 CATEGORY_LABELS = {
-    Category.BEAUTY: "Beauty & make-up trial",
-    Category.FITNESS: "Fitness coaching",
-    Category.CLASS: "Class & workshop",
-    Category.FOOD: "Food & tasting",
-    Category.WELLNESS: "Wellness & massage",
-    Category.FASHION: "Fashion fitting",
-    Category.FAMILY: "Kids & family",
-    Category.OTHER: "Other",
+    Category.BEAUTY: _l("Beauty & make-up trial"),
+    Category.FITNESS: _l("Fitness coaching"),
+    Category.CLASS: _l("Class & workshop"),
+    Category.FOOD: _l("Food & tasting"),
+    Category.WELLNESS: _l("Wellness & massage"),
+    Category.FASHION: _l("Fashion fitting"),
+    Category.FAMILY: _l("Kids & family"),
+    Category.OTHER: _l("Other"),
 }
 
 CURRENCIES = ("CNY", "HKD", "USD", "EUR", "JPY", "GBP", "SGD")
 
 
+def category_names(category: str) -> list[str]:
+    """The category's name in every language Onsite speaks (English first), whatever the request's."""
+    label = CATEGORY_LABELS.get(category)
+    if label is None:
+        return [category] if category else []
+    names = []
+    for locale in ("en", "zh_CN"):
+        with force_locale(locale):
+            name = str(label)
+        if name not in names:
+            names.append(name)
+    return names
+
+
 def search_text_for(title: str, store_name: str, category: str, description: str) -> str:
-    """The lower-cased text an offering is found by."""
-    label = CATEGORY_LABELS.get(category, category or "")
-    return " ".join(part for part in (title, store_name, label, (description or "")[:500]) if part).lower()
+    """The lower-cased text an offering is found by (its category in both languages)."""
+    parts = (title, store_name, *category_names(category), (description or "")[:500])
+    return " ".join(part for part in parts if part).lower()
 
 
 class OfferingStatus(StrEnum):
@@ -51,7 +69,7 @@ class OfferingStatus(StrEnum):
     ARCHIVED = "archived"
 
 
-class Offering(db.Model):
+class Offering(Rated, db.Model):
     """An in-store experience, paid at the store.
 
     ``location`` repeats the store's point so nearby search can order offerings
@@ -92,9 +110,6 @@ class Offering(db.Model):
     # What text search matches: title, store name, category and the start of the description,
     # lower-cased; kept by the services (search_text_for) and indexed with pg_trgm.
     search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
-    # Filled by reviews of verified visits; NULL until the first one.
-    rating_avg: Mapped[Decimal | None] = mapped_column(Numeric(3, 2))
-    rating_count: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=clock.now, server_default=func.now(), onupdate=clock.now
@@ -113,4 +128,5 @@ class Offering(db.Model):
 
     @property
     def category_label(self) -> str:
-        return CATEGORY_LABELS.get(self.category, self.category)
+        """The category's name in the request's language."""
+        return str(CATEGORY_LABELS.get(self.category, self.category))

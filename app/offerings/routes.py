@@ -4,6 +4,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
@@ -56,7 +57,7 @@ def new(store_id: int):
             form.photos.errors = [exc.message]
         else:
             db.session.commit()
-            flash(f"“{offering.title}” is listed.", "success")
+            flash(_("“%(title)s” is listed.", title=offering.title), "success")
             return redirect(url_for("offerings.detail", offering_id=offering.id))
     return render_template("offerings/form.html", form=form, store=store, offering=None), form_status(form)
 
@@ -77,7 +78,7 @@ def edit(offering_id: int):
             apply_form_errors(form, exc)
         else:
             db.session.commit()
-            flash("Experience saved.", "success")
+            flash(_("Experience saved."), "success")
             return redirect(url_for("offerings.detail", offering_id=offering.id))
     return render_template("offerings/form.html", form=form, store=offering.store,
                            offering=offering), form_status(form)
@@ -89,7 +90,7 @@ def archive(offering_id: int):
     offering = services.get_offering(actor(), offering_id, manage=True)
     booking_services.change_offering(current_user, offering, {"status": OfferingStatus.ARCHIVED}, clock.now())
     db.session.commit()
-    flash(f"“{offering.title}” is archived: residents no longer see it.", "info")
+    flash(_("“%(title)s” is archived: residents no longer see it.", title=offering.title), "info")
     return redirect(url_for("merchants.dashboard"))
 
 
@@ -99,7 +100,7 @@ def restore(offering_id: int):
     offering = services.get_offering(actor(), offering_id, manage=True)
     booking_services.change_offering(current_user, offering, {"status": OfferingStatus.ACTIVE}, clock.now())
     db.session.commit()
-    flash(f"“{offering.title}” is listed again.", "success")
+    flash(_("“%(title)s” is listed again.", title=offering.title), "success")
     return redirect(url_for("merchants.dashboard"))
 
 

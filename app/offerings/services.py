@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -34,14 +35,14 @@ def get_offering(actor: User | None, offering_id: int, *, manage: bool = False) 
     """
     offering = db.session.get(Offering, offering_id)
     if offering is None:
-        raise NotFound("No such experience.")
+        raise NotFound(_("No such experience."))
     if manage:
         if not can_manage_store(actor, offering.store):
             if is_publicly_visible(offering):
-                raise PermissionDenied("Only the store's owner can change this experience.")
-            raise NotFound("No such experience.")
+                raise PermissionDenied(_("Only the store's owner can change this experience."))
+            raise NotFound(_("No such experience."))
     elif not is_publicly_visible(offering) and not can_view_store_private(actor, offering.store):
-        raise NotFound("No such experience.")
+        raise NotFound(_("No such experience."))
     return offering
 
 
@@ -79,7 +80,7 @@ def _int_field(data: Mapping[str, Any], key: str, low: int, high: int, errors: d
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        errors[key] = f"must be a whole number from {low} to {high}."
+        errors[key] = _("must be a whole number from %(low)d to %(high)d.", low=low, high=high)
         return None
     return value
 
@@ -94,11 +95,11 @@ def clean_price(value: Any) -> Decimal:
     try:
         amount = Decimal(str(value).strip())
     except (InvalidOperation, TypeError):
-        raise ValueError("must be an amount such as 88 or 88.50") from None
+        raise ValueError(_("must be an amount such as 88 or 88.50")) from None
     if not amount.is_finite() or amount < 0 or amount > MAX_PRICE:
-        raise ValueError("must be an amount from 0 to 99999999.99")
+        raise ValueError(_("must be an amount from 0 to 99999999.99"))
     if amount != amount.quantize(Decimal("0.01")):
-        raise ValueError("has at most two decimals")
+        raise ValueError(_("has at most two decimals"))
     return amount.quantize(Decimal("0.01")).copy_abs()  # "-0" is 0.00, not -0.00
 
 
@@ -109,17 +110,17 @@ def _clean_offering(data: Mapping[str, Any], *, partial: bool) -> dict[str, Any]
     def text(key: str, max_len: int, required: bool) -> None:
         if key not in data:
             if required and not partial:
-                errors[key] = "is required."
+                errors[key] = _("is required.")
             return
         value = data[key] if data[key] is not None else ""
         if not isinstance(value, str):
-            errors[key] = "must be text."
+            errors[key] = _("must be text.")
             return
         value = value.strip()
         if required and not value:
-            errors[key] = "is required."
+            errors[key] = _("is required.")
         elif len(value) > max_len:
-            errors[key] = f"must be at most {max_len} characters."
+            errors[key] = _("must be at most %(max)d characters.", max=max_len)
         else:
             out[key] = value
 
@@ -128,7 +129,7 @@ def _clean_offering(data: Mapping[str, Any], *, partial: bool) -> dict[str, Any]
     text("policy_text", 2000, False)
     if "category" in data or not partial:
         if data.get("category") not in set(Category):
-            errors["category"] = "must be one of: " + ", ".join(Category) + "."
+            errors["category"] = _("must be one of: %(values)s.", values=", ".join(Category))
         else:
             out["category"] = data["category"]
     if data.get("is_free") is True or data.get("free") is True:
@@ -139,11 +140,11 @@ def _clean_offering(data: Mapping[str, Any], *, partial: bool) -> dict[str, Any]
         except ValueError as exc:
             errors["price_amount"] = str(exc)
     elif not partial:
-        errors["price_amount"] = "is required (0 for free)."
+        errors["price_amount"] = _("is required (0 for free).")
     if "currency" in data:
         currency = data["currency"]
         if not isinstance(currency, str) or currency.upper() not in CURRENCIES:
-            errors["currency"] = "must be one of: " + ", ".join(CURRENCIES) + "."
+            errors["currency"] = _("must be one of: %(values)s.", values=", ".join(CURRENCIES))
         else:
             out["currency"] = currency.upper()
     for key, low, high, default in (("duration_min", 5, 1440, 60), ("capacity", 1, 1000, 1),
@@ -156,7 +157,7 @@ def _clean_offering(data: Mapping[str, Any], *, partial: bool) -> dict[str, Any]
             out[key] = default
     if "status" in data:
         if data["status"] not in set(OfferingStatus):
-            errors["status"] = "must be active or archived."
+            errors["status"] = _("must be active or archived.")
         else:
             out["status"] = data["status"]
     if errors:
@@ -171,7 +172,7 @@ def create_offering(actor: User, store: Store, data: Mapping[str, Any]) -> Offer
     :raises ValidationFailed: on bad fields.
     """
     if not can_manage_store(actor, store):
-        raise PermissionDenied("Only the store's owner can list experiences there.")
+        raise PermissionDenied(_("Only the store's owner can list experiences there."))
     fields = _clean_offering(data, partial=False)
     offering = Offering(store_id=store.id, location=store.location, **fields)
     offering.store = store
@@ -188,7 +189,7 @@ def update_offering(actor: User, offering: Offering, data: Mapping[str, Any]) ->
     :raises ValidationFailed: on bad fields.
     """
     if not can_manage_store(actor, offering.store):
-        raise PermissionDenied("Only the store's owner can change this experience.")
+        raise PermissionDenied(_("Only the store's owner can change this experience."))
     for key, value in _clean_offering(data, partial=True).items():
         setattr(offering, key, value)
     offering.refresh_search_text()

@@ -8,6 +8,7 @@
 // moving the map changes the map only, until "Search this area" moves the list to it.
 (function () {
   "use strict";
+  var _ = window.I18N.gettext, ngettext = window.I18N.ngettext, locale = window.I18N.locale;
   var holder = document.getElementById("explore-map");
   if (!holder) return;
   var map = window[holder.dataset.mapName];
@@ -20,14 +21,19 @@
   var state = { lat: initial.lat, lng: initial.lng, radius_m: initial.radius_m, cursor: null, where: "" };
   var circle = null, markers = {}, moving = false, requestNo = 0;
 
+  function formatNumber(n, digits) {
+    return new Intl.NumberFormat(locale, { minimumFractionDigits: digits || 0, maximumFractionDigits: digits || 0 })
+      .format(n);
+  }
   function formatDistance(m) {
-    return m < 1000 ? Math.round(m) + " m" : (m / 1000).toFixed(m < 10000 ? 1 : 0) + " km";
+    return m < 1000 ? _("%(n)s m", { n: formatNumber(Math.round(m)) })
+                    : _("%(n)s km", { n: formatNumber(m / 1000, m < 10000 ? 1 : 0) });
   }
   function formatPrice(price) {
-    if (price.free) return "Free";
-    var locale = price.currency === "CNY" ? "zh-CN" : undefined;
-    try {
-      return new Intl.NumberFormat(locale, { style: "currency", currency: price.currency }).format(Number(price.amount));
+    if (price.free) return _("Free");
+    try {  // "¥88.00", never "CN¥88.00", whatever the page's language
+      return new Intl.NumberFormat(locale, { style: "currency", currency: price.currency, currencyDisplay: "narrowSymbol" })
+        .format(Number(price.amount));
     } catch (e) { return price.amount + " " + price.currency; }
   }
   function text(tag, cls, value) {
@@ -82,8 +88,11 @@
     meta.appendChild(text("span", "badge text-bg-light me-1", formatPrice(item.price)));
     meta.appendChild(text("span", "me-2", formatDistance(item.distance_m)));
     meta.appendChild(text("span", item.open_now ? "text-success me-2" : "text-muted me-2",
-                          item.open_now ? "Open now" : "Closed now"));
-    if (item.rating) meta.appendChild(text("span", "", "★ " + item.rating.avg.toFixed(1) + " (" + item.rating.count + ")"));
+                          item.open_now ? _("Open now") : _("Closed now")));
+    if (item.rating) {
+      meta.appendChild(text("span", "", _("★ %(rating)s (%(count)s)", {
+        rating: formatNumber(item.rating.avg, 1), count: formatNumber(item.rating.count) })));
+    }
     li.appendChild(meta);
     if (item.photo) {
       li.classList.add("has-photo");
@@ -119,10 +128,9 @@
     state.cursor = nextCursor || null;
     more.classList.toggle("d-none", !state.cursor);
     var count = list.children.length;
-    var when = whenLabel();
     summary.textContent = count === 0
-      ? "Nothing here yet with these filters. Try a wider area, another time or fewer filters."
-      : count + (state.cursor ? "+" : "") + " experiences within " + formatDistance(state.radius_m) + (state.where ? " of " + state.where : "") + (when ? ", free " + when : "");
+      ? _("Nothing here yet with these filters. Try a wider area, another time or fewer filters.")
+      : summaryText(count);
     if (circle) map.removeLayer(circle);
     circle = L.circle([state.lat, state.lng], { radius: state.radius_m, color: "#0d6efd", weight: 1, fillOpacity: 0.03, interactive: false }).addTo(map);
     if (items.some(function (item) { return item.rating; })) {  // something to rank by: offer "Rating"
@@ -136,23 +144,47 @@
   // Days are the resident's own (this device's calendar); the API reads them as each store's local date.
   (function fillDays() {
     var select = form.elements.available_on, today = new Date();
-    var format = new Intl.DateTimeFormat(undefined, { weekday: "short", day: "numeric", month: "short" });
+    var format = new Intl.DateTimeFormat(locale, { weekday: "short", day: "numeric", month: "short" });
     var pad = function (n) { return (n < 10 ? "0" : "") + n; };
     for (var n = 0; n < 7; n++) {
       var day = new Date(today.getFullYear(), today.getMonth(), today.getDate() + n);
-      var option = text("option", "", n === 0 ? "Today" : n === 1 ? "Tomorrow" : format.format(day));
+      var option = text("option", "", n === 0 ? _("Today") : n === 1 ? _("Tomorrow") : format.format(day));
       option.value = day.getFullYear() + "-" + pad(day.getMonth() + 1) + "-" + pad(day.getDate());
       select.appendChild(option);
     }
   })();
 
+  // "12+ experiences within 3 km of you, free tomorrow afternoon for 4": one sentence per case, for translators.
+  function summaryText(count) {
+    var values = { num: formatNumber(count) + (state.cursor ? "+" : ""), distance: formatDistance(state.radius_m),
+                   place: state.where };
+    var sentence;
+    if (state.where === "you") {
+      sentence = ngettext("%(num)s experience within %(distance)s of you",
+                          "%(num)s experiences within %(distance)s of you", count, values);
+    } else if (state.where === "centre") {
+      sentence = ngettext("%(num)s experience within %(distance)s of the map's centre",
+                          "%(num)s experiences within %(distance)s of the map's centre", count, values);
+    } else if (state.where) {
+      sentence = ngettext("%(num)s experience within %(distance)s of %(place)s",
+                          "%(num)s experiences within %(distance)s of %(place)s", count, values);
+    } else {
+      sentence = ngettext("%(num)s experience within %(distance)s", "%(num)s experiences within %(distance)s",
+                          count, values);
+    }
+    var when = whenLabel();
+    return when ? _("%(summary)s, free %(when)s", { summary: sentence, when: when }) : sentence;
+  }
+
   function whenLabel() {
     var day = form.elements.available_on;
     if (!day.value) return "";
     var part = form.elements.part_of_day.value, party = Number(form.elements.party.value);
-    var label = day.options[day.selectedIndex].textContent;
-    return (day.selectedIndex <= 2 ? label.toLowerCase() : "on " + label) +  // "today", "tomorrow", "on Wed 2 Dec"
-      (part ? " " + part : "") + (party > 1 ? " for " + party : "");
+    var label = day.selectedIndex === 1 ? _("today") : day.selectedIndex === 2 ? _("tomorrow")
+      : _("on %(day)s", { day: day.options[day.selectedIndex].textContent });  // "on Wed 2 Dec"
+    var parts = { morning: _("morning"), afternoon: _("afternoon"), evening: _("evening") };
+    if (part) label = _("%(day)s %(part)s", { day: label, part: parts[part] });
+    return party > 1 ? _("%(when)s for %(party)s", { when: label, party: party }) : label;
   }
 
   function filterParams() {
@@ -173,12 +205,13 @@
   // "max_price: Not a valid number." in the words of the form: "Max price: not a valid number."
   function problems(body) {
     var details = body && body.error && body.error.details;
-    if (!details) return "The search failed; please try again.";
+    if (!details) return _("The search failed; please try again.");
     return Object.keys(details).map(function (field) {
       var label = form.querySelector('label[for="' + field + '"]');
       var message = String(details[field]);
-      return (label ? label.textContent : field) + ": " + message.charAt(0).toLowerCase() + message.slice(1);
-    }).join("; ");
+      return _("%(field)s: %(problem)s", { field: label ? label.textContent : field,
+                                          problem: message.charAt(0).toLowerCase() + message.slice(1) });
+    }).join(_("; "));
   }
 
   function search(append) {
@@ -189,7 +222,7 @@
     params.set("limit", "50");
     if (append && state.cursor) params.set("cursor", state.cursor);
     var mine = ++requestNo;
-    statusBox.textContent = "Searching…";
+    statusBox.textContent = _("Searching…");
     return fetch("/api/v1/offerings/nearby?" + params.toString(), { headers: { Accept: "application/json" } })
       .then(function (response) {
         return response.json().then(function (body) { return { ok: response.ok, body: body }; });
@@ -201,7 +234,7 @@
           showError(problems(result.body));
           if (!append) {
             clearList();
-            summary.textContent = "No results: correct the search above.";
+            summary.textContent = _("No results: correct the search above.");
           }
           return;
         }
@@ -210,7 +243,7 @@
       })
       .catch(function () {
         statusBox.textContent = "";
-        showError("Could not reach Onsite. Check your connection and try again.");
+        showError(_("Could not reach Onsite. Check your connection and try again."));
       });
   }
 
@@ -253,7 +286,7 @@
     if (!tiles) {
       view = [];
       viewZoom = zoom;
-      syncMap("Zoom in to see the experiences on the map.");
+      syncMap(_("Zoom in to see the experiences on the map."));
       return;
     }
     var params = filterParams();
@@ -277,8 +310,8 @@
       if (mine !== viewNo) return;
       view = [];  // never leave pins of another search on the map
       viewZoom = zoom;
-      syncMap(error.message === "invalid" ? "Nothing on the map until the search is corrected."
-                                          : "The map could not show what is in view.");
+      syncMap(error.message === "invalid" ? _("Nothing on the map until the search is corrected.")
+                                          : _("The map could not show what is in view."));
     });
   }
 
@@ -294,7 +327,8 @@
   function densityMarker(c) {
     var size = Math.min(64, 24 + Math.log10(c.count) * 12);
     var icon = L.divIcon({ className: "density-marker", html: String(c.count), iconSize: [size, size] });
-    return L.marker([c.lat, c.lng], { icon: icon, title: c.count + " experiences" })
+    var title = ngettext("%(num)s experience", "%(num)s experiences", c.count, { num: formatNumber(c.count) });
+    return L.marker([c.lat, c.lng], { icon: icon, title: title })
       .on("click", function () { map.setView([c.lat, c.lng], map.getZoom() + 2); });
   }
 
@@ -333,7 +367,8 @@
       cluster.zoomToShowLayer(shown, function () { shown.openPopup(); });
     }
     mapSummary.dataset.zoom = viewZoom;  // the zoom the map's content answers (browser tests wait for it)
-    mapSummary.textContent = note || (view.length ? total.toLocaleString() + (total === 1 ? " experience" : " experiences") + " in view" : "");
+    mapSummary.textContent = note || (view.length ? ngettext("%(num)s experience in view", "%(num)s experiences in view",
+                                                             total, { num: formatNumber(total) }) : "");
     var asked = pending;  // a listed pin asked for before this view came: open it now if it is alone
     pending = null;
     if (asked && cluster.hasLayer(asked)) showOnMap(asked);
@@ -363,7 +398,7 @@
   areaButton.addEventListener("click", function () {
     var centre = map.getCenter();
     state.radius_m = Math.min(50000, Math.max(500, map.distance(centre, map.getBounds().getNorthEast())));
-    moveTo(centre.lat, centre.lng, map.getZoom(), "the map's centre");
+    moveTo(centre.lat, centre.lng, map.getZoom(), "centre");
   });
   more.addEventListener("click", function () { search(true); });
   form.addEventListener("submit", function (event) { event.preventDefault(); searchAll(); });
@@ -384,14 +419,14 @@
   });
 
   $("locate").addEventListener("click", function () {
-    if (!navigator.geolocation) { showError("This browser cannot share its location; type a place instead."); return; }
-    statusBox.textContent = "Finding you…";
+    if (!navigator.geolocation) { showError(_("This browser cannot share its location; type a place instead.")); return; }
+    statusBox.textContent = _("Finding you…");
     navigator.geolocation.getCurrentPosition(function (position) {
       state.radius_m = 3000;
       moveTo(position.coords.latitude, position.coords.longitude, 15, "you");
     }, function () {
       statusBox.textContent = "";
-      showError("Location is not available; type a place instead.");
+      showError(_("Location is not available; type a place instead."));
     }, { enableHighAccuracy: true, timeout: 10000, maximumAge: 60000 });
   });
 
@@ -406,7 +441,7 @@
           if (placeInput.value.trim() !== q) return;  // an answer to what was typed before
           placeResults.textContent = "";
           if (!found.length) {
-            placeResults.appendChild(text("div", "list-group-item small text-muted", "No place called “" + q + "”"));
+            placeResults.appendChild(text("div", "list-group-item small text-muted", _("No place called “%(place)s”", { place: q })));
             return;
           }
           found.forEach(function (place) {

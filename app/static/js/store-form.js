@@ -1,6 +1,7 @@
 // Store form: click or drag the pin to set the store's location; typed lat/lng move the pin.
 (function () {
   "use strict";
+  var _ = window.I18N.gettext;
   var holder = document.getElementById("store-map");
   if (!holder) return;
   var map = window[holder.dataset.mapName];
@@ -15,7 +16,7 @@
 
   function place(latlng) {
     if (!marker) {
-      marker = L.marker(latlng, { draggable: true, title: "Your store" }).addTo(map);
+      marker = L.marker(latlng, { draggable: true, title: _("Your store") }).addTo(map);
       marker.on("dragend", function () { fill(marker.getLatLng()); });
     } else {
       marker.setLatLng(latlng);
