@@ -76,6 +76,8 @@ def create_app(config: object | None = None) -> Flask:
     from bookings import api as bookings_api
     from bookings import routes as bookings_routes
 
+    import trust.models  # noqa: F401 - the trust domain's tables (its blueprints arrive with its pages)
+
     web.init_web(app)
     for module in (health_routes, auth_routes, discovery_routes, merchants_routes, offerings_routes, bookings_routes,
                    media_routes, auth_api, merchants_api, discovery_api, offerings_api, bookings_api, media_api):

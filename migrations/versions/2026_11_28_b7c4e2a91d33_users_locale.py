@@ -21,5 +21,5 @@ def upgrade():
 
 def downgrade():
     with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.drop_constraint('ck_users_locale_known', type_='check')
+        batch_op.drop_constraint(op.f('ck_users_locale_known'), type_='check')
         batch_op.drop_column('locale')
