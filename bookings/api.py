@@ -10,6 +10,8 @@ from apiflask.fields import Boolean, Float, Integer, List, Nested, String
 from apiflask.schemas import FileSchema
 from apiflask.validators import Length, OneOf, Range, Regexp
 from flask import Response, current_app, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from marshmallow import pre_load
 
 from app import clock
@@ -28,7 +30,7 @@ from geo.points import LngLat
 
 bp = APIBlueprint("bookings_api", __name__, url_prefix="/api/v1", tag="Bookings")
 
-HHMM = Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", error="must be a time HH:MM, from 00:00 to 23:59.")
+HHMM = Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", error=_l("must be a time HH:MM, from 00:00 to 23:59."))
 MAX_ID32 = 2**31 - 1
 
 
@@ -205,7 +207,7 @@ def booking_json(booking: Booking) -> dict:
     point = LngLat.from_element(store.location)
     cutoff = services.cutoff_of(booking).astimezone(ZoneInfo(store.timezone))
     return {
-        "id": booking.id, "status": booking.status, "status_label": LABELS.get(booking.status, booking.status),
+        "id": booking.id, "status": booking.status, "status_label": str(LABELS.get(booking.status, booking.status)),
         "payment_status": booking.payment_status, "slot": slot_json(booking.slot, store.timezone),
         "offering": {"id": booking.offering_id, "title": booking.offering.title},
         "store": {"id": store.id, "name": store.name, "address": store.address, "lat": point.lat,
@@ -215,7 +217,7 @@ def booking_json(booking: Booking) -> dict:
         "price_due_at_store": {"amount": f"{booking.price_due:.2f}", "currency": booking.currency},
         "code": booking.code, "free_cancellation_until": cutoff.isoformat(),
         "is_late_cancel": booking.is_late_cancel, "cancel_reason": booking.cancel_reason,
-        "late_cancel_notice": ("Cancelled after the free-cancellation cut-off: this counts as a late cancel."
+        "late_cancel_notice": (_("Cancelled after the free-cancellation cut-off: this counts as a late cancel.")
                                if booking.is_late_cancel else None),
     }
 
@@ -466,13 +468,13 @@ class SelfCheckInIn(Schema):
     def position_sent(self, data, **kwargs):
         # The page sends no position when the browser refuses one: say so with its own code, not a field error.
         if isinstance(data, dict) and (data.get("lat") is None or data.get("lng") is None):
-            raise CheckInError("Allow location so we can see you are at the store.", code="missing_position")
+            raise CheckInError(_("Allow location so we can see you are at the store."), code="missing_position")
         return data
 
 
 class PaymentIn(Schema):
-    amount = String(required=True, validate=Regexp(AMOUNT_PATTERN, error="must be an amount from 0 with at most "
-                                                                          "two decimals."),
+    amount = String(required=True, validate=Regexp(AMOUNT_PATTERN, error=_l("must be an amount from 0 with "
+                                                                             "at most two decimals.")),
                     metadata={"example": "176.00", "description": "At most 99999999.99, two decimals."})
     method = String(required=True, validate=OneOf(["cash", "card_at_store", "mobile_wallet_at_store", "other"]))
     note = String(load_default="", validate=Length(max=300))
@@ -612,7 +614,7 @@ def booking_qr(booking_id: int):
     """The signed payload the booking's QR code carries (for apps drawing their own QR)."""
     booking = services.get_booking(actor(), booking_id)
     if booking.resident_id != actor().id:
-        raise NotFound("No such booking.")
+        raise NotFound(_("No such booking."))
     return {"token": checkin.issue_token(booking, _key()), "code": booking.code}
 
 
@@ -637,7 +639,7 @@ def store_checkin_code(store_id: int):
     """The store's current rotating code, for the counter screen (store owner or staff)."""
     store = get_store(actor(), store_id)
     if not services.can_work_store(actor(), store):
-        raise NotFound("No such store.")
+        raise NotFound(_("No such store."))
     now = clock.now()
     return {"code": checkin.store_code(store, now), "seconds_left": checkin.seconds_left(now)}
 

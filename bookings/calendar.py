@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
 from icalendar import Calendar, Event, vGeo
 
 from app import clock
@@ -26,12 +27,15 @@ def ics_for(booking: Booking, now: datetime | None = None) -> bytes:
     event.add("dtstamp", now or clock.now())
     event.add("dtstart", booking.slot.starts_at.astimezone(zone))
     event.add("dtend", booking.slot.ends_at.astimezone(zone))
-    event.add("summary", f"{booking.offering.title} — {store.name}")
+    event.add("summary", _("%(title)s — %(store)s", title=booking.offering.title, store=store.name))
     event.add("location", f"{store.name}, {store.address}".strip(", "))
     event.add("geo", vGeo((point.lat, point.lng)))
-    price = "free" if booking.price_due == 0 else f"{booking.price_due:.2f} {booking.currency}, paid at the store"
-    event.add("description", f"Party of {booking.party_size}. Price: {price}. Code: {booking.code}. "
-                             f"Free cancellation until {booking.offering.cancel_cutoff_hours} h before.")
+    facts = {"party": booking.party_size, "code": booking.code, "hours": booking.offering.cancel_cutoff_hours,
+             "price": f"{booking.price_due:.2f} {booking.currency}"}
+    event.add("description", _("Party of %(party)s. Price: free. Code: %(code)s. Free cancellation until %(hours)s h "
+                               "before.", **facts) if booking.price_due == 0 else
+              _("Party of %(party)s. Price: %(price)s, paid at the store. Code: %(code)s. Free cancellation until "
+                "%(hours)s h before.", **facts))
     event.add("status", "CANCELLED" if booking.status.startswith("cancelled") or booking.status == "rejected"
               else "CONFIRMED")
     calendar.add_component(event)

@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
@@ -72,7 +73,7 @@ def verify_token(token: str, key: bytes, now: datetime) -> Booking:
 
     :raises CheckInError: ``invalid_code`` when it is malformed, forged, edited, expired or revoked.
     """
-    invalid = refused("invalid_code", "This code is not valid.")
+    invalid = refused("invalid_code", _("This code is not valid."))
     try:
         booking_part, expires_part, signature = token[len(TOKEN_PREFIX):].split(".")
         booking_id, expires = int(booking_part), int(expires_part)
@@ -102,16 +103,16 @@ def find_by_code(code: Any, key: bytes, now: datetime) -> tuple[Booking, str]:
     :raises CheckInError: ``invalid_code`` when nothing matches.
     """
     if not isinstance(code, str) or not code.strip() or len(code) > 200:
-        raise ValidationFailed(details={"code": "Scan the QR code or type the 8-character code."})
+        raise ValidationFailed(details={"code": _("Scan the QR code or type the 8-character code.")})
     code = code.strip()
     if code.startswith(TOKEN_PREFIX):
         return verify_token(code, key, now), "staff_scan"
     short = normalise_code(code)
     if len(short) != 8 or any(ch not in CODE_ALPHABET for ch in short):
-        raise refused("invalid_code", "This code is not valid.")
+        raise refused("invalid_code", _("This code is not valid."))
     booking = db.session.scalar(select(Booking).where(Booking.code == short))
     if booking is None:
-        raise refused("invalid_code", "This code is not valid.")
+        raise refused("invalid_code", _("This code is not valid."))
     return booking, "staff_typed"
 
 
@@ -123,11 +124,11 @@ def reissue_code(actor: User, booking_id: int) -> Booking:
     """
     booking = get_booking(actor, booking_id)
     if booking.resident_id != actor.id:
-        raise NotFound("No such booking.")
+        raise NotFound(_("No such booking."))
     booking = db.session.scalar(select(Booking).where(Booking.id == booking.id).with_for_update()
                                 .execution_options(populate_existing=True))
     if booking.status not in (S.PENDING, S.CONFIRMED):
-        raise refused("not_confirmed", "Only an upcoming booking gets a new code.")
+        raise refused("not_confirmed", _("Only an upcoming booking gets a new code."))
     for _attempt in range(5):
         try:
             with db.session.begin_nested():
@@ -154,19 +155,19 @@ def _check_state(booking: Booking, now: datetime) -> None:
     if booking.status in (S.CHECKED_IN, S.COMPLETED):
         existing = booking.check_in
         # Store-local, like every time the API shows (the counter reads HH:MM off it).
-        raise refused("already_checked_in", "Already checked in.",
+        raise refused("already_checked_in", _("Already checked in."),
                       checked_in_at=existing.checked_in_at.astimezone(ZoneInfo(booking.store.timezone)).isoformat()
                       if existing else None,
                       checked_in_by=existing.actor.display_name if existing and existing.actor else None,
                       method=existing.method if existing else None)
     if booking.status in (S.CANCELLED_BY_RESIDENT, S.CANCELLED_BY_MERCHANT, S.REJECTED):
-        raise refused("cancelled", "This booking was cancelled.", status=booking.status)
+        raise refused("cancelled", _("This booking was cancelled."), status=booking.status)
     if booking.status != S.CONFIRMED:
-        raise refused("not_confirmed", "This booking is not confirmed.", status=booking.status)
+        raise refused("not_confirmed", _("This booking is not confirmed."), status=booking.status)
     opens, closes = window_of(booking)
     if not opens <= now <= closes:
         zone = ZoneInfo(booking.store.timezone)  # store-local, as the counter shows them; said by the server's clock
-        raise refused("outside_window", "Not the time for this visit.", too_early=now < opens,
+        raise refused("outside_window", _("Not the time for this visit."), too_early=now < opens,
                       opens_at=opens.astimezone(zone).isoformat(), closes_at=closes.astimezone(zone).isoformat(),
                       timezone=booking.store.timezone)
 
@@ -223,7 +224,7 @@ def scan(actor: User, store_id: int, code: Any, nonce: str | None, key: bytes, n
             booking_id = booking.id
             answer = ScanAnswer(200, render(_admit(actor, store, booking, method, now)))
     except DomainError as error:
-        answer = ScanAnswer(error.http_status, error_body(error.code, error.message, error.details))
+        answer = ScanAnswer(error.http_status, error_body(error.code, str(error.message), error.details))
         if counter_id is not None:
             _log_failure(counter_id, actor, code, error.code, booking_id, now)
     _remember(actor, nonce, answer.status, answer.body)
@@ -233,14 +234,14 @@ def scan(actor: User, store_id: int, code: Any, nonce: str | None, key: bytes, n
 def _counter(actor: User, store_id: int) -> Store:
     store = get_store(actor, store_id)
     if not can_view_store_private(actor, store):
-        raise PermissionDenied("Only the store's owner and staff check visitors in.")
+        raise PermissionDenied(_("Only the store's owner and staff check visitors in."))
     return store
 
 
 def _admit(actor: User, store: Store, booking: Booking, method: str, now: datetime) -> CheckInResult:
     if booking.store_id != store.id:
         # Nothing about the other store: a code found elsewhere must not tell whose it is.
-        raise refused("wrong_store", "This booking is for another store.")
+        raise refused("wrong_store", _("This booking is for another store."))
     booking = _lock(booking)
     _check_state(booking, now)
     check_in = CheckIn(booking_id=booking.id, store_id=store.id, method=method, verification="staff_verified",
@@ -256,7 +257,7 @@ def _save(check_in: CheckIn, booking: Booking) -> None:
             db.session.add(check_in)
             db.session.flush()
     except IntegrityError:
-        raise refused("already_checked_in", "Already checked in.") from None
+        raise refused("already_checked_in", _("Already checked in.")) from None
 
 
 # -- the store's rotating code and the resident's own check-in ----------------------------------
@@ -286,17 +287,17 @@ def self_check_in(actor: User, booking_id: int, position: dict[str, Any], code: 
     """
     booking = get_booking(actor, booking_id)
     if booking.resident_id != actor.id:
-        raise NotFound("No such booking.")
+        raise NotFound(_("No such booking."))
     point, accuracy = _position(position)
     store = booking.store
     if not isinstance(code, str) or normalise_code(code) not in (store_code(store, now), store_code(store, now, -1)):
-        raise refused("stale_code", "That is not the code shown at the counter right now.")
+        raise refused("stale_code", _("That is not the code shown at the counter right now."))
     if accuracy > store.geofence_m:
-        raise refused("position_too_vague", "Your position is too imprecise to prove you are here.",
+        raise refused("position_too_vague", _("Your position is too imprecise to prove you are here."),
                       accuracy_m=accuracy, needed_m=store.geofence_m)
     distance = db.session.scalar(select(distance_m(Store.location, point)).where(Store.id == store.id))
     if distance > store.geofence_m:
-        raise refused("too_far", "You are not at the store yet.", distance_m=round(distance),
+        raise refused("too_far", _("You are not at the store yet."), distance_m=round(distance),
                       geofence_m=store.geofence_m)
     booking = _lock(booking)
     if booking.status == S.CHECKED_IN and booking.check_in is not None and booking.check_in.lat is None:
@@ -318,14 +319,14 @@ def self_check_in(actor: User, booking_id: int, position: dict[str, Any], code: 
 
 def _position(position: dict[str, Any] | None) -> tuple[LngLat, float]:
     if not position or position.get("lat") is None or position.get("lng") is None:
-        raise refused("missing_position", "Allow location so we can see you are at the store.")
+        raise refused("missing_position", _("Allow location so we can see you are at the store."))
     try:
         point = LngLat.parse(position.get("lng"), position.get("lat"))
     except InvalidCoordinates as exc:
         raise ValidationFailed(details=exc.errors) from None
     accuracy = position.get("accuracy")
     if isinstance(accuracy, bool) or not isinstance(accuracy, (int, float)) or not 0 <= accuracy < 1e7:
-        raise ValidationFailed(details={"accuracy": "must be the position's accuracy in metres."})
+        raise ValidationFailed(details={"accuracy": _("must be the position's accuracy in metres.")})
     return point, float(accuracy)
 
 
@@ -365,7 +366,7 @@ def record_payment(actor: User, booking_id: int, amount: Any, method: Any, note:
     """
     booking = get_booking(actor, booking_id)
     if not can_view_store_private(actor, booking.store):
-        raise NotFound("No such booking.")
+        raise NotFound(_("No such booking."))
     errors: dict[str, str] = {}
     try:
         value = Decimal(str(amount))
@@ -373,23 +374,23 @@ def record_payment(actor: User, booking_id: int, amount: Any, method: Any, note:
                 Decimal("0.01")):
             raise ValueError
     except (ValueError, ArithmeticError):
-        errors["amount"] = "must be an amount from 0 with at most two decimals."
+        errors["amount"] = _("must be an amount from 0 with at most two decimals.")
         value = Decimal(0)
     if method not in set(PaymentMethod):
-        errors["method"] = "must be one of: " + ", ".join(PaymentMethod) + "."
+        errors["method"] = _("must be one of: %(choices)s.", choices=", ".join(PaymentMethod))
     if note is not None and (not isinstance(note, str) or len(note) > 300):
-        errors["note"] = "must be at most 300 characters."
+        errors["note"] = _("must be at most 300 characters.")
     # Lock, then read the payments: a concurrent correction of the same payment waits here, then sees
     # that this one no longer stands. Checked before the lock, both would pass and both would count.
     booking = _lock(booking)
     db.session.refresh(booking, ["payments"])
     # Only a payment that still stands: correcting one twice would leave both corrections in the takings.
     if supersedes_id is not None and not any(p.id == supersedes_id for p in effective_payments(booking)):
-        errors["supersedes_id"] = "must be an earlier payment of this booking that no later row corrects."
+        errors["supersedes_id"] = _("must be an earlier payment of this booking that no later row corrects.")
     if errors:
         raise ValidationFailed(details=errors)
     if booking.status not in (S.CHECKED_IN, S.COMPLETED):
-        raise refused("not_checked_in", "Check the visit in before recording what was paid.")
+        raise refused("not_checked_in", _("Check the visit in before recording what was paid."))
     payment = OfflinePayment(booking_id=booking.id, amount=value, currency=booking.currency, method=method,
                              note=(note or "").strip(), recorded_by_id=actor.id, supersedes_id=supersedes_id)
     booking.payments.append(payment)  # the collection was read above: keep it whole

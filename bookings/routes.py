@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 
 import segno
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
@@ -22,7 +24,7 @@ from bookings.models import Slot
 from bookings.states import CANCELLED, LABELS
 
 bp = Blueprint("bookings", __name__)
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+WEEKDAYS = (_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun"))
 
 
 
@@ -53,8 +55,8 @@ def create():
     except (Conflict, ValidationFailed) as error:
         return _fail(error, back)
     db.session.commit()
-    flash("Booked! Show your code at the store; you pay there." if booking.status == "confirmed"
-          else "Requested: the store will confirm your booking.", "success")
+    flash(_("Booked! Show your code at the store; you pay there.") if booking.status == "confirmed"
+          else _("Requested: the store will confirm your booking."), "success")
     return redirect(url_for("bookings.detail", booking_id=booking.id))
 
 
@@ -71,7 +73,7 @@ def join_waitlist(slot_id: int):
     except (Conflict, ValidationFailed) as error:
         return _fail(error, back)
     db.session.commit()
-    flash("You are on the waitlist. If seats free up, you will be booked and told.", "success")
+    flash(_("You are on the waitlist. If seats free up, you will be booked and told."), "success")
     return redirect(url_for("bookings.my_visits"))
 
 
@@ -80,7 +82,7 @@ def join_waitlist(slot_id: int):
 def leave_waitlist(entry_id: int):
     services.leave_waitlist(current_user, entry_id)
     db.session.commit()
-    flash("You left the waitlist.", "info")
+    flash(_("You left the waitlist."), "info")
     return redirect(url_for("bookings.my_visits"))
 
 
@@ -118,8 +120,8 @@ def cancel(booking_id: int):
     except (Conflict, ValidationFailed) as error:
         return _fail(error, back)
     db.session.commit()
-    flash("Cancelled late: the store's cut-off had passed, so this counts as a late cancel."
-          if booking.is_late_cancel else "Cancelled. Nothing to pay.", "info")
+    flash(_("Cancelled late: the store's cut-off had passed, so this counts as a late cancel.")
+          if booking.is_late_cancel else _("Cancelled. Nothing to pay."), "info")
     return redirect(_back(back))
 
 
@@ -132,7 +134,7 @@ def reschedule(booking_id: int):
     except (Conflict, ValidationFailed) as error:
         return _fail(error, back)
     db.session.commit()
-    flash("Moved. Your code stays the same.", "success")
+    flash(_("Moved. Your code stays the same."), "success")
     return redirect(back)
 
 
@@ -150,7 +152,8 @@ def merchant_action(booking_id: int, action: str):
     except (Conflict, ValidationFailed) as error:
         return _fail(error, back)
     db.session.commit()
-    flash({"confirm": "Confirmed.", "reject": "Declined.", "no-show": "Marked as a no-show."}[action], "success")
+    flash({"confirm": _("Confirmed."), "reject": _("Declined."), "no-show": _("Marked as a no-show.")}[action],
+          "success")
     return redirect(_back(back))
 
 
@@ -168,7 +171,8 @@ def my_visits():
 @bp.get("/me/inbox")
 @login_required
 def inbox():
-    return render_template("bookings/inbox.html", items=services.notifications_of(current_user),
+    items = services.notifications_of(current_user)
+    return render_template("bookings/inbox.html", items=items, zones=services.zones_of(items),
                            unread=services.unread_count(current_user))
 
 
@@ -216,9 +220,11 @@ def schedule(offering_id: int):
             problem = _schedule_problem(error, data)
         else:
             db.session.commit()
-            flash(f"Availability saved: {result.created} new slots, {result.removed} removed"
-                  + (f"; {result.kept_with_bookings} slots no longer planned still hold bookings — cancel them "
-                     "below if you must." if result.kept_with_bookings else "."), "success")
+            counts = {"created": result.created, "removed": result.removed, "kept": result.kept_with_bookings}
+            flash(_("Availability saved: %(created)s new slots, %(removed)s removed; %(kept)s slots no longer "
+                    "planned still hold bookings — cancel them below if you must.", **counts)
+                  if result.kept_with_bookings
+                  else _("Availability saved: %(created)s new slots, %(removed)s removed.", **counts), "success")
             return redirect(url_for("bookings.schedule", offering_id=offering.id))
     current = services.get_schedule(offering)
     zone = ZoneInfo(offering.store.timezone)
@@ -229,25 +235,26 @@ def schedule(offering_id: int):
         422 if problem else 200
 
 
-SCHEDULE_FIELDS = {"weekly": "Weekly times", "every": "Every … minutes", "weeks_ahead": "Weeks ahead",
-                   "min_notice_minutes": "Minimum notice", "checkin_opens_minutes": "Check-in opens",
-                   "requires_approval": "Approval", "exceptions": "Exceptions"}
-DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+SCHEDULE_FIELDS = {"weekly": _l("Weekly times"), "every": _l("Every … minutes"), "weeks_ahead": _l("Weeks ahead"),
+                   "min_notice_minutes": _l("Minimum notice"), "checkin_opens_minutes": _l("Check-in opens"),
+                   "requires_approval": _l("Approval"), "exceptions": _l("Exceptions")}
+DAY_NAMES = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"), _l("Saturday"),
+             _l("Sunday"))
 
 
 def _schedule_problem(error: ValidationFailed, data: dict) -> str:
     """Say what is wrong as the form names it: "Tuesday: 25:99 is not a time…", "Exceptions, line 2: …"."""
     said = []
     for path, message in (error.details or {}).items():
-        head, _, index = path.split(".")[0].partition("[")
+        head, _dot, index = path.split(".")[0].partition("[")
         label = SCHEDULE_FIELDS.get(head, head)
         if index and head == "weekly":
             label = DAY_NAMES[data["weekly"][int(index.rstrip("]"))]["weekday"]]
         elif index:
-            label = f"{label}, line {int(index.rstrip(']')) + 1}"
+            label = _("%(field)s, line %(line)s", field=label, line=int(index.rstrip("]")) + 1)
         text = message if isinstance(message, str) else "; ".join(map(str, message))
-        said.append(f"{label}: {text}")
-    return "; ".join(said) or error.message
+        said.append(_("%(field)s: %(problem)s", field=label, problem=text))
+    return "; ".join(said) or str(error.message)
 
 
 def _schedule_form() -> dict:
@@ -287,7 +294,7 @@ def _schedule_form() -> dict:
 def cancel_slot(slot_id: int):
     slot = db.session.get(Slot, slot_id)
     if slot is None:
-        flash("No such slot.", "error")
+        flash(_("No such slot."), "error")
         return redirect(url_for("merchants.dashboard"))
     back = url_for("bookings.schedule", offering_id=slot.offering_id)
     try:
@@ -295,7 +302,7 @@ def cancel_slot(slot_id: int):
     except (Conflict, ValidationFailed) as error:
         return _fail(error, back)
     db.session.commit()
-    flash(f"Slot cancelled; {count} booking(s) cancelled and their residents told.", "info")
+    flash(_("Slot cancelled; %(num)s booking(s) cancelled and their residents told.", num=count), "info")
     return redirect(_back(back))
 
 
@@ -306,7 +313,7 @@ def checkin_desk(store_id: int):
 
     store = get_store(current_user, store_id)
     if not services.can_work_store(current_user, store):
-        raise NotFound("No such store.")
+        raise NotFound(_("No such store."))
     now = clock.now()
     roster = checkin.roster(current_user, store.id, _day_arg(), now)
     return render_template("bookings/checkin_desk.html", store=store, roster=roster, labels=LABELS,
@@ -325,5 +332,5 @@ def new_code(booking_id: int):
     except (Conflict, ValidationFailed) as error:
         return _fail(error, back)
     db.session.commit()
-    flash("New code issued. The old code and QR no longer work.", "success")
+    flash(_("New code issued. The old code and QR no longer work."), "success")
     return redirect(back)

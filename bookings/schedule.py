@@ -9,6 +9,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
+
 from app.errors import ValidationFailed
 
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -22,16 +24,18 @@ def parse_hhmm(value: Any, field: str) -> time:
     """
     if isinstance(value, str) and (match := _TIME.match(value.strip())):
         return time(int(match.group(1)), int(match.group(2)))
-    shown = str(value)[:20] if value not in (None, "") else "An empty value"
-    raise ValidationFailed(details={field: f"{shown} is not a time: use HH:MM, from 00:00 to 23:59."})
+    if value in (None, ""):
+        raise ValidationFailed(details={field: _("An empty value is not a time: use HH:MM, from 00:00 to 23:59.")})
+    raise ValidationFailed(details={field: _("%(value)s is not a time: use HH:MM, from 00:00 to 23:59.",
+                                             value=str(value)[:20])})
 
 
 def every(start: time, end: time, minutes: int) -> list[time]:
     """Start times from ``start`` while a class still starts before ``end``, ``minutes`` apart."""
     if not 5 <= minutes <= 720:
-        raise ValidationFailed(details={"every.minutes": "must be between 5 and 720."})
+        raise ValidationFailed(details={"every.minutes": _("must be between 5 and 720.")})
     if end <= start:
-        raise ValidationFailed(details={"every.to": "must be after the first start time."})
+        raise ValidationFailed(details={"every.to": _("must be after the first start time.")})
     out, current = [], datetime.combine(date.min, start)
     stop = datetime.combine(date.min, end)
     while current < stop:
@@ -55,34 +59,34 @@ def parse_weekly(data: Mapping[str, Any]) -> WeeklyPlan:
     plan: dict[int, set[time]] = {}
     weekly = data.get("weekly") or []
     if not isinstance(weekly, list):
-        raise ValidationFailed(details={"weekly": "must be a list of {weekday, times}."})
+        raise ValidationFailed(details={"weekly": _("must be a list of {weekday, times}.")})
     for index, item in enumerate(weekly):
         if not isinstance(item, Mapping):
-            raise ValidationFailed(details={f"weekly[{index}]": "must be an object {weekday, times}."})
+            raise ValidationFailed(details={f"weekly[{index}]": _("must be an object {weekday, times}.")})
         weekday = item.get("weekday")
         if isinstance(weekday, bool) or not isinstance(weekday, int) or not 0 <= weekday <= 6:
-            raise ValidationFailed(details={f"weekly[{index}].weekday": "must be 0 (Monday) to 6 (Sunday)."})
+            raise ValidationFailed(details={f"weekly[{index}].weekday": _("must be 0 (Monday) to 6 (Sunday).")})
         times = item.get("times")
         if not isinstance(times, list):
-            raise ValidationFailed(details={f"weekly[{index}].times": "must be a list of HH:MM."})
+            raise ValidationFailed(details={f"weekly[{index}].times": _("must be a list of HH:MM.")})
         plan.setdefault(weekday, set()).update(parse_hhmm(t, f"weekly[{index}].times") for t in times)
     rule = data.get("every")
     if rule:
         if not isinstance(rule, Mapping):
-            raise ValidationFailed(details={"every": "must be {weekdays, from, to, minutes}."})
+            raise ValidationFailed(details={"every": _("must be {weekdays, from, to, minutes}.")})
         weekdays = rule.get("weekdays", list(range(7)))
         if not isinstance(weekdays, list) or not all(
                 isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= 6 for d in weekdays):
-            raise ValidationFailed(details={"every.weekdays": "must be a list of 0 (Monday) to 6 (Sunday)."})
+            raise ValidationFailed(details={"every.weekdays": _("must be a list of 0 (Monday) to 6 (Sunday).")})
         minutes = rule.get("minutes")
         if isinstance(minutes, bool) or not isinstance(minutes, int):
-            raise ValidationFailed(details={"every.minutes": "must be a whole number of minutes."})
+            raise ValidationFailed(details={"every.minutes": _("must be a whole number of minutes.")})
         starts = every(parse_hhmm(rule.get("from"), "every.from"), parse_hhmm(rule.get("to"), "every.to"), minutes)
         for weekday in weekdays:
             plan.setdefault(weekday, set()).update(starts)
     for times in plan.values():
         if len(times) > MAX_TIMES_PER_DAY:
-            raise ValidationFailed(details={"weekly": f"at most {MAX_TIMES_PER_DAY} start times a day."})
+            raise ValidationFailed(details={"weekly": _("at most %(num)d start times a day.", num=MAX_TIMES_PER_DAY)})
     return WeeklyPlan({weekday: tuple(sorted(times)) for weekday, times in plan.items() if times})
 
 

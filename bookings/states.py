@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from bookings.errors import InvalidTransition
 
 
@@ -71,14 +74,14 @@ ACTIVE = frozenset({S.PENDING, S.CONFIRMED, S.CHECKED_IN})
 CANCELLED = frozenset({S.REJECTED, S.CANCELLED_BY_RESIDENT, S.CANCELLED_BY_MERCHANT})
 
 LABELS = {
-    S.PENDING: "Waiting for the store to confirm",
-    S.CONFIRMED: "Confirmed",
-    S.CHECKED_IN: "Checked in",
-    S.COMPLETED: "Completed",
-    S.REJECTED: "Declined by the store",
-    S.CANCELLED_BY_RESIDENT: "Cancelled by you",
-    S.CANCELLED_BY_MERCHANT: "Cancelled by the store",
-    S.NO_SHOW: "No-show",
+    S.PENDING: _l("Waiting for the store to confirm"),
+    S.CONFIRMED: _l("Confirmed"),
+    S.CHECKED_IN: _l("Checked in"),
+    S.COMPLETED: _l("Completed"),
+    S.REJECTED: _l("Declined by the store"),
+    S.CANCELLED_BY_RESIDENT: _l("Cancelled by you"),
+    S.CANCELLED_BY_MERCHANT: _l("Cancelled by the store"),
+    S.NO_SHOW: _l("No-show"),
 }
 
 
@@ -96,5 +99,5 @@ def assert_transition(src: str, dst: str) -> None:
     :raises InvalidTransition: when ``src`` may not become ``dst``.
     """
     if not can_transition(src, dst):
-        raise InvalidTransition(f"A {src} booking cannot become {dst}.",
+        raise InvalidTransition(_("A %(src)s booking cannot become %(dst)s.", src=src, dst=dst),
                                 details={"from": src, "to": dst})

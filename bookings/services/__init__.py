@@ -41,6 +41,7 @@ from bookings.services.notices import (
     notify_account,
     queue_notice,
     unread_count,
+    zones_of,
 )
 from bookings.services.queries import (
     bookings_of_resident,
@@ -70,7 +71,7 @@ __all__ = [
     # idempotency
     "IDEMPOTENCY_TTL", "claim_idempotency_key", "remember_response", "request_fingerprint",
     # notices
-    "mark_notifications_read", "notifications_of", "notify_account", "queue_notice", "unread_count",
+    "mark_notifications_read", "notifications_of", "notify_account", "queue_notice", "unread_count", "zones_of",
     # queries
     "bookings_of_resident", "bookings_of_store_day", "can_work_store", "get_booking", "has_room_on",
     "waiting_of", "waitlist_of",

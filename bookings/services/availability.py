@@ -8,12 +8,14 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
 from sqlalchemy import delete, exists, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from app.auth.models import User
 from app.errors import PermissionDenied, ValidationFailed
 from app.extensions import db
+from app.i18n import in_locale_of
 from app.merchants.models import Store
 from app.merchants.services import can_manage_store
 from app.offerings.models import Offering
@@ -47,7 +49,7 @@ def bookable_from(offering: Offering, now: datetime) -> datetime:
 def _int_in(data: Mapping[str, Any], key: str, low: int, high: int, default: int, errors: dict) -> int:
     value = data.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        errors[key] = f"must be a whole number from {low} to {high}."
+        errors[key] = _("must be a whole number from %(low)s to %(high)s.", low=low, high=high)
         return default
     return value
 
@@ -59,7 +61,7 @@ def set_schedule(actor: User, offering: Offering, data: Mapping[str, Any], now: 
     :raises ValidationFailed: on bad times, ranges or exceptions.
     """
     if not can_manage_store(actor, offering.store):
-        raise PermissionDenied("Only the store's owner can set availability.")
+        raise PermissionDenied(_("Only the store's owner can set availability."))
     plan = parse_weekly(data)
     errors: dict[str, str] = {}
     weeks = _int_in(data, "weeks_ahead", 1, 52, 8, errors)
@@ -67,13 +69,14 @@ def set_schedule(actor: User, offering: Offering, data: Mapping[str, Any], now: 
     checkin = _int_in(data, "checkin_opens_minutes", 0, 1440, 30, errors)
     approval = data.get("requires_approval", False)
     if not isinstance(approval, bool):
-        errors["requires_approval"] = "must be true or false."
+        errors["requires_approval"] = _("must be true or false.")
     exceptions = _parse_exceptions(data.get("exceptions") or [], errors)
     if not errors:
         planned = _planned_count(plan.times, exceptions, weeks)
         if planned > MAX_PLANNED_SLOTS:
-            errors["weeks_ahead"] = (f"this schedule would plan {planned:,} slots; at most {MAX_PLANNED_SLOTS:,}: "
-                                     "choose fewer weeks ahead or fewer start times.")
+            errors["weeks_ahead"] = _("this schedule would plan %(planned)s slots; at most %(most)s: choose fewer "
+                                       "weeks ahead or fewer start times.", planned=f"{planned:,}",
+                                       most=f"{MAX_PLANNED_SLOTS:,}")
     if errors:
         raise ValidationFailed(details=errors)
     schedule = get_schedule(offering)
@@ -98,10 +101,10 @@ def _planned_count(times: Mapping[int, list], exceptions: list[ScheduleException
 
 def _parse_exceptions(items: Any, errors: dict) -> list[ScheduleException]:
     if not isinstance(items, list):
-        errors["exceptions"] = "must be a list of {date, kind, time}."
+        errors["exceptions"] = _("must be a list of {date, kind, time}.")
         return []
     if len(items) > MAX_EXCEPTIONS:
-        errors["exceptions"] = f"at most {MAX_EXCEPTIONS} dated exceptions (days off and extra slots)."
+        errors["exceptions"] = _("at most %(num)d dated exceptions (days off and extra slots).", num=MAX_EXCEPTIONS)
         return []
     out = []
     for index, item in enumerate(items):
@@ -114,11 +117,11 @@ def _parse_exceptions(items: Any, errors: dict) -> list[ScheduleException]:
             elif kind == "extra_slot":
                 out.append(ScheduleException(day=day, kind=kind, starts_at=parse_hhmm(item.get("time"), field)))
             else:
-                errors[field] = "kind must be day_off or extra_slot."
+                errors[field] = _("kind must be day_off or extra_slot.")
         except (KeyError, TypeError, ValueError):
-            errors[field] = "needs a date YYYY-MM-DD, a kind (day_off or extra_slot) and, for extra slots, a time."
+            errors[field] = _("needs a date YYYY-MM-DD, a kind (day_off or extra_slot) and, for extra slots, a time.")
         except ValidationFailed:
-            errors[field] = "an extra slot needs a time HH:MM."
+            errors[field] = _("an extra slot needs a time HH:MM.")
     return out
 
 
@@ -221,9 +224,9 @@ def list_slots(offering: Offering, start: datetime, end: datetime) -> list[Slot]
     :raises ValidationFailed: when the range is inverted or longer than 62 days.
     """
     if end <= start:
-        raise ValidationFailed(details={"to": ["must be after from."]})
+        raise ValidationFailed(details={"to": [_("must be after from.")]})
     if end - start > MAX_SLOT_RANGE:
-        raise ValidationFailed(details={"to": ["the range may span at most 62 days."]})
+        raise ValidationFailed(details={"to": [_("the range may span at most 62 days.")]})
     return list(db.session.scalars(
         select(Slot).where(Slot.offering_id == offering.id, Slot.status == SlotStatus.OPEN, Slot.starts_at >= start,
                            Slot.starts_at < end).order_by(Slot.starts_at)))
@@ -262,7 +265,7 @@ def cancel_slot(actor: User, slot: Slot, reason: str, now: datetime) -> int:
     :raises SlotClosed: when the slot is cancelled already.
     """
     if not can_manage_store(actor, slot.offering.store):
-        raise PermissionDenied("Only the store's owner can cancel a slot.")
+        raise PermissionDenied(_("Only the store's owner can cancel a slot."))
     reason = _reason(reason, required=True)
     # Bookings first, then the slot: the order cancel() takes them in.
     bookings = db.session.scalars(
@@ -270,17 +273,21 @@ def cancel_slot(actor: User, slot: Slot, reason: str, now: datetime) -> int:
         .with_for_update().execution_options(populate_existing=True)).all()
     slot = _lock_slots(slot.id)[slot.id]
     if slot.status != SlotStatus.OPEN:
-        raise SlotClosed("This slot is cancelled already.")
+        raise SlotClosed(_("This slot is cancelled already."))
     for booking in bookings:
         transition(booking, S.CANCELLED_BY_MERCHANT, actor, reason)
         booking.cancel_reason = reason
-        _notify(booking.resident, "cancelled", f"Cancelled by the store: {booking.offering.title}",
-                f"{booking.store.name} cancelled your visit on {_local(booking)}: {reason}", booking)
+        with in_locale_of(booking.resident):
+            _notify(booking.resident, "cancelled", _("Cancelled by the store: %(title)s", title=booking.offering.title),
+                    _("%(store)s cancelled your visit on %(when)s: %(reason)s", store=booking.store.name,
+                      when=_local(booking), reason=reason), booking)
     for entry in db.session.scalars(select(WaitlistEntry).where(WaitlistEntry.slot_id == slot.id,
                                                                 WaitlistEntry.status == WaitlistStatus.WAITING)):
         entry.status = WaitlistStatus.EXPIRED
-        _notify(entry.resident, "waitlist_closed", f"Slot cancelled: {slot.offering.title}",
-                f"The slot you were waiting for on {_local_slot(slot)} was cancelled by the store.", None)
+        with in_locale_of(entry.resident):
+            _notify(entry.resident, "waitlist_closed", _("Slot cancelled: %(title)s", title=slot.offering.title),
+                    _("The slot you were waiting for on %(when)s was cancelled by the store.",
+                      when=_local_slot(slot)), None)
     for booking in bookings:
         _release_seats(slot.id, booking.party_size)
     db.session.refresh(slot)

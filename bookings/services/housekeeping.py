@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import Date, delete, func, or_, select, text
 from sqlalchemy.orm import contains_eager
 
 from app import clock
 from app.extensions import db
+from app.i18n import in_locale_of
 from app.merchants.models import Store
 from app.offerings.models import Offering
 from bookings.models import Booking, IdempotencyKey, OutboxEmail, Schedule, Slot
@@ -56,17 +58,20 @@ def sweep(now: datetime, grace: timedelta = NO_SHOW_GRACE) -> dict[str, int]:
         transition(booking, S.REJECTED, None, "not confirmed before the start")
         booking.cancel_reason = "The store did not confirm in time."
         _release_seats(booking.slot_id, booking.party_size)
-        _notify(booking.resident, "rejected", f"Not confirmed: {booking.offering.title}",
-                "The store did not confirm your request before the start.", booking)
+        with in_locale_of(booking.resident):
+            _notify(booking.resident, "rejected", _("Not confirmed: %(title)s", title=booking.offering.title),
+                    _("The store did not confirm your request before the start."), booking)
         counts["expired_pending"] += 1
     for booking in db.session.scalars(
             select(Booking).where(Booking.status == S.CONFIRMED, Booking.reminded_at.is_(None),
                                   Booking.starts_at > now, Booking.starts_at <= now + timedelta(hours=24))
             .with_for_update(skip_locked=True)):
         booking.reminded_at = now
-        _notify(booking.resident, "reminder", f"Tomorrow: {booking.offering.title}",
-                f"{_local(booking)} at {booking.store.name}, {booking.store.address}. Pay at the store: "
-                f"{booking.price_due} {booking.currency}. Your code: {booking.code}.", booking)
+        with in_locale_of(booking.resident):
+            _notify(booking.resident, "reminder", _("Tomorrow: %(title)s", title=booking.offering.title),
+                    _("%(when)s at %(store)s, %(address)s. Pay at the store: %(price)s. Your code: %(code)s.",
+                      when=_local(booking), store=booking.store.name, address=booking.store.address,
+                      price=f"{booking.price_due} {booking.currency}", code=booking.code), booking)
         counts["reminded"] += 1
     counts["idempotency_keys_deleted"] = db.session.execute(
         delete(IdempotencyKey).where(IdempotencyKey.created_at < now - IDEMPOTENCY_TTL)).rowcount

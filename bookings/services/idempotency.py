@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -35,7 +36,7 @@ def claim_idempotency_key(actor: User, key: str, fingerprint: str, now: datetime
     :raises Conflict: ``idempotency_key_in_use`` if the first request is somehow still unfinished.
     """
     if not key or len(key) > 200:
-        raise ValidationFailed(details={"Idempotency-Key": "must be 1 to 200 characters."})
+        raise ValidationFailed(details={"Idempotency-Key": _("must be 1 to 200 characters.")})
     db.session.execute(delete(IdempotencyKey).where(
         IdempotencyKey.user_id == actor.id, IdempotencyKey.key == key,
         IdempotencyKey.created_at < now - IDEMPOTENCY_TTL))
@@ -51,7 +52,7 @@ def claim_idempotency_key(actor: User, key: str, fingerprint: str, now: datetime
     if stored.request_hash != fingerprint:
         raise IdempotencyKeyReused()
     if stored.status_code is None:
-        raise Conflict("A request with this Idempotency-Key is still being processed.",
+        raise Conflict(_("A request with this Idempotency-Key is still being processed."),
                        code="idempotency_key_in_use")
     return stored.status_code, stored.body or {}
 

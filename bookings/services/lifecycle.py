@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import exists, select
 from sqlalchemy.orm import aliased
 
 from app.auth.models import User
 from app.errors import Conflict, PermissionDenied, ValidationFailed
 from app.extensions import db
+from app.i18n import in_locale_of
 from app.merchants.models import Business, Store
 from app.merchants.services import can_manage_store
 from app.offerings.models import Offering
@@ -42,7 +44,7 @@ def _load_for_booking(slot_id: Any, resident_id: int) -> tuple[Slot, Schedule | 
     :raises ValidationFailed, SlotNotFound, SlotClosed: as _bookable_slot.
     """
     if isinstance(slot_id, bool) or not isinstance(slot_id, int) or not 0 < slot_id < 2**31:
-        raise ValidationFailed(details={"slot_id": "must be a slot id."})
+        raise ValidationFailed(details={"slot_id": _("must be a slot id.")})
     owner = aliased(User)
     holds = exists().where(Booking.slot_id == Slot.id, Booking.resident_id == resident_id,
                            Booking.status.in_(ACTIVE))
@@ -54,7 +56,7 @@ def _load_for_booking(slot_id: Any, resident_id: int) -> tuple[Slot, Schedule | 
     if row is None:
         raise SlotNotFound()
     if not is_publicly_visible(row.Slot.offering):
-        raise SlotClosed("This experience is not open for booking.")
+        raise SlotClosed(_("This experience is not open for booking."))
     return row.Slot, row.Schedule, row.holds
 
 
@@ -88,16 +90,24 @@ def book(actor: User, slot_id: Any, party_size: Any, note: Any, now: datetime) -
 
 def _announce_new(booking: Booking) -> None:
     pending = booking.status == S.PENDING
-    when = _local(booking)
-    _notify_all([
-        (booking.resident, "booked", f"{'Requested' if pending else 'Booked'}: {booking.offering.title}",
-         f"{booking.party_size} × {booking.offering.title} at {booking.store.name}, {when}. "
-         f"{'The store will confirm it. ' if pending else ''}Pay at the store: {booking.price_due} "
-         f"{booking.currency}. Your code: {booking.code}.", booking),
-        (booking.store.business.owner, "new_booking", f"New booking: {booking.offering.title}",
-         f"{booking.resident.display_name}, party of {booking.party_size}, {when}"
-         f"{' — waiting for your approval' if pending else ''}.", booking),
-    ])
+    resident, owner = booking.resident, booking.store.business.owner
+    facts = {"party": booking.party_size, "title": booking.offering.title, "store": booking.store.name,
+             "price": f"{booking.price_due} {booking.currency}", "code": booking.code,
+             "name": resident.display_name}
+    with in_locale_of(resident):
+        facts["when"] = _local(booking)
+        mine = (resident, "booked",
+                _("Requested: %(title)s", **facts) if pending else _("Booked: %(title)s", **facts),
+                _("%(party)s × %(title)s at %(store)s, %(when)s. The store will confirm it. Pay at the store: "
+                  "%(price)s. Your code: %(code)s.", **facts) if pending else
+                _("%(party)s × %(title)s at %(store)s, %(when)s. Pay at the store: %(price)s. "
+                  "Your code: %(code)s.", **facts), booking)
+    with in_locale_of(owner):
+        facts["when"] = _local(booking)
+        theirs = (owner, "new_booking", _("New booking: %(title)s", **facts),
+                  _("%(name)s, party of %(party)s, %(when)s — waiting for your approval.", **facts) if pending
+                  else _("%(name)s, party of %(party)s, %(when)s.", **facts), booking)
+    _notify_all([mine, theirs])
 
 
 def cutoff_of(booking: Booking) -> datetime:
@@ -116,7 +126,7 @@ def cancel(actor: User, booking_id: int, reason: Any, now: datetime) -> Booking:
     booking = _locked(booking.id)
     by_resident = booking.resident_id == actor.id
     if not by_resident and not can_manage_store(actor, booking.store):
-        raise PermissionDenied("Only the store's owner can cancel a visit for the store.")
+        raise PermissionDenied(_("Only the store's owner can cancel a visit for the store."))
     reason = _reason(reason, required=not by_resident)
     target = S.CANCELLED_BY_RESIDENT if by_resident else S.CANCELLED_BY_MERCHANT
     assert_transition(booking.status, target)
@@ -126,11 +136,17 @@ def cancel(actor: User, booking_id: int, reason: Any, now: datetime) -> Booking:
     _lock_slots(booking.slot_id)
     _release_seats(booking.slot_id, booking.party_size)
     if by_resident:
-        _notify(booking.store.business.owner, "cancelled", f"Cancelled: {booking.offering.title}",
-                f"{booking.resident.display_name} cancelled {_local(booking)}{' (late)' if late else ''}.", booking)
+        owner = booking.store.business.owner
+        with in_locale_of(owner):
+            facts = {"name": booking.resident.display_name, "when": _local(booking)}
+            _notify(owner, "cancelled", _("Cancelled: %(title)s", title=booking.offering.title),
+                    _("%(name)s cancelled %(when)s (late).", **facts) if late
+                    else _("%(name)s cancelled %(when)s.", **facts), booking)
     else:
-        _notify(booking.resident, "cancelled", f"Cancelled by the store: {booking.offering.title}",
-                f"{booking.store.name} cancelled your visit on {_local(booking)}: {reason}", booking)
+        with in_locale_of(booking.resident):
+            _notify(booking.resident, "cancelled", _("Cancelled by the store: %(title)s", title=booking.offering.title),
+                    _("%(store)s cancelled your visit on %(when)s: %(reason)s", store=booking.store.name,
+                      when=_local(booking), reason=reason), booking)
     promote_waitlist(booking.slot_id, now)
     return booking
 
@@ -146,17 +162,18 @@ def reschedule(actor: User, booking_id: int, new_slot_id: Any, now: datetime) ->
     """
     booking = get_booking(actor, booking_id)
     if booking.resident_id != actor.id:
-        raise PermissionDenied("Only the resident can move their booking.")
+        raise PermissionDenied(_("Only the resident can move their booking."))
     new_slot = _bookable_slot(new_slot_id)
     booking = _locked(booking.id)
     if booking.status not in (S.PENDING, S.CONFIRMED):
-        raise InvalidTransition(f"A {booking.status} booking cannot be moved.", details={"from": booking.status})
+        raise InvalidTransition(_("A %(status)s booking cannot be moved.", status=booking.status),
+                                details={"from": booking.status})
     if new_slot.offering_id != booking.offering_id:
-        raise ValidationFailed(details={"slot_id": "must be a slot of the same experience."})
+        raise ValidationFailed(details={"slot_id": _("must be a slot of the same experience.")})
     if new_slot.id == booking.slot_id:
-        raise Conflict("The booking is in that slot already.", code="same_slot")
+        raise Conflict(_("The booking is in that slot already."), code="same_slot")
     if now >= cutoff_of(booking):
-        raise Conflict("Too late to move this booking: the free-change cut-off has passed.", code="past_cutoff",
+        raise Conflict(_("Too late to move this booking: the free-change cut-off has passed."), code="past_cutoff",
                        details={"cutoff": cutoff_of(booking).isoformat()})
     old_slot_id = booking.slot_id
     slots = _lock_slots(old_slot_id, new_slot.id)
@@ -170,9 +187,14 @@ def reschedule(actor: User, booking_id: int, new_slot_id: Any, now: datetime) ->
     db.session.refresh(booking, ["slot"])
     record_event(booking, booking.status, booking.status, actor, "rescheduled", from_slot=old_slot_id,
             to_slot=new_slot.id)
-    _notify(booking.resident, "rescheduled", f"Moved: {booking.offering.title}",
-            f"Your visit is now on {_local(booking)}. Your code stays {booking.code}.", booking)
-    _notify(booking.store.business.owner, "rescheduled", f"Moved: {booking.offering.title}",
-            f"{booking.resident.display_name} moved their visit to {_local(booking)}.", booking)
+    with in_locale_of(booking.resident):
+        _notify(booking.resident, "rescheduled", _("Moved: %(title)s", title=booking.offering.title),
+                _("Your visit is now on %(when)s. Your code stays %(code)s.", when=_local(booking),
+                  code=booking.code), booking)
+    owner = booking.store.business.owner
+    with in_locale_of(owner):
+        _notify(owner, "rescheduled", _("Moved: %(title)s", title=booking.offering.title),
+                _("%(name)s moved their visit to %(when)s.", name=booking.resident.display_name,
+                  when=_local(booking)), booking)
     promote_waitlist(old_slot_id, now)
     return booking

@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext as _
+
 from app.auth.models import User
 from app.errors import Conflict, NotFound
+from app.i18n import in_locale_of
 from bookings.models import Booking
 from bookings.services.notices import _local, _notify
 from bookings.services.queries import can_work_store, get_booking
@@ -21,7 +24,7 @@ S = BookingStatus
 def _merchant_action(actor: User, booking_id: int) -> Booking:
     booking = get_booking(actor, booking_id)
     if not can_work_store(actor, booking.store):
-        raise NotFound("No such booking.")
+        raise NotFound(_("No such booking."))
     return _locked(booking.id)
 
 
@@ -33,8 +36,10 @@ def confirm(actor: User, booking_id: int) -> Booking:
     """
     booking = _merchant_action(actor, booking_id)
     transition(booking, S.CONFIRMED, actor, "approved")
-    _notify(booking.resident, "confirmed", f"Confirmed: {booking.offering.title}",
-            f"{booking.store.name} confirmed your visit on {_local(booking)}. Your code: {booking.code}.", booking)
+    with in_locale_of(booking.resident):
+        _notify(booking.resident, "confirmed", _("Confirmed: %(title)s", title=booking.offering.title),
+                _("%(store)s confirmed your visit on %(when)s. Your code: %(code)s.", store=booking.store.name,
+                  when=_local(booking), code=booking.code), booking)
     return booking
 
 
@@ -50,8 +55,10 @@ def reject(actor: User, booking_id: int, reason: Any, now: datetime) -> Booking:
     booking.cancel_reason = reason or None
     _lock_slots(booking.slot_id)
     _release_seats(booking.slot_id, booking.party_size)
-    _notify(booking.resident, "rejected", f"Declined: {booking.offering.title}",
-            f"{booking.store.name} could not take your visit on {_local(booking)}. {reason}", booking)
+    with in_locale_of(booking.resident):
+        said = _("%(store)s could not take your visit on %(when)s.", store=booking.store.name, when=_local(booking))
+        _notify(booking.resident, "rejected", _("Declined: %(title)s", title=booking.offering.title),
+                f"{said} {reason}", booking)
     promote_waitlist(booking.slot_id, now)
     return booking
 
@@ -65,6 +72,6 @@ def mark_no_show(actor: User | None, booking_id: int, now: datetime) -> Booking:
     """
     booking = _merchant_action(actor, booking_id)
     if now < booking.slot.ends_at:
-        raise Conflict("Wait until the slot is over to mark a no-show.", code="slot_not_over")
+        raise Conflict(_("Wait until the slot is over to mark a no-show."), code="slot_not_over")
     transition(booking, S.NO_SHOW, actor, "marked by the store")
     return booking

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
 from sqlalchemy import DateTime, exists, func, literal, select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -31,9 +32,9 @@ def get_booking(actor: User | None, booking_id: int) -> Booking:
     """
     booking = db.session.get(Booking, booking_id)
     if booking is None or actor is None:
-        raise NotFound("No such booking.")
+        raise NotFound(_("No such booking."))
     if booking.resident_id != actor.id and not can_work_store(actor, booking.store):
-        raise NotFound("No such booking.")
+        raise NotFound(_("No such booking."))
     return booking
 
 
@@ -60,7 +61,7 @@ def bookings_of_store_day(actor: User, store: Store, day: date, *, counter: bool
     :raises NotFound: unless the actor works at the store.
     """
     if not can_work_store(actor, store):
-        raise NotFound("No such store.")
+        raise NotFound(_("No such store."))
     tz = ZoneInfo(store.timezone)
     start = datetime.combine(day, datetime.min.time(), tzinfo=tz).astimezone(UTC)
     end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=tz).astimezone(UTC)

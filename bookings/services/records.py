@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
@@ -29,9 +30,9 @@ def _reason(reason: Any, required: bool = False) -> str:
     if reason is None:
         reason = ""
     if not isinstance(reason, str) or len(reason) > 300:
-        raise ValidationFailed(details={"reason": "must be text of at most 300 characters."})
+        raise ValidationFailed(details={"reason": _("must be text of at most 300 characters.")})
     if required and not reason.strip():
-        raise ValidationFailed(details={"reason": "Tell the residents why."})
+        raise ValidationFailed(details={"reason": _("Tell the residents why.")})
     return reason.strip()
 
 
@@ -43,12 +44,12 @@ def _check_party(party_size: Any, note: Any, most: int | None = MAX_PARTY) -> No
     """
     errors = {}
     if isinstance(party_size, bool) or not isinstance(party_size, int):
-        errors["party_size"] = "Enter the number of people as a whole number."
+        errors["party_size"] = _("Enter the number of people as a whole number.")
     elif most is not None and not 1 <= party_size <= most:
-        errors["party_size"] = (f"Choose a party of 1 to {min(most, MAX_PARTY)} people." if most > 1
-                                else "This experience takes one person at a time.")
+        errors["party_size"] = (_("Choose a party of 1 to %(most)d people.", most=min(most, MAX_PARTY)) if most > 1
+                                else _("This experience takes one person at a time."))
     if note is not None and (not isinstance(note, str) or len(note) > 500):
-        errors["note"] = "must be text of at most 500 characters."
+        errors["note"] = _("must be text of at most 500 characters.")
     if errors:
         raise ValidationFailed(details=errors)
 
@@ -57,7 +58,7 @@ def _locked(booking_id: int) -> Booking:
     booking = db.session.scalar(
         select(Booking).where(Booking.id == booking_id).with_for_update().execution_options(populate_existing=True))
     if booking is None:
-        raise NotFound("No such booking.")
+        raise NotFound(_("No such booking."))
     return booking
 
 
@@ -95,7 +96,7 @@ def _insert_booking_returning(values: dict[str, Any]) -> Booking:
             raise
         if booking is not None:
             return booking
-    raise Conflict("Could not issue a booking code; try again.", code="code_collision")
+    raise Conflict(_("Could not issue a booking code; try again."), code="code_collision")
 
 
 def _insert_booking(booking: Booking) -> None:
@@ -116,4 +117,4 @@ def _insert_booking(booking: Booking) -> None:
                 raise AlreadyBooked() from None
             if name != "uq_bookings_code":
                 raise
-    raise Conflict("Could not issue a booking code; try again.", code="code_collision")
+    raise Conflict(_("Could not issue a booking code; try again."), code="code_collision")

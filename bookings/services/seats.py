@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -61,10 +62,10 @@ def _has_active(resident_id: int, slot_id: int) -> bool:
 
 def _bookable_slot(slot_id: Any) -> Slot:
     if isinstance(slot_id, bool) or not isinstance(slot_id, int) or not 0 < slot_id < 2**31:
-        raise ValidationFailed(details={"slot_id": "must be a slot id."})
+        raise ValidationFailed(details={"slot_id": _("must be a slot id.")})
     slot = db.session.get(Slot, slot_id)
     if slot is None:
         raise SlotNotFound()
     if not is_publicly_visible(slot.offering):
-        raise SlotClosed("This experience is not open for booking.")
+        raise SlotClosed(_("This experience is not open for booking."))
     return slot

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.auth.models import User
 from app.errors import NotFound
 from app.extensions import db
+from app.i18n import in_locale_of
 from bookings.errors import AlreadyBooked, AlreadyWaiting, SlotClosed, SlotHasRoom, SlotInPast
 from bookings.models import Booking, WaitlistEntry
 from bookings.services.availability import bookable_from, get_schedule
@@ -59,7 +61,7 @@ def leave_waitlist(actor: User, entry_id: int) -> WaitlistEntry:
     """
     entry = db.session.scalar(select(WaitlistEntry).where(WaitlistEntry.id == entry_id).with_for_update())
     if entry is None or entry.resident_id != actor.id or entry.status != WaitlistStatus.WAITING:
-        raise NotFound("No such waitlist entry.")
+        raise NotFound(_("No such waitlist entry."))
     entry.status = WaitlistStatus.LEFT
     db.session.flush()
     return entry
@@ -95,14 +97,22 @@ def promote_waitlist(slot_id: int, now: datetime) -> list[Booking]:
         _insert_booking(booking)
         entry.status, entry.booking_id = WaitlistStatus.PROMOTED, booking.id
         record_event(booking, None, booking.status, None, "promoted from the waitlist", waitlist_entry=entry.id)
-        when = _local(booking)
-        _notify(entry.resident, "promoted", f"A seat opened up: {offering.title}",
-                (f"Your request for {when} at {booking.store.name} is waiting for the store's approval. "
-                 if pending else f"You are booked for {when} at {booking.store.name}. ")
-                + f"Pay at the store: {booking.price_due} {booking.currency}. Your code: {booking.code}.", booking)
+        facts = {"title": offering.title, "store": booking.store.name, "code": booking.code,
+                 "price": f"{booking.price_due} {booking.currency}", "name": entry.resident.display_name,
+                 "party": booking.party_size}
+        with in_locale_of(entry.resident):
+            facts["when"] = _local(booking)
+            _notify(entry.resident, "promoted", _("A seat opened up: %(title)s", **facts),
+                    _("Your request for %(when)s at %(store)s is waiting for the store's approval. Pay at the "
+                      "store: %(price)s. Your code: %(code)s.", **facts) if pending else
+                    _("You are booked for %(when)s at %(store)s. Pay at the store: %(price)s. Your code: %(code)s.",
+                      **facts), booking)
         if pending:
-            _notify(booking.store.business.owner, "new_booking", f"New booking: {offering.title}",
-                    f"{entry.resident.display_name}, party of {booking.party_size}, {when}, from the waitlist"
-                    " — waiting for your approval.", booking)
+            owner = booking.store.business.owner
+            with in_locale_of(owner):
+                facts["when"] = _local(booking)
+                _notify(owner, "new_booking", _("New booking: %(title)s", **facts),
+                        _("%(name)s, party of %(party)s, %(when)s, from the waitlist — waiting for your approval.",
+                          **facts), booking)
         promoted.append(booking)
     return promoted
