@@ -7,6 +7,9 @@ from typing import Any
 
 import psycopg
 from flask import Flask, flash, redirect, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
@@ -25,7 +28,7 @@ class DomainError(Exception):
 
     code = "error"
     http_status = ERROR_CODES["error"].http_status
-    message = "The request could not be completed."
+    message = _l("The request could not be completed.")
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -38,7 +41,8 @@ class DomainError(Exception):
         code: str | None = None,
         details: dict[str, Any] | None = None,
     ) -> None:
-        self.message = message or self.message
+        # Plain text in the request's language (a class's lazy default included): JSON and the session take it.
+        self.message = str(message or self.message)
         self.code = code or self.code
         self.http_status = status_of(self.code, self.http_status)
         self.details = details or {}
@@ -47,27 +51,27 @@ class DomainError(Exception):
 
 class NotFound(DomainError):
     code = "not_found"
-    message = "Not found."
+    message = _l("Not found.")
 
 
 class PermissionDenied(DomainError):
     code = "forbidden"
-    message = "You are not allowed to do that."
+    message = _l("You are not allowed to do that.")
 
 
 class Unauthenticated(DomainError):
     code = "unauthenticated"
-    message = "Log in or send a bearer token."
+    message = _l("Log in or send a bearer token.")
 
 
 class ValidationFailed(DomainError):
     code = "validation_failed"
-    message = "Some fields are not valid."
+    message = _l("Some fields are not valid.")
 
 
 class Conflict(DomainError):
     code = "conflict"
-    message = "That conflicts with the current state."
+    message = _l("That conflicts with the current state.")
 
 
 def wants_json() -> bool:
@@ -78,9 +82,18 @@ def wants_json() -> bool:
     return best == "application/json" and not request.accept_mimetypes["text/html"]
 
 
+def _plain(value: Any) -> Any:
+    """The value with every lazy (translatable) string in it made plain text, for JSON."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return str(value) if isinstance(value, LazyString) else value
+
+
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict:
     """Build the JSON error envelope."""
-    return {"error": {"code": code, "message": message, "details": details or {}}}
+    return {"error": {"code": code, "message": str(message), "details": _plain(details or {})}}
 
 
 def _flatten_validation(detail: Any) -> dict[str, Any]:
@@ -117,7 +130,7 @@ DATABASE_ERRORS: tuple[type[Exception], ...] = (
     psycopg.OperationalError,
 )
 RETRY_AFTER_SECONDS = 5
-DATABASE_DOWN_MESSAGE = "The service is briefly unavailable: its database cannot be reached. Try again shortly."
+DATABASE_DOWN_MESSAGE = _l("The service is briefly unavailable: its database cannot be reached. Try again shortly.")
 
 
 def first_line(error: BaseException) -> str:
@@ -130,6 +143,20 @@ def database_unavailable(error: BaseException | None) -> bool:
     if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
         return True
     return isinstance(error, DATABASE_ERRORS)
+
+
+def _http_message(error: HTTPException) -> str:
+    """What to say about an HTTP error: the view's own words, else ours for the status, in the request's language."""
+    if error.description and error.description != type(error).description:
+        return error.description
+    ours = {
+        400: _("The request is malformed."),
+        404: _("There is nothing at this address."),
+        405: _("This address does not take that kind of request."),
+        413: _("The upload is larger than allowed."),
+        415: _("The body is not in a format this address reads."),
+    }
+    return ours.get(error.code or 500) or error.description or error.name
 
 
 def _html_error(status: int, message: str):
@@ -189,9 +216,10 @@ def register_error_handlers(app: Flask) -> None:
         # Nothing after this may load the user from the database (the 503 page shows no account).
         login_manager._update_request_context_with_user()
         headers = {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
+        message = str(DATABASE_DOWN_MESSAGE)
         if wants_json():
-            return error_body("database_unavailable", DATABASE_DOWN_MESSAGE), 503, headers
-        page = render_template("errors/503.html", status=503, message=DATABASE_DOWN_MESSAGE,
+            return error_body("database_unavailable", message), 503, headers
+        page = render_template("errors/503.html", status=503, message=message,
                                refresh=RETRY_AFTER_SECONDS if request.method == "GET" else None)
         return page, 503, headers
 
@@ -214,12 +242,12 @@ def register_error_handlers(app: Flask) -> None:
         status = error.status_code
         if status == 422:
             body = error_body(
-                "validation_failed", "Some fields are not valid.", _flatten_validation(error.detail)
+                "validation_failed", _("Some fields are not valid."), _flatten_validation(error.detail)
             )
         else:
             body = error_body(
                 _HTTP_CODES.get(status, "error"),
-                error.message or "Request failed.",
+                error.message or _("Request failed."),
                 error.detail if isinstance(error.detail, dict) else {},
             )
         return body, status, error.headers
@@ -228,11 +256,12 @@ def register_error_handlers(app: Flask) -> None:
     def handle_csrf_error(error: CSRFError):
         rollback()
         if wants_json():
-            return error_body("csrf_failed", error.description), 400
+            return error_body("csrf_failed", _("The request came without a valid X-CSRFToken header."),
+                              {"reason": error.description}), 400
         if error.description == "The CSRF token has expired.":  # WTF_CSRF_TIME_LIMIT
-            flash("This form expired: it was open too long. Please fill it in again.", "error")
+            flash(_("This form expired: it was open too long. Please fill it in again."), "error")
         else:
-            flash("Your session expired or the form was stale. Please try again.", "error")
+            flash(_("Your session expired or the form was stale. Please try again."), "error")
         return redirect(safe_next(request.referrer, request.path, host=request.host))
 
     @app.errorhandler(HTTPException)
@@ -244,7 +273,7 @@ def register_error_handlers(app: Flask) -> None:
         if status == 429:
             response = error.get_response()
             headers = {k: v for k, v in response.headers.items() if k.lower() == "retry-after"}
-            body = error_body("rate_limited", "Too many attempts. Wait and try again.")
+            body = error_body("rate_limited", _("Too many attempts. Wait and try again."))
             if wants_json():
                 return body, 429, headers
             return _html_error(429, body["error"]["message"])[0], 429, headers
@@ -253,9 +282,9 @@ def register_error_handlers(app: Flask) -> None:
         headers = {"Allow": ", ".join(allowed)} if status == 405 and allowed else {}
         if wants_json():
             if status == 400 and request.is_json:
-                return error_body("malformed_json", "The request body is not valid JSON."), 400
-            return error_body(_HTTP_CODES.get(status, "error"), error.description or error.name), status, headers
-        return _html_error(status, error.description or error.name)[0], status, headers
+                return error_body("malformed_json", _("The request body is not valid JSON.")), 400
+            return error_body(_HTTP_CODES.get(status, "error"), _http_message(error)), status, headers
+        return _html_error(status, _http_message(error))[0], status, headers
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):
@@ -264,5 +293,5 @@ def register_error_handlers(app: Flask) -> None:
         log.exception("unhandled error on %s %s", request.method, request.path)
         rollback()
         if wants_json():
-            return error_body("internal_error", "Something went wrong on our side."), 500
-        return _html_error(500, "Something went wrong on our side.")
+            return error_body("internal_error", _("Something went wrong on our side.")), 500
+        return _html_error(500, _("Something went wrong on our side."))

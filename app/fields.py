@@ -14,6 +14,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from apiflask import fields
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
+from marshmallow import ValidationError
 
 AMOUNT_PATTERN = r"^[0-9]{1,8}(\.[0-9]{1,2})?$"
 _AMOUNT = re.compile(AMOUNT_PATTERN)
@@ -22,6 +25,16 @@ MAX_AMOUNT = Decimal("99999999.99")
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+class _Translated:
+    """A field whose own messages (lazy, translatable) are raised in the request's language as plain text."""
+
+    def make_error(self, key: str, **kwargs: Any) -> ValidationError:
+        message = self.error_messages.get(key)
+        if isinstance(message, LazyString):  # marshmallow formats only str, and takes any other as a message list
+            return ValidationError(str(message).format(**kwargs))
+        return super().make_error(key, **kwargs)
 
 
 class WholeNumber(fields.Integer):
@@ -54,10 +67,10 @@ class Flag(fields.Boolean):
         return value
 
 
-class Amount(fields.Decimal):
+class Amount(_Translated, fields.Decimal):
     """Money from 0 to 99,999,999.99 with at most two decimals: a JSON number (88, 88.5) or a string ("88.50")."""
 
-    default_error_messages = {"invalid": "must be an amount from 0 to 99999999.99 with at most two decimals."}
+    default_error_messages = {"invalid": _l("must be an amount from 0 to 99999999.99 with at most two decimals.")}
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(allow_nan=False, **kwargs)
@@ -89,10 +102,10 @@ DAY_PATTERN = (r"^(19[7-9][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-
 _DAY = re.compile(DAY_PATTERN)
 
 
-class Day(fields.Date):
+class Day(_Translated, fields.Date):
     """A calendar date YYYY-MM-DD from 1970-01-01 to 9998-12-31; with ``text=True`` it stays a string."""
 
-    default_error_messages = {"invalid": "must be a date YYYY-MM-DD from 1970-01-01 to 9998-12-31."}
+    default_error_messages = {"invalid": _l("must be a date YYYY-MM-DD from 1970-01-01 to 9998-12-31.")}
 
     def __init__(self, *, text: bool = False, **kwargs: Any) -> None:
         metadata = {"pattern": DAY_PATTERN, **kwargs.pop("metadata", {})}

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from babel.numbers import format_currency
 from flask import Flask, abort, current_app, request
+from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
@@ -26,9 +27,9 @@ CURRENCY_LOCALES = {"CNY": "zh_CN", "HKD": "zh_HK", "JPY": "ja_JP", "USD": "en_U
 
 
 def format_price(amount: Decimal | None, currency: str = "CNY") -> str:
-    """Render a price paid at the store, or "Free"."""
+    """Render a price paid at the store, or "Free" (in the request's language)."""
     if amount is None or Decimal(amount) == 0:
-        return "Free"
+        return _("Free")
     return format_currency(amount, currency, locale=CURRENCY_LOCALES.get(currency, "en"))
 
 

@@ -3,12 +3,14 @@
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import Email, Integer, Nested, String
 from apiflask.validators import Length, OneOf
+from flask_babel import gettext as _
 
 from app.auth import services
 from app.auth.passwords import MAX_PASSWORD, MIN_PASSWORD
 from app.auth.security import actor, api_auth
 from app.errors import Unauthenticated
 from app.extensions import db, limiter
+from app.i18n import current as current_locale
 
 bp = APIBlueprint("auth_api", __name__, url_prefix="/api/v1/auth", tag="Accounts")
 
@@ -56,11 +58,12 @@ def register(body):
     The answer is the same whether or not the address already has an account (its owner gets an e-mail
     saying someone tried), so it reveals no account. A new account can log in at once.
     """
-    services.register_user(body["email"], body["password"], body["display_name"], body["role"])
+    services.register_user(body["email"], body["password"], body["display_name"], body["role"],
+                           locale=current_locale())
     db.session.commit()
     return {"email": services.normalise_email(body["email"]),
-            "message": "Check your e-mail: we sent a message to this address. If the account is new, "
-                       "it is ready: get a token with POST /api/v1/auth/tokens."}
+            "message": _("Check your e-mail: we sent a message to this address. If the account is new, "
+                         "it is ready: get a token with POST /api/v1/auth/tokens.")}
 
 
 @bp.post("/tokens")

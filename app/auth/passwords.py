@@ -6,6 +6,8 @@ import re
 from functools import cache
 from pathlib import Path
 
+from flask_babel import gettext as _
+
 MIN_PASSWORD = 8
 MAX_PASSWORD = 256
 COMMON_PASSWORDS_FILE = Path(__file__).with_name("data") / "common-passwords.txt"
@@ -27,18 +29,18 @@ def _letters_and_digits(text: str) -> str:
 def password_problem(password: object, email: str = "", display_name: str = "") -> str | None:
     """Say what is wrong with a new password for the account with this e-mail and name, or None."""
     if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        return f"Use {MIN_PASSWORD} to {MAX_PASSWORD} characters."
+        return _("Use %(min)d to %(max)d characters.", min=MIN_PASSWORD, max=MAX_PASSWORD)
     if not password.strip():
-        return "A password cannot be only spaces."
+        return _("A password cannot be only spaces.")
     if len(set(password)) == 1:
-        return "A password cannot be one character repeated."
+        return _("A password cannot be one character repeated.")
     if password.casefold() in common_passwords():
-        return "This password is too common: it is among the first that attackers try. Choose another."
+        return _("This password is too common: it is among the first that attackers try. Choose another.")
     squeezed = _letters_and_digits(password)
     email = (email or "").strip().casefold()
     local_part = _letters_and_digits(email.partition("@")[0])
     name = _letters_and_digits(display_name or "")
     if password.casefold() == email or any(
             len(part) >= MIN_CONTEXT_LENGTH and part in squeezed for part in (local_part, name)):
-        return "Do not build your password from your e-mail address or your name."
+        return _("Do not build your password from your e-mail address or your name.")
     return None

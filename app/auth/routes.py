@@ -1,6 +1,7 @@
 """Sign up, log in, log out (here or everywhere), change the password."""
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.auth import services
@@ -8,6 +9,7 @@ from app.auth.forms import LoginForm, PasswordForm, RegisterForm
 from app.auth.security import REMEMBER_COOKIE, actor, begin_login, end_login
 from app.errors import Unauthenticated, ValidationFailed
 from app.extensions import db, limiter
+from app.i18n import current as current_locale
 from app.merchants.services import works_at_a_store
 from app.redirects import safe_next
 from app.web import apply_form_errors
@@ -35,7 +37,7 @@ def login():
         else:
             begin_login(user, remember=form.remember.data)
             db.session.commit()
-            flash(f"Welcome back, {user.display_name}.", "success")
+            flash(_("Welcome back, %(name)s.", name=user.display_name), "success")
             return redirect(safe_next(form.next.data, _land(user)))
     return render_template("auth/login.html", form=form), 200 if request.method == "GET" or not form.errors else 422
 
@@ -46,7 +48,8 @@ def register():
     form = RegisterForm(next=request.args.get("next", ""), role=request.args.get("role", "resident"))
     if form.validate_on_submit():
         try:
-            services.register_user(form.email.data, form.password.data, form.display_name.data, form.role.data)
+            services.register_user(form.email.data, form.password.data, form.display_name.data, form.role.data,
+                                   locale=current_locale())
         except ValidationFailed as exc:
             apply_form_errors(form, exc)
         else:
@@ -54,8 +57,8 @@ def register():
             # The same answer whether the address was new or already had an account: no logging in here.
             email = services.normalise_email(form.email.data)
             session["signup_email"] = email
-            flash(f"Check your e-mail: we sent a message to {email}. If you have just created your account, "
-                  "log in with your new password.", "info")
+            flash(_("Check your e-mail: we sent a message to %(email)s. If you have just created your account, "
+                    "log in with your new password.", email=email), "info")
             default = url_for("merchants.new_business") if form.role.data == "merchant" else ""
             return redirect(url_for("auth.login", next=safe_next(form.next.data, default) or None))
     status = 422 if request.method == "POST" else 200
@@ -67,7 +70,7 @@ def register():
 def logout():
     end_login()
     db.session.commit()
-    flash("You are logged out.", "info")
+    flash(_("You are logged out."), "info")
     return redirect(url_for("discovery.home"))
 
 
@@ -85,7 +88,7 @@ def account():
         else:
             begin_login(user, remember=REMEMBER_COOKIE in request.cookies)  # this browser stays logged in
             db.session.commit()
-            flash("Your password is changed. Every other browser and every API token is logged out.", "success")
+            flash(_("Your password is changed. Every other browser and every API token is logged out."), "success")
             return redirect(url_for("auth.account"))
     return render_template("auth/account.html", form=form), 422 if form.errors else 200
 
@@ -96,7 +99,7 @@ def logout_everywhere():
     services.log_out_everywhere(actor())
     end_login()
     db.session.commit()
-    flash("You are logged out everywhere: every browser, and every API token.", "info")
+    flash(_("You are logged out everywhere: every browser, and every API token."), "info")
     return redirect(url_for("discovery.home"))
 
 

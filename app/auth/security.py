@@ -5,6 +5,8 @@ from __future__ import annotations
 import flask_wtf.csrf
 from apiflask import HTTPTokenAuth
 from flask import Flask, Response, g, request, session
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
@@ -24,7 +26,7 @@ LOGIN_KEYS = ("_user_id", "_fresh", "_id", "_sid", "_epoch")
 def bearer_token() -> str | None:
     """Return the bearer token the request carries, if any."""
     header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
+    scheme, _space, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
     return None
@@ -51,9 +53,9 @@ class SessionOrTokenAuth(HTTPTokenAuth):
     @staticmethod
     def _error(error):
         if error.status_code == 401:
-            return error_body("unauthenticated", "Log in or send a bearer token."), 401, {
+            return error_body("unauthenticated", _("Log in or send a bearer token.")), 401, {
                 "WWW-Authenticate": 'Bearer realm="onsite"'}
-        return error_body("forbidden", "You are not allowed to do that."), error.status_code
+        return error_body("forbidden", _("You are not allowed to do that.")), error.status_code
 
 
 api_auth = SessionOrTokenAuth()
@@ -100,7 +102,8 @@ class _ClockSerializer(URLSafeTimedSerializer):
 def init_security(app: Flask) -> None:
     """Wire flask-login loaders and the CSRF policy."""
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Log in to continue."
+    login_manager.login_message = _l("Log in to continue.")
+    login_manager.localize_callback = str  # flash the translated text: a lazy string cannot go in the session
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
 

@@ -11,6 +11,9 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -19,11 +22,12 @@ from app.auth.models import ApiToken, LoginSession, RememberToken, Role, User
 from app.auth.passwords import password_problem
 from app.errors import Unauthenticated, ValidationFailed
 from app.extensions import db
+from app.i18n import format_when, in_locale_of, normalise
 from bookings.services import notify_account
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 SELF_SERVICE_ROLES = (Role.RESIDENT, Role.MERCHANT)
-WRONG_CREDENTIALS = "E-mail or password is wrong."
+WRONG_CREDENTIALS = _l("E-mail or password is wrong.")
 # A real hash to compare against when the e-mail is unknown, so timing does not reveal accounts.
 _DUMMY_HASH: dict[tuple[int, int], str] = {}
 
@@ -64,13 +68,13 @@ def validate_account_fields(email: str, password: str, display_name: str) -> dic
     """Return per-field problems with new-account input, the password's rules included."""
     errors: dict[str, str] = {}
     if not EMAIL_RE.match(normalise_email(email)) or len(email) > 254:
-        errors["email"] = "Enter a valid e-mail address."
+        errors["email"] = _("Enter a valid e-mail address.")
     problem = password_problem(password, normalise_email(email), display_name)
     if problem:
         errors["password"] = problem
     name = (display_name or "").strip()
     if not 1 <= len(name) <= 80:
-        errors["display_name"] = "Enter a name of 1 to 80 characters."
+        errors["display_name"] = _("Enter a name of 1 to 80 characters.")
     return errors
 
 
@@ -78,21 +82,23 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
-def register_user(email: str, password: str, display_name: str, role: str = Role.RESIDENT) -> User | None:
+def register_user(email: str, password: str, display_name: str, role: str = Role.RESIDENT,
+                  locale: str | None = None) -> User | None:
     """Create an account, or tell the owner of an existing one that someone tried.
 
     Either way an e-mail goes to the address and the same time is spent (a password is hashed), so the
     caller can answer alike and reveal nothing. Returns the new user, or None when the address was taken.
+    ``locale`` (the language the person signed up in) becomes the new account's language.
 
     :raises ValidationFailed: on bad fields (a weak password included) or a role that cannot be chosen.
     """
     errors = validate_account_fields(email, password, display_name)
     if role not in SELF_SERVICE_ROLES:
-        errors["role"] = "Choose resident or merchant."
+        errors["role"] = _("Choose resident or merchant.")
     if errors:
         raise ValidationFailed(details=errors)
     user = User(email=normalise_email(email), password_hash=hash_password(password),
-                display_name=display_name.strip(), role=role)
+                display_name=display_name.strip(), role=role, locale=normalise(locale))
     existing = find_user_by_email(email)
     if existing is None:
         try:
@@ -104,13 +110,16 @@ def register_user(email: str, password: str, display_name: str, role: str = Role
                 raise
             existing = find_user_by_email(email)
     if existing is not None:
-        notify_account(existing, "signup_attempt", "Someone tried to sign up with your e-mail",
-                       f"Someone tried to sign up for Onsite with {existing.email}, which already has an "
-                       "account: yours. Nothing was changed. If it was you, log in instead. If not, "
-                       "you can ignore this message.")
+        with in_locale_of(existing):
+            notify_account(existing, "signup_attempt", _("Someone tried to sign up with your e-mail"),
+                           _("Someone tried to sign up for Onsite with %(email)s, which already has an account: "
+                             "yours. Nothing was changed. If it was you, log in instead. If not, you can ignore "
+                             "this message.", email=existing.email))
         return None
-    notify_account(user, "welcome", "Welcome to Onsite",
-                   f"Your Onsite account for {user.email} is ready: log in with the password you chose.")
+    with in_locale_of(user):
+        notify_account(user, "welcome", _("Welcome to Onsite"),
+                       _("Your Onsite account for %(email)s is ready: log in with the password you chose.",
+                         email=user.email))
     return user
 
 
@@ -161,11 +170,15 @@ def _count_wrong_password(user: User, now: datetime) -> None:
     user.lockouts = min(user.lockouts + 1, 100)
     wrong, user.failed_logins = user.failed_logins, 0
     minutes = max(1, round(seconds / 60))
-    notify_account(user, "account_locked", "Your account is locked for a while",
-                   f"Someone entered {wrong} wrong passwords in a row for your Onsite account, so logging in "
-                   f"is paused for {minutes} minute{'s' if minutes != 1 else ''} (until "
-                   f"{user.locked_until:%H:%M} UTC). If it was you, wait and try again. If it was not, your "
-                   "password held; a longer one that you use nowhere else keeps it that way.")
+    with in_locale_of(user):
+        notify_account(user, "account_locked", _("Your account is locked for a while"), ngettext(
+            "Someone entered %(wrong)d wrong passwords in a row for your Onsite account, so logging in is "
+            "paused for %(num)d minute (until %(until)s UTC). If it was you, wait and try again. If it was not, "
+            "your password held; a longer one that you use nowhere else keeps it that way.",
+            "Someone entered %(wrong)d wrong passwords in a row for your Onsite account, so logging in is "
+            "paused for %(num)d minutes (until %(until)s UTC). If it was you, wait and try again. If it was "
+            "not, your password held; a longer one that you use nowhere else keeps it that way.",
+            minutes, wrong=wrong, until=format_when(user.locked_until, "UTC", "time")))
 
 
 def _digest(raw: str) -> str:
@@ -260,10 +273,11 @@ def use_remember_token(raw: str | None) -> tuple[User, str | None] | None:
     if now - row.replaced_at <= timedelta(seconds=current_app.config["REMEMBER_GRACE_SECONDS"]):
         return user, None
     _end_cookie_logins(user)
-    notify_account(user, "logged_out_everywhere", "We logged you out everywhere",
-                   "A \"keep me logged in\" cookie of your Onsite account was used after it had been replaced, "
-                   "which happens when someone else holds a copy of it. Every browser is logged out; log in "
-                   "again, and change your password if you did not expect this.")
+    with in_locale_of(user):
+        notify_account(user, "logged_out_everywhere", _("We logged you out everywhere"),
+                       _("A \"keep me logged in\" cookie of your Onsite account was used after it had been "
+                         "replaced, which happens when someone else holds a copy of it. Every browser is logged "
+                         "out; log in again, and change your password if you did not expect this."))
     return None
 
 
@@ -288,15 +302,16 @@ def change_password(actor: User, current_password: str, new_password: str) -> No
     :raises ValidationFailed: when the current password is wrong or the new one breaks the rules.
     """
     if not verify_password(actor, current_password or ""):
-        raise ValidationFailed(details={"current_password": "Your current password is wrong."})
+        raise ValidationFailed(details={"current_password": _("Your current password is wrong.")})
     problem = password_problem(new_password, actor.email, actor.display_name)
     if problem:
         raise ValidationFailed(details={"password": problem})
     actor.password_hash = hash_password(new_password)
     log_out_everywhere(actor)
-    notify_account(actor, "password_changed", "Your password was changed",
-                   "The password of your Onsite account was changed, and every other browser and API token "
-                   "was logged out. If you did not do this, contact us at once.")
+    with in_locale_of(actor):
+        notify_account(actor, "password_changed", _("Your password was changed"),
+                       _("The password of your Onsite account was changed, and every other browser and API "
+                         "token was logged out. If you did not do this, contact us at once."))
 
 
 def create_admin(email: str, password: str, display_name: str = "Admin") -> User:
