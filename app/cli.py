@@ -130,6 +130,37 @@ def outbox_send(limit: int) -> None:
     click.echo(f"Sent {sent} e-mail(s), {failed} failed.")
 
 
+trust_cli = AppGroup("trust", help="Reviews and disputes: the operator's queues.")
+
+
+@trust_cli.command("reports")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=200, show_default=True)
+def trust_reports(limit: int) -> None:
+    """List reported reviews waiting for the operator, oldest first."""
+    from trust.services import open_reports
+
+    reports = open_reports(limit)
+    for report in reports:
+        review = report.review
+        click.echo(f"#{report.id} {report.created_at:%Y-%m-%d %H:%M} UTC  review {review.id} "
+                   f"({review.status}, {review.rating}/5, store {review.store_id})  {report.reason}  "
+                   f"by {report.reporter.email}")
+        if report.note:
+            click.echo(f"    note: {report.note}")
+        click.echo(f"    text: {review.body[:160]}")
+    click.echo(f"{len(reports)} open report(s).")
+
+
+@trust_cli.command("rescore")
+def trust_rescore() -> None:
+    """Recount every reviewed experience's and store's ratings with today's category means (nightly)."""
+    from trust.services import rescore_all
+
+    done = rescore_all()
+    db.session.commit()
+    click.echo(f"Rescored {done} experience(s) and their stores.")
+
+
 jobs_cli = AppGroup("jobs", help="Periodic work: the booking sweep and e-mail delivery.")
 
 
@@ -164,3 +195,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(discovery_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(users_cli)
+    app.cli.add_command(trust_cli)

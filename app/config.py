@@ -120,6 +120,11 @@ class Config:
     # Wrong codes tried at the counter before a pause (per staff account, and per store).
     CHECKIN_GUESSES_PER_USER = os.environ.get("CHECKIN_GUESSES_PER_USER", "20 per minute")
     CHECKIN_GUESSES_PER_STORE = os.environ.get("CHECKIN_GUESSES_PER_STORE", "60 per minute")
+    # Reviews (trust/services/reviews.py): a store's review past this many in an hour, or the Nth review in
+    # 30 days from an account created on its visit's day, is held for the operator; posting is rate limited.
+    REVIEW_BURST_PER_HOUR = int(os.environ.get("REVIEW_BURST_PER_HOUR", 5))
+    REVIEW_SAME_DAY_ACCOUNTS = int(os.environ.get("REVIEW_SAME_DAY_ACCOUNTS", 3))
+    REVIEW_POSTS_PER_USER = os.environ.get("REVIEW_POSTS_PER_USER", "10 per hour")
     SMTP_HOST = os.environ.get("SMTP_HOST")
     SMTP_PORT = int(os.environ.get("SMTP_PORT", 587))
     SMTP_USER = os.environ.get("SMTP_USER")

@@ -76,6 +76,18 @@ ERROR_CODES: dict[str, ErrorCode] = _codes(
     ("position_too_vague", 409, "Self check-in: the position is less precise than the store's geofence."),
     ("too_far", 409, "Self check-in: the position is outside the store's geofence."),
     ("not_checked_in", 409, "A payment can be recorded only for a visit that is checked in."),
+    # -- reviews (trust/services/reviews.py) ------------------------------------------------------
+    ("not_reviewable", 409, "The visit cannot be reviewed by the caller: not their booking, not checked in, or "
+                            "they work at the store (details: reason)."),
+    ("review_not_open", 409, "The visit is not over yet: reviews open at the slot's end (details: opens_at)."),
+    ("review_window_closed", 409, "Reviews close 30 days after the visit's slot ends (details: closed_at)."),
+    ("already_reviewed", 409, "The visit has a review already: edit it instead."),
+    ("edit_window_closed", 409, "A review can be edited for 7 days after it was written."),
+    ("already_replied", 409, "The store has replied to this review already: edit the reply (PUT)."),
+    ("no_reply", 409, "There is no reply to edit yet: post one first."),
+    ("already_voted", 409, "The caller has marked this review helpful already."),
+    ("own_review", 409, "One cannot mark one's own review helpful."),
+    ("already_reported", 409, "The caller has reported this review already."),
 )
 
 

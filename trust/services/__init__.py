@@ -1,0 +1,4 @@
+"""The trust domain's verbs: reviews (``trust.services.reviews``), disputes and the compensation ledger
+(``trust.services.disputes``). Code outside ``trust/`` reaches the domain through this package."""
+
+from trust.services.reviews import *  # noqa: F403 - the reviews verbs (trust/services/reviews.py __all__)
