@@ -11,6 +11,7 @@ from babel.numbers import format_currency
 from flask import Flask, abort, current_app, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
+from folium.plugins import MarkerCluster
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
@@ -19,6 +20,7 @@ from app.db import MAX_ID
 from app.errors import DATABASE_ERRORS, ValidationFailed, document_error_codes
 from app.headers import init_headers
 from app.offerings.models import CATEGORY_LABELS, Category
+from geo.maps import add_pin, build_map, render_parts
 from geo.points import LngLat
 
 # Show each currency the way its own customers read it (¥88.00, not CN¥88.00).
@@ -158,10 +160,6 @@ def page_map(center: LngLat | None, zoom: int, pins: Iterable[tuple[LngLat, Any,
 
     With ``clustered`` the map carries an empty MarkerCluster layer (``cluster_name``) for page scripts.
     """
-    from folium.plugins import MarkerCluster
-
-    from geo.maps import add_pin, build_map, render_parts
-
     config = current_app.config
     center = center or HANGZHOU
     m = build_map((center.lat, center.lng), zoom, config.get("TILE_URL"), config.get("TILE_ATTRIBUTION"),
