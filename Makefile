@@ -74,7 +74,7 @@ i18n: $(VENV)/.installed ## extract every string (Python, templates, scripts), u
 	@mkdir -p instance/i18n
 	@$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --add-location=file --sort-output \
 	  --no-wrap -o instance/i18n/messages.pot .
-	@$(BIN)/pybabel -q update -i instance/i18n/messages.pot -d app/translations --no-wrap \
+	@$(BIN)/pybabel -q update -N -i instance/i18n/messages.pot -d app/translations --no-wrap \
 	  --ignore-obsolete
 	@$(BIN)/pybabel compile --statistics -d app/translations
 

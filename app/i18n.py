@@ -21,10 +21,11 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
+from babel import support
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
-from flask import Blueprint, Flask, g, has_request_context, redirect, request
-from flask_babel import force_locale, get_locale
+from flask import Blueprint, Flask, g, has_app_context, has_request_context, redirect, request
+from flask_babel import Domain, force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -188,8 +189,35 @@ def choose():
     return response
 
 
+class Catalogues(Domain):
+    """Flask-Babel's domain, finding catalogues by our locale names.
+
+    Flask-Babel looks a catalogue up by Babel's full name of the locale ("zh_Hans_CN"), which never finds
+    ``translations/zh_CN``: every page would silently stay English.
+    """
+
+    def get_translations(self) -> support.NullTranslations:
+        if not has_app_context():
+            return support.NullTranslations()
+        locale = current()
+        cache = self.get_translations_cache(None)
+        key = (locale, self.domain[0])
+        if key not in cache:
+            translations = support.Translations()
+            for dirname in self.translation_directories:
+                catalogue = support.Translations.load(dirname, [locale], self.domain[0])
+                translations.merge(catalogue)
+                if hasattr(catalogue, "plural"):  # merge() drops the plural rule
+                    translations.plural = catalogue.plural
+            cache[key] = translations
+        return cache[key]
+
+
 def init_i18n(app: Flask) -> None:
     """Template helpers and the ?lang= cookie; the Babel extension itself is bound in create_app."""
+    from app.extensions import babel
+
+    babel.domain_instance = Catalogues(domain=app.config.get("BABEL_DOMAIN", "messages"))
     app.jinja_env.filters.update(when=format_when, day=format_day, distance=format_distance)
     app.jinja_env.globals.update(html_lang=html_lang, js_catalogue=js_catalogue, current_locale=current,
                                  LANGUAGE_NAMES=LANGUAGE_NAMES, LOCALES=LOCALES)
