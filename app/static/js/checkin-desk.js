@@ -1,6 +1,7 @@
 // The counter: type or scan a code, one large answer, then record what was paid.
 (function () {
   "use strict";
+  var _ = window.I18N.gettext;
   var form = document.getElementById("checkin-form");
   if (!form) return;
   var storeId = Number(form.dataset.storeId);
@@ -11,14 +12,14 @@
   var zone = form.dataset.timezone;
   var current = null, busy = false;
   var reasons = {
-    already_checked_in: "Already checked in",
-    not_confirmed: "Not confirmed",
-    cancelled: "Cancelled",
-    wrong_store: "Booked at another store",
-    outside_window: "Not the time for this visit",
-    invalid_code: "Code not valid",
-    rate_limited: "Too many wrong codes — wait a moment",
-    validation_failed: "Type or scan a code"
+    already_checked_in: _("Already checked in"),
+    not_confirmed: _("Not confirmed"),
+    cancelled: _("Cancelled"),
+    wrong_store: _("Booked at another store"),
+    outside_window: _("Not the time for this visit"),
+    invalid_code: _("Code not valid"),
+    rate_limited: _("Too many wrong codes — wait a moment"),
+    validation_failed: _("Type or scan a code")
   };
 
   function api(path, body) {
@@ -39,15 +40,18 @@
     lines.forEach(function (t) { result.appendChild(line(t, "fs-5")); });
   }
   function money(m) {
-    return Number(m.amount) === 0 ? "nothing to collect" : new Intl.NumberFormat(m.currency === "CNY" ? "zh-CN" : undefined,
+    return Number(m.amount) === 0 ? _("nothing to collect") : new Intl.NumberFormat(m.currency === "CNY" ? "zh-CN" : undefined,
       { style: "currency", currency: m.currency }).format(Number(m.amount));
   }
   // A time as the store reads it: its own zone and the page's language, 24-hour, whatever the tablet's settings.
-  function storeTime(iso) {
+  function storeTime(iso, clockOnly) {
+    var parts = clockOnly ? { hour: "2-digit", minute: "2-digit" }
+      : { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" };
+    parts.timeZone = zone;
+    parts.hourCycle = "h23";
     try {
-      return new Intl.DateTimeFormat(document.documentElement.lang || "en", { timeZone: zone, weekday: "short",
-        day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(new Date(iso));
-    } catch (e) { return iso.slice(0, 16).replace("T", " "); }
+      return new Intl.DateTimeFormat(window.I18N.locale, parts).format(new Date(iso));
+    } catch (e) { return clockOnly ? iso.slice(11, 16) : iso.slice(0, 16).replace("T", " "); }
   }
   // The roster as the server renders it, replaced in place (the counter stays where it is).
   function refreshRoster() {
@@ -60,7 +64,7 @@
   }
   function submit(code) {
     if (busy) return;
-    if (!code) { show(false, reasons.validation_failed, ["The code is on the visitor's booking page."]); input.focus(); return; }
+    if (!code) { show(false, reasons.validation_failed, [_("The code is on the visitor's booking page.")]); input.focus(); return; }
     busy = true;
     var nonce = (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : String(Date.now()) + Math.random();
     var attempt = function (tries) {
@@ -73,8 +77,9 @@
       if (res.ok) {
         var b = res.body.booking;
         current = b;
-        show(true, "Checked in", [res.body.resident + " · party of " + b.party_size,
-          b.offering.title + " · " + b.slot.starts_at.slice(11, 16), "Collect " + money(res.body.collect)]);
+        show(true, _("Checked in"), [_("%(name)s · party of %(num)s", { name: res.body.resident, num: b.party_size }),
+          b.offering.title + " · " + storeTime(b.slot.starts_at, true),
+          _("Collect %(amount)s", { amount: money(res.body.collect) })]);
         refreshRoster();
         document.getElementById("pay-amount").value = res.body.collect.amount;
         payForm.classList.remove("d-none");
@@ -83,17 +88,20 @@
         var e = res.body.error || {};
         var extra = [];
         if (e.code === "already_checked_in" && e.details && e.details.checked_in_at) {
-          extra.push("at " + e.details.checked_in_at.slice(11, 16) + (e.details.checked_in_by ? " by " + e.details.checked_in_by : ""));
+          var at = storeTime(e.details.checked_in_at, true);
+          extra.push(e.details.checked_in_by ? _("at %(time)s by %(name)s", { time: at, name: e.details.checked_in_by })
+                                             : _("at %(time)s", { time: at }));
         }
         if (e.code === "outside_window" && e.details && e.details.opens_at) {
-          extra.push(e.details.too_early ? "Check-in opens " + storeTime(e.details.opens_at) + " (" + zone + ")"
-                                         : "The visit ended " + storeTime(e.details.closes_at) + " (" + zone + ")");
+          extra.push(e.details.too_early
+            ? _("Check-in opens %(time)s (%(zone)s)", { time: storeTime(e.details.opens_at), zone: zone })
+            : _("The visit ended %(time)s (%(zone)s)", { time: storeTime(e.details.closes_at), zone: zone }));
         }
-        show(false, reasons[e.code] || e.message || "Refused", extra);
+        show(false, reasons[e.code] || e.message || _("Refused"), extra);
         payForm.classList.add("d-none");
       }
     }).catch(function () {
-      show(false, "No connection", ["Check the network and scan again."]);
+      show(false, _("No connection"), [_("Check the network and scan again.")]);
     }).then(function () { busy = false; input.value = ""; input.focus(); });
   }
   form.addEventListener("submit", function (event) { event.preventDefault(); submit(input.value.trim()); });
@@ -108,7 +116,7 @@
     }).then(function (res) {
       var out = document.getElementById("payment-result");
       if (res.ok) {
-        out.textContent = "Recorded " + money(res.body) + "."; out.className = "small mt-2 text-success fw-semibold";
+        out.textContent = _("Recorded %(amount)s.", { amount: money(res.body) }); out.className = "small mt-2 text-success fw-semibold";
         refreshRoster();
       }
       else {
@@ -141,11 +149,11 @@
   document.getElementById("scan-button").addEventListener("click", function () {
     if (stream) { stop(); return; }
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      show(false, "No camera", ["Type the code instead."]); return;
+      show(false, _("No camera"), [_("Type the code instead.")]); return;
     }
     navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } }).then(function (s) {
       stream = s; video.srcObject = s; video.classList.remove("d-none"); video.play(); requestAnimationFrame(tick);
-    }).catch(function () { show(false, "Camera not available", ["Type the code instead."]); });
+    }).catch(function () { show(false, _("Camera not available"), [_("Type the code instead.")]); });
   });
 
   // The counter code rotates every minute.
