@@ -107,11 +107,15 @@ outbox_cli = AppGroup("outbox", help="E-mail delivery.")
 
 @bookings_cli.command("sweep")
 def bookings_sweep() -> None:
-    """Mark no-shows, complete visits, send reminders, extend slots; safe to run from cron."""
+    """Mark no-shows, complete visits, send reminders, extend slots, escalate unanswered disputes; safe to run
+    from cron."""
 
     from bookings.services import sweep
+    from trust.services import sweep_disputes
 
-    counts = sweep(clock.now())
+    now = clock.now()
+    counts = sweep(now)
+    counts["disputes_escalated"] = sweep_disputes(now)  # bookings/ never imports trust/: the app calls both
     db.session.commit()
     click.echo(", ".join(f"{key}: {value}" for key, value in counts.items()))
 

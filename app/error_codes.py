@@ -59,7 +59,7 @@ ERROR_CODES: dict[str, ErrorCode] = _codes(
     ("slot_has_room", 409, "The slot still has room: book it instead of waiting."),
     ("same_slot", 409, "The booking is in that slot already."),
     ("past_cutoff", 409, "The free-change cut-off has passed; the booking can no longer be moved."),
-    ("invalid_transition", 409, "A booking in its current state cannot do that."),
+    ("invalid_transition", 409, "A booking or dispute in its current state cannot do that."),
     ("code_collision", 409, "No unused booking code could be issued; try again."),
     ("idempotency_key_reused", 422, "The Idempotency-Key came before with a different request."),
     ("idempotency_key_in_use", 409, "A request with this Idempotency-Key is still being processed."),
@@ -88,6 +88,14 @@ ERROR_CODES: dict[str, ErrorCode] = _codes(
     ("already_voted", 409, "The caller has marked this review helpful already."),
     ("own_review", 409, "One cannot mark one's own review helpful."),
     ("already_reported", 409, "The caller has reported this review already."),
+    # -- disputes and compensation (trust/services/disputes.py) -------------------------------------
+    ("not_disputable", 409, "Nothing has happened to this booking that a dispute could be about yet."),
+    ("dispute_window_closed", 409, "The 7 days to dispute this visit are over (details: closed_at)."),
+    ("already_disputed", 409, "This booking has a dispute already (details: dispute_id)."),
+    ("reason_not_applicable", 422, "The dispute reason does not fit what happened to the booking."),
+    ("not_overcharged", 422, "The payment recorded at the store is not more than the listed price x party."),
+    ("answer_window_closed", 409, "The store's 48 hours to answer are over: the dispute goes to the operator."),
+    ("nothing_to_confirm", 409, "No refund, voucher or compensation of this dispute is waiting for confirmation."),
 )
 
 

@@ -23,8 +23,12 @@ log = logging.getLogger("onsite.jobs")
 
 def _sweep(now: datetime) -> str:
     from bookings.services import sweep
+    from trust.services import sweep_disputes
 
-    return ", ".join(f"{key}: {value}" for key, value in sweep(now).items())
+    counts = sweep(now)
+    # bookings/ knows nothing of disputes: the app runs trust's deadlines beside the booking sweep.
+    counts["disputes_escalated"] = sweep_disputes(now)
+    return ", ".join(f"{key}: {value}" for key, value in counts.items())
 
 
 def _outbox(now: datetime) -> str:
