@@ -58,7 +58,7 @@ def test_the_store_day_and_the_counter_in_chinese(client, auth, world):
     counter = html_of(client.get(f"/merchant/stores/{world.store.id}/checkin", headers=ZH))
     roster_day = date.fromisoformat(re.search(r'data-day="([\d-]+)"', counter).group(1))
     assert f"{roster_day.month}月{roster_day.day}日 周{WEEKDAYS[roster_day.weekday()]}" in counter
-    assert "到店核销" in counter and "核销" in counter and "待到店" in counter
+    assert "顾客核销码" in counter and "记录收款" in counter and "待到店" in counter
     assert "Visitor's code" not in counter and "Expected" not in counter
 
 
