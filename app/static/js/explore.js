@@ -21,13 +21,13 @@
   var state = { lat: initial.lat, lng: initial.lng, radius_m: initial.radius_m, cursor: null, where: "" };
   var circle = null, markers = {}, moving = false, requestNo = 0;
 
-  function formatNumber(n, digits) {
-    return new Intl.NumberFormat(locale, { minimumFractionDigits: digits || 0, maximumFractionDigits: digits || 0 })
-      .format(n);
+  function formatNumber(n, digits, fewer) {  // fewer: drop trailing zeros (3 km, 1.2 km; as the pages say)
+    return new Intl.NumberFormat(locale, { minimumFractionDigits: fewer ? 0 : digits || 0,
+                                           maximumFractionDigits: digits || 0 }).format(n);
   }
   function formatDistance(m) {
     return m < 1000 ? _("%(n)s m", { n: formatNumber(Math.round(m)) })
-                    : _("%(n)s km", { n: formatNumber(m / 1000, m < 10000 ? 1 : 0) });
+                    : _("%(n)s km", { n: formatNumber(m / 1000, m < 10000 ? 1 : 0, true) });
   }
   function formatPrice(price) {
     if (price.free) return _("Free");
