@@ -38,7 +38,18 @@ def _outbox(now: datetime) -> str:
     return f"sent: {sent}, failed: {failed}"
 
 
-JOBS: list[tuple[str, Callable[[datetime], str]]] = [("sweep", _sweep), ("outbox", _outbox)]
+def _radar(now: datetime) -> str:
+    from zoneinfo import ZoneInfo
+
+    from app.insights.services import DEFAULT_K, run_radar
+
+    config = current_app.config
+    counts = run_radar(now, zone=ZoneInfo(config.get("RADAR_TIMEZONE", "Asia/Shanghai")),
+                       k=int(config.get("RADAR_K", DEFAULT_K)), salt=config["SECRET_KEY"])
+    return ", ".join(f"{key}: {value}" for key, value in counts.items())
+
+
+JOBS: list[tuple[str, Callable[[datetime], str]]] = [("sweep", _sweep), ("outbox", _outbox), ("radar", _radar)]
 
 
 def run_jobs(names: list[str] | None = None) -> dict[str, str]:

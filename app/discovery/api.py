@@ -222,7 +222,7 @@ def nearby(args):
     if query.after is None:
         services.record_search(current_app.extensions["search_log"], kind="nearby", point=query.point,
                                radius_m=query.radius_m, filters=query.filters, result_count=len(page.items),
-                               has_more=page.next_key is not None)
+                               has_more=page.next_key is not None, searcher=_searcher())
     cursor = None
     if page.next_key is not None:
         payload = {"k": list(page.next_key), "f": _fingerprint(args)}
@@ -231,6 +231,20 @@ def nearby(args):
         cursor = _serializer().dumps(payload)
     # Already in its final shape: skip the schema's dump (a millisecond a search); the schema documents it.
     return jsonify({"items": [item_json(item) for item in page.items], "next_cursor": cursor})
+
+
+def _searcher() -> int:
+    """Who searched, as the demand radar's salted hash: the account, else the browser's address and agent."""
+    from flask import request
+    from flask_login import current_user
+
+    from app.insights.services import searcher_key
+
+    if current_user.is_authenticated:
+        who = f"user:{current_user.id}"
+    else:
+        who = f"anon:{request.remote_addr}:{request.user_agent.string[:200]}"
+    return searcher_key(who, current_app.config["SECRET_KEY"])
 
 
 @bp.get("/offerings/in-view")
@@ -250,7 +264,8 @@ def in_view(args):
         current_app.extensions["grid_refresher"].touch()
     centre = LngLat(lng=(box.min_lng + box.max_lng) / 2, lat=(box.min_lat + box.max_lat) / 2)
     services.record_search(current_app.extensions["search_log"], kind="in_view", point=centre, radius_m=None,
-                           filters=filters, result_count=view.total, has_more=view.mode == "clusters")
+                           filters=filters, result_count=view.total, has_more=view.mode == "clusters",
+                           searcher=_searcher())
     # Up to 500 items in their final shape: skip the schema's dump; the schema documents it.
     return jsonify({"mode": view.mode, "features": view.features, "clusters": view.clusters,
                     "total": view.total, "cell_deg": view.cell_deg})

@@ -28,3 +28,6 @@ class SearchLog(db.Model):
     q: Mapped[str | None] = mapped_column(String(200))
     result_count: Mapped[int] = mapped_column(SmallInteger)
     has_more: Mapped[bool] = mapped_column(default=False)
+    # A salted hash of who searched (app/insights/services.py:searcher_key), so the demand radar can count
+    # distinct searchers per cell; never shown, and gone with the row after 90 days.
+    searcher: Mapped[int | None] = mapped_column(BigInteger)

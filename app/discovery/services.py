@@ -443,6 +443,7 @@ class SearchRecord:
     result_count: int
     has_more: bool
     searched_at: float
+    searcher: int | None = None
 
 
 class SearchLogBuffer:
@@ -496,7 +497,7 @@ class SearchLogBuffer:
         values = [{
             "searched_at": datetime.fromtimestamp(r.searched_at, UTC), "kind": r.kind, "lat": r.lat,
             "lng": r.lng, "radius_m": r.radius_m, "categories": list(r.categories), "q": r.q,
-            "result_count": min(r.result_count, 32767), "has_more": r.has_more,
+            "result_count": min(r.result_count, 32767), "has_more": r.has_more, "searcher": r.searcher,
         } for r in rows]
         try:
             if connection is not None:
@@ -516,8 +517,9 @@ def rounded(value: float) -> float:
 
 
 def record_search(buffer: SearchLogBuffer, *, kind: str, point: LngLat, radius_m: int | None,
-                  filters: Filters, result_count: int, has_more: bool) -> None:
-    """Queue an anonymous record of a search."""
+                  filters: Filters, result_count: int, has_more: bool, searcher: int | None = None) -> None:
+    """Queue an anonymous record of a search (``searcher``: a salted hash, for counting distinct searchers)."""
     buffer.add(SearchRecord(kind=kind, lat=rounded(point.lat), lng=rounded(point.lng), radius_m=radius_m,
                             categories=filters.categories, q=(filters.q or None) and filters.q[:200],
-                            result_count=result_count, has_more=has_more, searched_at=clock.now().timestamp()))
+                            result_count=result_count, has_more=has_more, searched_at=clock.now().timestamp(),
+                            searcher=searcher))

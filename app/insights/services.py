@@ -1,0 +1,354 @@
+"""The demand radar's verbs: roll searches and waitlist overflows up into h3 cells, and read them back
+k-anonymously; a store's figures for its dashboard are in ``app.insights.dashboard``.
+
+Privacy: a page or API only ever gets sums over cells (or over a store's surroundings) that at least k
+distinct searchers contributed to, rounded; never a single search, a position finer than a cell, or a
+searcher's hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import h3
+from sqlalchemy import text
+
+from app.extensions import db
+from app.insights.models import ALL, WORD_PREFIX
+
+RES_FINE = 9  # about 0.1 km² a cell: a neighbourhood
+RES_CITY = 7  # about 5 km² a cell: the city
+RESOLUTIONS = (RES_CITY, RES_FINE)
+FEW_RESULTS = 3  # a search that found fewer than this (and no next page) found "few"
+RAW_LOG_DAYS = 90
+DEFAULT_K = 10
+ROUND_TO = 5
+MAX_WORD = 38
+SEARCH_MARK, WAITLIST_MARK = "searches", "waitlist"
+_INT64 = 1 << 64
+
+
+# -- cells and identities ------------------------------------------------------------
+
+def cell_of(lat: float, lng: float, res: int) -> int:
+    """Return the h3 cell holding (lat, lng) at ``res`` as a signed 64-bit integer (a bigint column)."""
+    value = h3.str_to_int(h3.latlng_to_cell(lat, lng, res))
+    return value - _INT64 if value >= 1 << 63 else value
+
+
+def cell_hex(cell: int) -> str:
+    """Return the h3 string form of a cell stored as a signed integer."""
+    return h3.int_to_str(cell + _INT64 if cell < 0 else cell)
+
+
+def cell_boundary(cell: int) -> list[tuple[float, float]]:
+    """Return the cell's corners as (lat, lng) pairs."""
+    return list(h3.cell_to_boundary(cell_hex(cell)))
+
+
+def cells_within(lat: float, lng: float, radius_m: float, res: int) -> list[int]:
+    """Return the cells at ``res`` whose centres lie within about ``radius_m`` of (lat, lng)."""
+    centre = h3.latlng_to_cell(lat, lng, res)
+    step_m = h3.average_hexagon_edge_length(res, unit="m") * 3 ** 0.5  # centre to neighbouring centre
+    rings = max(1, round(radius_m / step_m))
+    out = []
+    for cell in h3.grid_disk(centre, rings):
+        c_lat, c_lng = h3.cell_to_latlng(cell)
+        if h3.great_circle_distance((lat, lng), (c_lat, c_lng), unit="m") <= radius_m + step_m / 2:
+            value = h3.str_to_int(cell)
+            out.append(value - _INT64 if value >= 1 << 63 else value)
+    return out
+
+
+def searcher_key(identity: str, salt: str) -> int:
+    """Return a salted hash of a searcher as a signed 64-bit integer (never shown, never reversible here)."""
+    digest = hmac.new(salt.encode(), identity.encode(), hashlib.sha256).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def rounded_count(n: int) -> int:
+    """Round a count to the nearest multiple of 5 (half up), so a shown figure never pins one search."""
+    return ((n + ROUND_TO // 2) // ROUND_TO) * ROUND_TO
+
+
+def word_of(q: str | None) -> str | None:
+    """Return the searched words as the radar keeps them (lower case, trimmed), or None."""
+    if not q:
+        return None
+    word = " ".join(q.lower().split())[:MAX_WORD]
+    return word or None
+
+
+# -- rolling up ----------------------------------------------------------------------
+
+@dataclass
+class Tally:
+    searches: int = 0
+    zero_results: int = 0
+    few_results: int = 0
+    waitlist_overflows: int = 0
+    searchers: set[int] = field(default_factory=set)
+
+
+Key = tuple[int, int, str, date, int]  # res, cell, category, local day, local hour
+
+
+@dataclass(frozen=True)
+class SearchRow:
+    searched_at: datetime
+    lat: float
+    lng: float
+    categories: Sequence[str]
+    q: str | None
+    result_count: int
+    has_more: bool
+    searcher: int | None
+
+
+def tally_searches(rows: Iterable[SearchRow], zone: ZoneInfo, k: int) -> dict[Key, Tally]:
+    """Count searches per (resolution, cell, category, local day, local hour), keeping at most k searchers each."""
+    out: dict[Key, Tally] = defaultdict(Tally)
+    for row in rows:
+        local = row.searched_at.astimezone(zone)
+        zero = row.result_count == 0
+        few = not zero and row.result_count < FEW_RESULTS and not row.has_more
+        keys = [ALL, *row.categories]
+        word = word_of(row.q) if zero else None
+        if word:
+            keys.append(WORD_PREFIX + word)
+        for res in RESOLUTIONS:
+            cell = cell_of(row.lat, row.lng, res)
+            for category in dict.fromkeys(keys):
+                tally = out[(res, cell, category, local.date(), local.hour)]
+                tally.searches += 1
+                tally.zero_results += zero
+                tally.few_results += few
+                if row.searcher is not None and len(tally.searchers) < k:
+                    tally.searchers.add(row.searcher)
+    return out
+
+
+_UPSERT = text("""
+INSERT INTO demand_counts AS d (res, cell, category, day, hour, searches, zero_results, few_results,
+                                waitlist_overflows, searchers)
+SELECT u.res, u.cell, u.category, u.day, u.hour, u.searches, u.zero_results, u.few_results,
+       u.waitlist_overflows, u.searchers::bigint[]
+FROM unnest(CAST(:res AS smallint[]), CAST(:cell AS bigint[]), CAST(:category AS text[]), CAST(:day AS date[]),
+            CAST(:hour AS smallint[]), CAST(:searches AS int[]), CAST(:zero AS int[]), CAST(:few AS int[]),
+            CAST(:overflow AS int[]), CAST(:searchers AS text[]))
+     AS u(res, cell, category, day, hour, searches, zero_results, few_results, waitlist_overflows, searchers)
+ON CONFLICT (res, cell, category, day, hour) DO UPDATE SET
+    searches = d.searches + excluded.searches,
+    zero_results = d.zero_results + excluded.zero_results,
+    few_results = d.few_results + excluded.few_results,
+    waitlist_overflows = d.waitlist_overflows + excluded.waitlist_overflows,
+    searchers = CASE WHEN cardinality(d.searchers) >= :k THEN d.searchers
+                     ELSE ARRAY(SELECT DISTINCT s FROM unnest(d.searchers || excluded.searchers) AS s LIMIT :k) END
+""")
+
+
+def _store_tallies(tallies: dict[Key, Tally], k: int) -> None:
+    if not tallies:
+        return
+    keys = sorted(tallies)  # one order for every writer: no deadlock between two batches
+    cols: dict[str, list] = {name: [] for name in (
+        "res", "cell", "category", "day", "hour", "searches", "zero", "few", "overflow", "searchers")}
+    for key in keys:
+        tally = tallies[key]
+        for name, value in zip(("res", "cell", "category", "day", "hour"), key, strict=True):
+            cols[name].append(value)
+        cols["searches"].append(tally.searches)
+        cols["zero"].append(tally.zero_results)
+        cols["few"].append(tally.few_results)
+        cols["overflow"].append(tally.waitlist_overflows)
+        cols["searchers"].append("{" + ",".join(str(s) for s in sorted(tally.searchers)) + "}")
+    db.session.execute(_UPSERT, {**cols, "k": k})
+
+
+def _mark(name: str) -> tuple[int, datetime | None]:
+    """Lock and return a roll-up's mark: a second runner waits here rather than counting twice."""
+    db.session.execute(text("INSERT INTO rollup_marks (name, last_id) VALUES (:n, 0) ON CONFLICT DO NOTHING"),
+                       {"n": name})
+    row = db.session.execute(text("SELECT last_id, last_at FROM rollup_marks WHERE name = :n FOR UPDATE"),
+                             {"n": name}).one()
+    return row.last_id, row.last_at
+
+
+def roll_up_searches(*, zone: ZoneInfo, k: int, batch: int = 20_000, limit: int | None = None) -> int:
+    """Add the search-log rows written since the last roll-up to ``demand_counts``; return how many. Flushes."""
+    last_id, _ = _mark(SEARCH_MARK)
+    done = 0
+    while limit is None or done < limit:
+        size = batch if limit is None else min(batch, limit - done)
+        rows = db.session.execute(text(
+            "SELECT id, searched_at, lat, lng, categories, q, result_count, has_more, searcher FROM search_logs "
+            "WHERE id > :after ORDER BY id LIMIT :n"), {"after": last_id, "n": size}).all()
+        if not rows:
+            break
+        _store_tallies(tally_searches((SearchRow(r.searched_at, r.lat, r.lng, r.categories or (), r.q,
+                                                 r.result_count, r.has_more, r.searcher) for r in rows), zone, k), k)
+        last_id = rows[-1].id
+        done += len(rows)
+        if len(rows) < size:
+            break
+    db.session.execute(text("UPDATE rollup_marks SET last_id = :id WHERE name = :n"),
+                       {"id": last_id, "n": SEARCH_MARK})
+    return done
+
+
+def roll_up_waitlist(now: datetime, *, zone: ZoneInfo, k: int, salt: str) -> int:
+    """Count waitlist entries still waiting when their slot began (they never got a seat); return how many."""
+    _, last_at = _mark(WAITLIST_MARK)
+    since = last_at or now - timedelta(days=RAW_LOG_DAYS)
+    rows = db.session.execute(text("""
+        SELECT w.resident_id, s.starts_at, o.category,
+               ST_Y(o.location::geometry) AS lat, ST_X(o.location::geometry) AS lng
+        FROM waitlist_entries w JOIN slots s ON s.id = w.slot_id JOIN offerings o ON o.id = s.offering_id
+        WHERE s.starts_at > :since AND s.starts_at <= :now AND w.status = 'waiting' AND s.status <> 'cancelled'
+    """), {"since": since, "now": now}).all()
+    tallies: dict[Key, Tally] = defaultdict(Tally)
+    for row in rows:
+        local = row.starts_at.astimezone(zone)
+        who = searcher_key(f"user:{row.resident_id}", salt)
+        for res in RESOLUTIONS:
+            cell = cell_of(row.lat, row.lng, res)
+            for category in (ALL, row.category):
+                tally = tallies[(res, cell, category, local.date(), local.hour)]
+                tally.waitlist_overflows += 1
+                if len(tally.searchers) < k:
+                    tally.searchers.add(who)
+    _store_tallies(tallies, k)
+    db.session.execute(text("UPDATE rollup_marks SET last_at = :at WHERE name = :n"),
+                       {"at": now, "n": WAITLIST_MARK})
+    return len(rows)
+
+
+def prune_search_log(now: datetime) -> int:
+    """Delete raw searches older than 90 days that are rolled up already; return how many."""
+    last_id, _ = _mark(SEARCH_MARK)
+    return db.session.execute(text(
+        "DELETE FROM search_logs WHERE searched_at < :cutoff AND id <= :last"),
+        {"cutoff": now - timedelta(days=RAW_LOG_DAYS), "last": last_id}).rowcount
+
+
+def run_radar(now: datetime, *, zone: ZoneInfo, k: int, salt: str) -> dict[str, int]:
+    """The radar's periodic work: roll up new searches and overflows, then prune the old raw log."""
+    return {"searches_rolled_up": roll_up_searches(zone=zone, k=k),
+            "waitlist_overflows": roll_up_waitlist(now, zone=zone, k=k, salt=salt),
+            "search_logs_pruned": prune_search_log(now)}
+
+
+# -- reading back, k-anonymously -----------------------------------------------------
+
+@dataclass(frozen=True)
+class CellDemand:
+    cell: int
+    searches: int
+    zero_results: int
+    few_results: int
+    waitlist_overflows: int
+
+    @property
+    def unmet(self) -> int:
+        return self.zero_results + self.few_results + self.waitlist_overflows
+
+    @property
+    def boundary(self) -> list[tuple[float, float]]:
+        return cell_boundary(self.cell)
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        return h3.cell_to_latlng(cell_hex(self.cell))
+
+
+def demand_by_cell(*, res: int, since: date, until: date, k: int, category: str = ALL,
+                   cells: Sequence[int] | None = None) -> list[CellDemand]:
+    """Return each cell's rounded demand over [since, until], only cells with at least k distinct searchers."""
+    rows = db.session.execute(text("""
+        WITH r AS MATERIALIZED (SELECT cell, searches, zero_results, few_results, waitlist_overflows, searchers
+                                FROM demand_counts WHERE res = :res AND category = :category
+                                AND day BETWEEN :since AND :until AND (NOT :some OR cell = ANY(:cells))),
+             enough AS (SELECT cell FROM r, unnest(r.searchers) AS s GROUP BY cell HAVING count(DISTINCT s) >= :k)
+        SELECT cell, sum(searches) AS searches, sum(zero_results) AS zero, sum(few_results) AS few,
+               sum(waitlist_overflows) AS overflow
+        FROM r WHERE cell IN (SELECT cell FROM enough) GROUP BY cell ORDER BY cell
+    """), {"res": res, "category": category, "since": since, "until": until, "k": k,
+           "some": cells is not None, "cells": list(cells or [])}).all()
+    return [CellDemand(r.cell, rounded_count(r.searches), rounded_count(r.zero), rounded_count(r.few),
+                       rounded_count(r.overflow)) for r in rows]
+
+
+@dataclass(frozen=True)
+class Opportunity:
+    category: str  # a category slug, or WORD_PREFIX + words that found nothing
+    searches: int
+    zero_results: int
+    few_results: int
+    waitlist_overflows: int
+    offers: int
+    peak_hours: list[tuple[int, int]]  # (ISO weekday 1-7, local hour), busiest first
+    own_offerings: list[tuple[int, str]]  # (offering id, title) of the merchant's that could serve it
+
+    @property
+    def unmet(self) -> int:
+        return self.zero_results + self.few_results + self.waitlist_overflows
+
+    @property
+    def word(self) -> str | None:
+        return self.category[len(WORD_PREFIX):] if self.category.startswith(WORD_PREFIX) else None
+
+
+def opportunities(*, lat: float, lng: float, radius_m: float, since: date, until: date, k: int,
+                  business_id: int | None = None, limit: int = 10) -> list[Opportunity]:
+    """Rank what people searched for within ``radius_m`` of a point: most unmet demand first.
+
+    Each category's sums are shown only when k distinct searchers contributed to them in the area.
+    """
+    cells = cells_within(lat, lng, radius_m, RES_FINE)
+    rows = db.session.execute(text("""
+        WITH r AS MATERIALIZED (SELECT category, day, hour, searches, zero_results, few_results,
+                                       waitlist_overflows, searchers
+                                FROM demand_counts WHERE res = :res AND cell = ANY(:cells) AND category <> ''
+                                AND day BETWEEN :since AND :until),
+             enough AS (SELECT category FROM r, unnest(r.searchers) AS s GROUP BY category
+                        HAVING count(DISTINCT s) >= :k)
+        SELECT category, sum(searches) AS searches, sum(zero_results) AS zero, sum(few_results) AS few,
+               sum(waitlist_overflows) AS overflow
+        FROM r WHERE category IN (SELECT category FROM enough) GROUP BY category
+        ORDER BY sum(zero_results) + sum(few_results) + sum(waitlist_overflows) DESC, sum(searches) DESC, category
+        LIMIT :limit
+    """), {"res": RES_FINE, "cells": cells, "since": since, "until": until, "k": k, "limit": limit}).all()
+    if not rows:
+        return []
+    categories = [r.category for r in rows]
+    peaks: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for r in db.session.execute(text("""
+        SELECT category, EXTRACT(isodow FROM day)::int AS weekday, hour, sum(searches) + sum(waitlist_overflows) AS n
+        FROM demand_counts WHERE res = :res AND cell = ANY(:cells) AND category = ANY(:cats)
+        AND day BETWEEN :since AND :until GROUP BY 1, 2, 3 ORDER BY 1, 4 DESC, 2, 3
+    """), {"res": RES_FINE, "cells": cells, "cats": categories, "since": since, "until": until}):
+        if len(peaks[r.category]) < 3:
+            peaks[r.category].append((r.weekday, r.hour))
+    offers = dict(db.session.execute(text("""
+        SELECT o.category, count(*) FROM offerings o JOIN stores s ON s.id = o.store_id
+        JOIN businesses b ON b.id = s.business_id
+        WHERE o.status = 'active' AND s.status = 'active' AND b.status = 'active'
+          AND ST_DWithin(o.location, ST_MakePoint(:lng, :lat)::geography, :r) AND o.category = ANY(:cats)
+        GROUP BY o.category
+    """), {"lng": lng, "lat": lat, "r": radius_m, "cats": categories}).all())
+    own: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    if business_id is not None:
+        for r in db.session.execute(text("""
+            SELECT o.id, o.title, o.category FROM offerings o JOIN stores s ON s.id = o.store_id
+            WHERE s.business_id = :b AND o.category = ANY(:cats) AND o.status <> 'archived' ORDER BY o.id
+        """), {"b": business_id, "cats": categories}):
+            own[r.category].append((r.id, r.title))
+    return [Opportunity(r.category, rounded_count(r.searches), rounded_count(r.zero), rounded_count(r.few),
+                        rounded_count(r.overflow), offers.get(r.category, 0), peaks[r.category], own[r.category])
+            for r in rows]
