@@ -165,6 +165,29 @@ def trust_rescore() -> None:
     click.echo(f"Rescored {done} experience(s) and their stores.")
 
 
+@trust_cli.command("recompute")
+@click.option("--all", "full", is_flag=True, help="Every active merchant, not only those with new events.")
+@click.option("--business", "business_id", type=int, default=None, help="Only this merchant, at once.")
+def trust_recompute(full: bool, business_id: int | None) -> None:
+    """Recompute integrity scores: merchants with new bookings, check-ins, disputes or reviews since their last
+    score, or scored over a day ago; safe from cron and from several hosts (one run at a time)."""
+    from trust.services import recompute_business, recompute_due
+
+    started = time.perf_counter()
+    if business_id is not None:
+        result = recompute_business(business_id, clock.now())
+        db.session.commit()
+        click.echo(f"Business {business_id}: {'new' if result.score is None else result.score} "
+                   f"({result.visits} visits in 90 days).")
+        return
+    done = recompute_due(clock.now(), full=full)
+    db.session.commit()
+    if done is None:
+        click.echo("Another recompute is running; nothing done.")
+        return
+    click.echo(f"Recomputed {done} merchant(s) in {time.perf_counter() - started:.1f} s.")
+
+
 jobs_cli = AppGroup("jobs", help="Periodic work: the booking sweep and e-mail delivery.")
 
 

@@ -125,6 +125,11 @@ class Config:
     REVIEW_BURST_PER_HOUR = int(os.environ.get("REVIEW_BURST_PER_HOUR", 5))
     REVIEW_SAME_DAY_ACCOUNTS = int(os.environ.get("REVIEW_SAME_DAY_ACCOUNTS", 3))
     REVIEW_POSTS_PER_USER = os.environ.get("REVIEW_POSTS_PER_USER", "10 per hour")
+    # The integrity score (trust/score.py): fewer visits in 90 days than this shows "new"; below WARN the merchant
+    # is warned (inbox and e-mail, at most weekly); below HIDE its experiences leave "Best match".
+    INTEGRITY_MIN_VISITS = int(os.environ.get("INTEGRITY_MIN_VISITS", 10))
+    INTEGRITY_WARN_BELOW = int(os.environ.get("INTEGRITY_WARN_BELOW", 60))
+    INTEGRITY_HIDE_BELOW = int(os.environ.get("INTEGRITY_HIDE_BELOW", 40))
     SMTP_HOST = os.environ.get("SMTP_HOST")
     SMTP_PORT = int(os.environ.get("SMTP_PORT", 587))
     SMTP_USER = os.environ.get("SMTP_USER")

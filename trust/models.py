@@ -347,3 +347,6 @@ class CompensationEntry(db.Model):
     settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     dispute: Mapped[Dispute | None] = relationship()
+
+
+from trust.models_score import BusinessIntegrity, IntegrityWeek  # noqa: E402, F401 - Trust II's score tables
