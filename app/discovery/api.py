@@ -11,13 +11,14 @@ from apiflask.fields import Boolean, Decimal, Float, Integer, List, Nested, Stri
 from apiflask.validators import Length, OneOf, Range
 from flask import current_app, jsonify
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from app import clock
 from app.discovery import services
 from app.discovery.geo_messages import coordinate_errors
 from app.errors import ValidationFailed
-from app.fields import Day
+from app.fields import Day, _Translated
 from app.media.api import Picture
 from app.offerings.models import Category
 from geo.places import search_places
@@ -29,12 +30,21 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_BOX_DEG = 2.0  # about 200 km: the in-view endpoint is for a city map, not the planet
 
 
+class PriceArg(_Translated, Decimal):
+    """A price typed in the explore page's box: its refusal in the resident's language."""
+
+    default_error_messages = {"invalid": _l("Not a valid number."), "special": _l("Not a valid number.")}
+
+
+PRICE_RANGE = Range(0, 99999999, error=_l("must be from 0 to 99999999."))
+
+
 class FilterArgs(Schema):
     category = List(String(validate=OneOf(list(Category))), metadata={"description": "Repeatable."})
     q = String(validate=Length(min=1, max=100), metadata={"description": "Words in title, description "
                                                                         "or store name (any language)."})
-    min_price = Decimal(places=2, allow_nan=False, validate=Range(0, 99999999))
-    max_price = Decimal(places=2, allow_nan=False, validate=Range(0, 99999999))
+    min_price = PriceArg(places=2, allow_nan=False, validate=PRICE_RANGE)
+    max_price = PriceArg(places=2, allow_nan=False, validate=PRICE_RANGE)
     free = Boolean()
     open_now = Boolean(load_default=False, metadata={"description": "Open now in each store's time zone."})
     available_on = Day(metadata={"description": "Has a slot with room on this store-local date that can "
@@ -53,7 +63,8 @@ class NearbyArgs(FilterArgs):
     sort = String(load_default="distance", validate=OneOf(services.SORTS), metadata={"description": (
         "distance: nearest first, nothing else. relevance (\"Best match\"): highest score first, score = "
         "1 / (1 + metres / 1000) + 1.0 * (share of the q words found in the title; 0 without q) + "
-        "0.3 * 2^(-days since the experience was listed / 14). rating: rated experiences by their average, "
+        "0.3 * 2^(-days since the experience was listed / 14). rating: rated experiences by their Bayesian "
+        "rating score (10 reviews' worth of their category's mean rating as the prior, then their own), "
         "then by the relevance score; while nothing in the results has a rating it orders exactly as "
         "relevance does.")})
     limit = Integer(load_default=services.DEFAULT_LIMIT, validate=Range(1, services.MAX_LIMIT))

@@ -125,6 +125,11 @@ def test_api_messages_follow_accept_language(client, studio):
     assert box.status_code == 422
     assert box.json["error"]["details"] == {"max_lng": ["必须大于 min_lng。"]}
 
+    # A price typed in the explore page's box.
+    price = client.get("/api/v1/offerings/nearby?lat=30.25&lng=120.15&max_price=abc", headers=ZH)
+    assert price.status_code == 422
+    assert price.json["error"]["details"] == {"max_price": ["不是有效的数字。"]}
+
 
 def test_categories_have_names_in_both_languages(app):
     with app.test_request_context(headers=ZH):
