@@ -67,6 +67,7 @@ def create_app(config: object | None = None) -> Flask:
     from app.discovery import api as discovery_api
     from app.discovery import routes as discovery_routes
     from app.health import routes as health_routes
+    from app.insights import routes as insights_routes
     from app.media import api as media_api
     from app.media import routes as media_routes
     from app.merchants import api as merchants_api
@@ -80,7 +81,8 @@ def create_app(config: object | None = None) -> Flask:
 
     web.init_web(app)
     for module in (health_routes, auth_routes, discovery_routes, merchants_routes, offerings_routes, bookings_routes,
-                   media_routes, auth_api, merchants_api, discovery_api, offerings_api, bookings_api, media_api):
+                   media_routes, auth_api, merchants_api, discovery_api, offerings_api, bookings_api, media_api,
+                   insights_routes):
         app.register_blueprint(module.bp)
     media_routes.init_media(app)
 

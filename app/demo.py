@@ -20,6 +20,7 @@ from app import clock
 from app.auth.models import Role, User
 from app.auth.services import hash_password
 from app.extensions import db
+from app.insights.demo import load_demo_demand
 from app.merchants.models import (
     Business,
     BusinessCategory,
@@ -385,6 +386,7 @@ def load_demo_city(seed: int = 7) -> dict:
         _open_bookings(_demo_offerings_without_schedule(), random.Random(seed))
         roll_horizons(clock.now())
         _add_photos()
+        load_demo_demand(clock.today(ZoneInfo(TIMEZONE)))  # the radar's year of searches, and the days since
         return {**demo_counts(), "created": False}
 
     rng = random.Random(seed)
@@ -454,6 +456,7 @@ def load_demo_city(seed: int = 7) -> dict:
     db.session.flush()
     _open_bookings([item for item in objects if isinstance(item, Offering)], rng)
     _add_photos()
+    load_demo_demand(today)  # the radar's year of searches
     return {**demo_counts(), "created": True}
 
 
