@@ -77,7 +77,7 @@ def _login(page: Page, base: str, email: str) -> None:
     page.goto(base + "/auth/login")
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", "password123")
-    page.click("form button[type=submit]")
+    page.click("main form button[type=submit]")
     page.wait_for_load_state()
     assert "/auth/login" not in page.url, f"could not log in as {email}"
 
