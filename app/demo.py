@@ -10,7 +10,7 @@ import random
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -386,6 +386,7 @@ def load_demo_city(seed: int = 7) -> dict:
         _open_bookings(_demo_offerings_without_schedule(), random.Random(seed))
         roll_horizons(clock.now())
         _add_photos()
+        _add_reviews(random.Random(seed))
         load_demo_demand(clock.today(ZoneInfo(TIMEZONE)))  # the radar's year of searches, and the days since
         return {**demo_counts(), "created": False}
 
@@ -456,6 +457,7 @@ def load_demo_city(seed: int = 7) -> dict:
     db.session.flush()
     _open_bookings([item for item in objects if isinstance(item, Offering)], rng)
     _add_photos()
+    _add_reviews(rng)
     load_demo_demand(today)  # the radar's year of searches
     return {**demo_counts(), "created": True}
 
@@ -576,6 +578,101 @@ def _build_demo_studio(merchant: User, staff: User, holidays: list[tuple[date, b
             duration_min=minutes, capacity=capacity, cancel_cutoff_hours=cutoff,
             policy_text=_policy(cutoff, free, 0), location=store.location,
         ))
+
+
+# -- reviews of demo visits (trust) ---------------------------------------------
+
+REVIEWER_EMAIL = "reviewer{:02d}@demo.onsite"
+REVIEWERS = 12
+REVIEW_TEXTS = (
+    (5, "老师很耐心，一步步教，做出来的作品很满意。The teacher was patient and walked us through every step."),
+    (5, "环境安静干净，预约准时开始，下次还会再来。Quiet, clean studio; started right on time. Will come back."),
+    (4, "体验不错，就是周末人有点多，建议早点到。Good experience, a bit busy at the weekend, arrive early."),
+    (5, "服务很贴心，到店付款也方便，强烈推荐！Thoughtful service and paying at the store was easy."),
+    (4, "性价比高，内容和介绍一致。Good value, exactly as described."),
+    (3, "整体还可以，等了十分钟才开始。It was fine overall, but we waited ten minutes to start."),
+    (5, "带孩子来的，孩子玩得很开心。Came with my kid, who loved every minute."),
+    (4, "店员很友好，材料准备得很充分。Friendly staff and everything was ready for us."),
+)
+REPLIES = (
+    "谢谢您的好评，欢迎下次再来！Thank you for the kind words, see you again soon!",
+    "感谢反馈，我们会改进排队时间。Thanks for the feedback, we are working on the waiting time.",
+    "很高兴您喜欢，期待再次见到您。So glad you enjoyed it, hope to see you again.",
+)
+
+
+def _add_reviews(rng: random.Random) -> None:
+    """Reviews with the store's replies on the demo studio's experiences and on some of the city's, each
+    from a checked-in demo visit of the past weeks, and one visit of the demo resident yesterday still to
+    review. Nothing when demo reviews exist already."""
+    from bookings.models import Booking, CheckIn, Slot
+    from bookings.services import new_code
+    from trust.models import Review
+    from trust.services import ReviewLimits, create_review
+
+    reviewers_exist = select(User.id).where(User.email.like("reviewer%@demo.onsite"))
+    if db.session.scalar(select(Review.id).where(Review.resident_id.in_(reviewers_exist)).limit(1)) is not None:
+        return
+    now = clock.now()
+    reviewer_hash = hash_password(secrets.token_hex(16))  # nobody logs in as a reviewer
+    reviewers = []
+    for n in range(1, REVIEWERS + 1):
+        (sur_cn, sur_en), (given_cn, given_en) = rng.choice(SURNAMES), rng.choice(GIVEN_NAMES)
+        user = _get_or_create_user(REVIEWER_EMAIL.format(n), reviewer_hash,
+                                   f"{sur_cn}{given_cn} {sur_en} {given_en}", Role.RESIDENT)
+        user.created_at = now - timedelta(days=200 + n)
+        reviewers.append(user)
+    db.session.flush()
+    studio = db.session.scalar(select(Business).where(Business.name == DEMO_BUSINESS_NAME))
+    studio_offerings = list(db.session.scalars(select(Offering).join(Store).where(Store.business_id == studio.id)
+                                               .order_by(Offering.id)))
+    city = list(db.session.scalars(select(Offering).join(Store).join(Business).join(User, Business.owner_id == User.id)
+                                   .where(User.email.like(DEMO_MERCHANT_PATTERN), Business.id != studio.id)
+                                   .order_by(Offering.id)))
+    chosen = [(o, rng.randint(3, 5)) for o in studio_offerings] + \
+             [(o, rng.randint(1, 4)) for o in rng.sample(city, min(60, len(city)))]
+    loose = ReviewLimits(burst_per_hour=10**6, same_day_accounts=10**6)
+
+    def visit(offering: Offering, resident: User, ended: datetime, verified: bool) -> Booking:
+        starts = ended - timedelta(minutes=offering.duration_min)
+        slot = Slot(offering_id=offering.id, starts_at=starts, ends_at=ended, capacity=offering.capacity,
+                    seats_taken=1)
+        db.session.add(slot)
+        db.session.flush()
+        booking = Booking(slot_id=slot.id, offering_id=offering.id, store_id=offering.store_id,
+                          resident_id=resident.id, starts_at=starts, party_size=1, status="completed",
+                          unit_price=offering.price_amount, currency=offering.currency,
+                          price_due=offering.price_amount, code=new_code(), created_at=starts)
+        db.session.add(booking)
+        db.session.flush()
+        db.session.add(CheckIn(booking_id=booking.id, store_id=offering.store_id,
+                               method="self_geofence" if verified else "staff_scan",
+                               verification="verified" if verified else "staff_verified",
+                               checked_in_at=starts + timedelta(minutes=2)))
+        db.session.flush()
+        return booking
+
+    for offering, count in chosen:
+        for index, reviewer in enumerate(rng.sample(reviewers, count)):
+            # On the hour, days apart: no two slots of one experience start together.
+            ended = (now - timedelta(days=2 + 3 * index + rng.randint(0, 2))).replace(minute=0, second=0,
+                                                                                      microsecond=0)
+            booking = visit(offering, reviewer, ended, rng.random() < 0.6)
+            stars, text = rng.choice(REVIEW_TEXTS)
+            review = create_review(reviewer, booking.id, {
+                "rating": stars, "rating_described": max(1, stars - rng.choice((0, 0, 1))),
+                "rating_service": max(1, stars - rng.choice((0, 0, 1))),
+                "rating_value": max(1, stars - rng.choice((0, 1))), "body": text,
+            }, [], ended + timedelta(hours=rng.randint(1, 20)), limits=loose)
+            if rng.random() < 0.7:  # the store answers most (written here: no notice for a demo account)
+                review.reply_body = rng.choice(REPLIES) if stars >= 4 else REPLIES[1]
+                review.reply_by_id = offering.store.business.owner_id
+                review.replied_at = review.created_at + timedelta(hours=rng.randint(2, 30))
+    resident = db.session.scalar(select(User).where(User.email == RESIDENT_EMAIL))
+    if resident is not None and studio_offerings:
+        visit(studio_offerings[0], resident, (now - timedelta(days=1)).replace(minute=0, second=0, microsecond=0),
+              True)
+    db.session.flush()
 
 
 # -- bulk experiences for benchmarks --------------------------------------------

@@ -77,8 +77,7 @@ ERROR_CODES: dict[str, ErrorCode] = _codes(
     ("too_far", 409, "Self check-in: the position is outside the store's geofence."),
     ("not_checked_in", 409, "A payment can be recorded only for a visit that is checked in."),
     # -- reviews (trust/services/reviews.py) ------------------------------------------------------
-    ("not_reviewable", 409, "The visit cannot be reviewed by the caller: not their booking, not checked in, or "
-                            "they work at the store (details: reason)."),
+    ("not_reviewable", 409, "Not the caller's visit to review: not checked in, or they work there (details: reason)."),
     ("review_not_open", 409, "The visit is not over yet: reviews open at the slot's end (details: opens_at)."),
     ("review_window_closed", 409, "Reviews close 30 days after the visit's slot ends (details: closed_at)."),
     ("already_reviewed", 409, "The visit has a review already: edit it instead."),

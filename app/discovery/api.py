@@ -63,7 +63,8 @@ class NearbyArgs(FilterArgs):
     sort = String(load_default="distance", validate=OneOf(services.SORTS), metadata={"description": (
         "distance: nearest first, nothing else. relevance (\"Best match\"): highest score first, score = "
         "1 / (1 + metres / 1000) + 1.0 * (share of the q words found in the title; 0 without q) + "
-        "0.3 * 2^(-days since the experience was listed / 14). rating: rated experiences by their average, "
+        "0.3 * 2^(-days since the experience was listed / 14). rating: rated experiences by their Bayesian "
+        "rating score (10 reviews' worth of their category's mean rating as the prior, then their own), "
         "then by the relevance score; while nothing in the results has a rating it orders exactly as "
         "relevance does.")})
     limit = Integer(load_default=services.DEFAULT_LIMIT, validate=Range(1, services.MAX_LIMIT))

@@ -225,9 +225,10 @@ def best_match_score(query: NearbyQuery, ranked_at: datetime):
 def _sort_key(query: NearbyQuery, ranked_at: datetime):
     """Ascending key columns for the chosen order (ties broken by id)."""
     if query.sort == "rating":
-        # Rated experiences by their average; the unrated (all of them, until reviews exist) as "Best match".
-        rating = case((Offering.rating_count > 0, Offering.rating_avg), else_=0)
-        return [-cast(rating, Float), -best_match_score(query, ranked_at)]
+        # Rated experiences by their Bayesian score (trust/services/reviews.py: the category's mean as the prior,
+        # so one 5-star review does not outrank many at 4.8); the unrated as "Best match".
+        rating = case((Offering.rating_count > 0, Offering.rating_score), else_=0)
+        return [-cast(func.coalesce(rating, 0), Float), -best_match_score(query, ranked_at)]
     if query.sort == "relevance":
         return [-best_match_score(query, ranked_at)]
     return [nearest_first(Offering.location, query.point)]

@@ -331,16 +331,19 @@ def test_special_hours_open_a_normally_closed_day(db):
 
 def test_sort_by_rating(db):
     def rated(metres: float, avg: str | None, count: int) -> Offering:
+        # rating_score as trust.services.reviews keeps it: 10 reviews' worth of a category mean of 4.0.
+        score = (10 * Decimal("4.0") + Decimal(avg) * count) / (10 + count) if avg else None
         return f.create_offering(rating_avg=Decimal(avg) if avg else None, rating_count=count,
+                                 rating_score=score.quantize(Decimal("0.001")) if score else None,
                                  **at(towards(CENTRE, metres, 120)))
 
     unrated_near = rated(50, None, 0)
-    good_far = rated(2_000, "4.80", 12)
-    good_near = rated(1_000, "4.80", 3)
-    fair = rated(100, "3.10", 40)
-    best = rated(2_900, "5.00", 1)
+    good_far = rated(2_000, "4.80", 12)  # score 4.436
+    good_near = rated(1_000, "4.80", 3)  # 4.185
+    fair = rated(100, "3.10", 40)  # 3.280
+    best = rated(2_900, "5.00", 1)  # 4.091: one 5-star review does not beat twelve at 4.8
 
-    assert ids(search(sort="rating")) == [best.id, good_near.id, good_far.id, fair.id, unrated_near.id]
+    assert ids(search(sort="rating")) == [good_far.id, good_near.id, best.id, fair.id, unrated_near.id]
     assert ids(search()) == [unrated_near.id, fair.id, good_near.id, good_far.id, best.id]
 
 
@@ -372,6 +375,7 @@ def forty_five(db):
             offerings.append(f.create_offering(
                 store, category=categories[(n + k) % 3], price_amount=Decimal(40 * ((n * 3 + k) % 7)),
                 rating_avg=Decimal(rating) if rating else None, rating_count=1 if rating else 0,
+                rating_score=Decimal(rating) if rating else None,
                 title=f"Pottery {n}-{k}" if k != 1 else f"Yoga {n}-{k}",
                 description="pottery glaze" if k == 1 and n % 2 else ""))
     return offerings

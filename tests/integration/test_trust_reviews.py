@@ -423,3 +423,26 @@ def test_fifty_simultaneous_helpful_votes_count_fifty(app, committed, wide_pool)
                                   .where(ReviewVote.review_id == committed.review))
         assert review.helpful_count == votes == 50
 
+
+
+# -- the demo city -----------------------------------------------------------------------------------
+
+def test_the_demo_city_has_reviews_with_replies_and_a_visit_to_review(db, now, uploads):
+    from app.demo import DEMO_BUSINESS_NAME, RESIDENT_EMAIL, load_demo_city
+
+    load_demo_city()
+    studio = select(Store.id).join(Business).where(Business.name == DEMO_BUSINESS_NAME)
+    reviews = db.session.scalars(select(Review).where(Review.store_id.in_(studio))).all()
+    assert len(reviews) >= 18 and all(r.status == ReviewStatus.PUBLISHED for r in reviews)
+    assert sum(r.reply_body is not None for r in reviews) >= len(reviews) // 2
+    assert {r.verified for r in reviews} == {True, False}
+    for offering in db.session.scalars(select(Offering).where(Offering.store_id.in_(studio))):
+        assert offering.rating_count >= 3 and offering.rating_score is not None
+        assert shown(offering) == tuple(recount_of(Review.offering_id, offering.id))
+    total = db.session.scalar(select(func.count()).select_from(Review))
+    assert total > len(reviews)  # the city's experiences get some too
+    resident = db.session.scalar(select(User).where(User.email == RESIDENT_EMAIL))
+    mine = db.session.scalars(select(Booking.id).where(Booking.resident_id == resident.id)).all()
+    assert services.reviewable_booking_ids(resident, mine, now)
+    load_demo_city()
+    assert db.session.scalar(select(func.count()).select_from(Review)) == total

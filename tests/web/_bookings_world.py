@@ -106,3 +106,20 @@ def scalar(statement):
 def booking_state(which: str = "booking"):
     return lambda w: read(select(Booking.status, Booking.slot_id, Booking.cancel_reason)
                           .where(Booking.id == getattr(w, which).id))
+
+
+def add_review(world: World) -> int:
+    """The resident's published review of a visit that ended three hours ago, checked in at the counter (trust)."""
+    from bookings.models import CheckIn
+    from trust.services import create_review
+
+    visit = f.create_booking(f.create_slot(world.offering, hour(hours=-4)), world.resident, status="checked_in")
+    db.session.add(CheckIn(booking_id=visit.id, store_id=world.store.id, method="staff_typed",
+                           verification="staff_verified", actor_id=world.users["staff"].id,
+                           checked_in_at=visit.starts_at))
+    db.session.flush()
+    review = create_review(world.resident, visit.id, {
+        "rating": 4, "rating_described": 4, "rating_service": 5, "rating_value": 4,
+        "body": "Friendly teacher and a calm studio."}, [], clock.now())
+    return review.id
+

@@ -308,7 +308,8 @@ def test_rating_puts_rated_first_by_average_then_best_match(client, db, clock, w
     rated = {}
     for oid in rng.sample(sorted(world), 20):
         avg = Decimal(rng.choice(("3.50", "4.20", "4.80", "5.00")))
-        db.session.execute(text("UPDATE offerings SET rating_avg = :a, rating_count = :c WHERE id = :i"),
+        db.session.execute(text("UPDATE offerings SET rating_avg = :a, rating_score = :a, rating_count = :c "
+                                "WHERE id = :i"),
                            {"a": avg, "c": rng.randint(1, 30), "i": oid})
         rated[oid] = float(avg)
     now = clock.now()

@@ -25,7 +25,7 @@ from sqlalchemy import text
 
 from app.media.services import add_photos
 from tests import factories as f
-from tests.web._bookings_world import ACTORS, build_world
+from tests.web._bookings_world import ACTORS, add_review, build_world
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 NO_SUCH_ID = 2**31 - 1  # rows that no world here has (invitations come and go): the route answers "not found"
@@ -46,19 +46,23 @@ TABLE: dict[str, str] = {
     'GET /api/v1/bookings/<int:booking_id>/qr': '401 200 404 404 404 404 404 404',
     'GET /api/v1/businesses': '401 200 200 200 200 200 200 200',
     'GET /api/v1/me/invitations': '401 200 200 200 200 200 200 200',
+    'GET /api/v1/merchant/reviews': '401 200 200 200 200 200 200 200',
     'GET /api/v1/notifications': '401 200 200 200 200 200 200 200',
     'GET /api/v1/offerings': '200 200 200 200 200 200 200 200',
     'GET /api/v1/offerings/<int:offering_id>': '200 200 200 200 200 200 200 200',
     'GET /api/v1/offerings/<int:offering_id>/photos': '200 200 200 200 200 200 200 200',
+    'GET /api/v1/offerings/<int:offering_id>/reviews': '200 200 200 200 200 200 200 200',
     'GET /api/v1/offerings/<int:offering_id>/slots': '200 200 200 200 200 200 200 200',
     'GET /api/v1/offerings/in-view': '422 422 422 422 422 422 422 422',
     'GET /api/v1/offerings/nearby': '422 422 422 422 422 422 422 422',
     'GET /api/v1/places': '422 422 422 422 422 422 422 422',
+    'GET /api/v1/reviews/<int:review_id>': '200 200 200 200 200 200 200 200',
     'GET /api/v1/stores': '200 200 200 200 200 200 200 200',
     'GET /api/v1/stores/<int:store_id>': '200 200 200 200 200 200 200 200',
     'GET /api/v1/stores/<int:store_id>/bookings': '401 404 404 200 404 200 404 200',
     'GET /api/v1/stores/<int:store_id>/checkin-code': '401 404 404 200 404 200 404 200',
     'GET /api/v1/stores/<int:store_id>/photos': '200 200 200 200 200 200 200 200',
+    'GET /api/v1/stores/<int:store_id>/reviews': '200 200 200 200 200 200 200 200',
     'GET /api/v1/stores/<int:store_id>/roster': '401 404 404 200 404 200 404 200',
     'GET /api/v1/stores/<int:store_id>/staff': '401 403 403 200 403 403 403 200',
     'GET /auth/account': 'L 200 200 200 200 200 200 200',
@@ -66,9 +70,11 @@ TABLE: dict[str, str] = {
     'GET /auth/me': 'L 302 302 302 302 302 302 302',
     'GET /auth/register': '200 200 200 200 200 200 200 200',
     'GET /bookings/<int:booking_id>': 'L 200 404 200 404 200 404 200',
+    'GET /bookings/<int:booking_id>/review': 'L 302 404 404 404 404 404 404',
     'GET /docs': '200 200 200 200 200 200 200 200',
     'GET /docs/oauth2-redirect': '200 200 200 200 200 200 200 200',
     'GET /experiences/<int:offering_id>': '200 200 200 200 200 200 200 200',
+    'GET /experiences/<int:offering_id>/reviews': '200 200 200 200 200 200 200 200',
     'GET /explore': '200 200 200 200 200 200 200 200',
     'GET /healthz': '200 200 200 200 200 200 200 200',
     'GET /invitations/<token>': 'L 404 404 404 404 404 404 404',
@@ -83,6 +89,7 @@ TABLE: dict[str, str] = {
     'GET /merchant/demand': 'L 404 404 302 302 302 302 302',
     'GET /merchant/experiences/<int:offering_id>/edit': 'L 403 403 200 403 403 403 200',
     'GET /merchant/experiences/<int:offering_id>/schedule': 'L 403 403 200 403 403 403 200',
+    'GET /merchant/reviews': 'L 200 200 200 200 200 200 200',
     'GET /merchant/stores/<int:store_id>/bookings': 'L 404 404 200 404 200 404 200',
     'GET /merchant/stores/<int:store_id>/checkin': 'L 404 404 200 404 200 404 200',
     'GET /merchant/stores/<int:store_id>/dashboard': 'L 403 403 200 403 200 403 200',
@@ -96,9 +103,11 @@ TABLE: dict[str, str] = {
     'GET /readyz': '200 200 200 200 200 200 200 200',
     'GET /static/<path:filename>': '200 200 200 200 200 200 200 200',
     'GET /stores/<int:store_id>': '200 200 200 200 200 200 200 200',
+    'GET /stores/<int:store_id>/reviews': '200 200 200 200 200 200 200 200',
     'PATCH /api/v1/businesses/<int:business_id>': '401 403 403 200 403 403 403 200',
     'PATCH /api/v1/offerings/<int:offering_id>': '401 403 403 200 403 403 403 200',
     'PATCH /api/v1/photos/<int:photo_id>': '401 422 422 422 422 422 422 422',
+    'PATCH /api/v1/reviews/<int:review_id>': '401 422 422 422 422 422 422 422',
     'PATCH /api/v1/stores/<int:store_id>': '401 403 403 200 403 403 403 200',
     'POST /api/v1/auth/logout-everywhere': '401 204 204 204 204 204 204 204',
     'POST /api/v1/auth/register': '422 422 422 422 422 422 422 422',
@@ -111,6 +120,7 @@ TABLE: dict[str, str] = {
     'POST /api/v1/bookings/<int:booking_id>/payments': '401 422 422 422 422 422 422 422',
     'POST /api/v1/bookings/<int:booking_id>/reject': '401 404 404 409 404 409 404 409',
     'POST /api/v1/bookings/<int:booking_id>/reschedule': '401 422 422 422 422 422 422 422',
+    'POST /api/v1/bookings/<int:booking_id>/review': '401 422 422 422 422 422 422 422',
     'POST /api/v1/bookings/<int:booking_id>/self-checkin': '401 422 422 422 422 422 422 422',
     'POST /api/v1/businesses': '401 422 422 422 422 422 422 422',
     'POST /api/v1/checkins': '401 422 422 422 422 422 422 422',
@@ -118,6 +128,10 @@ TABLE: dict[str, str] = {
     'POST /api/v1/invitations/<int:invitation_id>/decline': '401 404 404 404 404 404 404 404',
     'POST /api/v1/offerings': '401 422 422 422 422 422 422 422',
     'POST /api/v1/offerings/<int:offering_id>/photos': '415 415 415 415 415 415 415 415',
+    'POST /api/v1/reviews/<int:review_id>/helpful': '401 409 200 403 200 403 200 403',
+    'POST /api/v1/reviews/<int:review_id>/photos': '415 415 415 415 415 415 415 415',
+    'POST /api/v1/reviews/<int:review_id>/reply': '401 422 422 422 422 422 422 422',
+    'POST /api/v1/reviews/<int:review_id>/report': '401 422 422 422 422 422 422 422',
     'POST /api/v1/slots/<int:slot_id>/cancel': '401 403 403 422 403 403 403 422',
     'POST /api/v1/slots/<int:slot_id>/waitlist': '401 409 409 409 409 409 409 409',
     'POST /api/v1/stores': '401 422 422 422 422 422 422 422',
@@ -133,6 +147,7 @@ TABLE: dict[str, str] = {
     'POST /bookings/<int:booking_id>/cancel': 'L 302 404 302 404 403 404 302',
     'POST /bookings/<int:booking_id>/code': 'L 302 404 404 404 404 404 404',
     'POST /bookings/<int:booking_id>/reschedule': 'L 302 404 403 404 403 404 403',
+    'POST /bookings/<int:booking_id>/review': 'L 302 404 404 404 404 404 404',
     'POST /me/inbox/read': 'L 302 302 302 302 302 302 302',
     'POST /me/invitations/<int:invitation_id>/<any(accept, decline):answer>': 'L 404 404 404 404 404 404 404',
     'POST /language': '302 302 302 302 302 302 302 302',
@@ -158,10 +173,14 @@ TABLE: dict[str, str] = {
     'POST /merchant/stores/<int:store_id>/photos': 'L 403 403 302 403 403 403 302',
     'POST /merchant/stores/<int:store_id>/staff': 'L 403 403 422 403 403 403 422',
     'POST /merchant/stores/<int:store_id>/staff/<int:user_id>/delete': 'L 403 403 302 403 403 403 302',
+    'POST /reviews/<int:review_id>/helpful': 'L 302 302 302 302 302 302 302',
+    'POST /reviews/<int:review_id>/reply': 'L 302 302 302 302 302 302 302',
+    'POST /reviews/<int:review_id>/report': 'L 302 302 302 302 302 302 302',
     'POST /slots/<int:slot_id>/waitlist': 'L 302 302 302 302 302 302 302',
     'POST /waitlist/<int:entry_id>/leave': 'L 302 404 404 404 404 404 404',
     'PUT /api/v1/offerings/<int:offering_id>/photos/order': '401 422 422 422 422 422 422 422',
     'PUT /api/v1/offerings/<int:offering_id>/schedule': '401 403 403 200 403 403 403 200',
+    'PUT /api/v1/reviews/<int:review_id>/reply': '401 422 422 422 422 422 422 422',
     'PUT /api/v1/stores/<int:store_id>/photos/order': '401 422 422 422 422 422 422 422',
 }
 # fmt: on
@@ -184,7 +203,7 @@ def _value(name: str, converter: str, world) -> str:
         "business_id": world.store.business_id, "slot_id": world.slot.id, "entry_id": world.entry.id,
         "user_id": world.users["staff"].id, "exception_id": NO_SUCH_ID, "invitation_id": NO_SUCH_ID,
         "token": "no-such-invitation", "filename": "css/site.css", "name": "no-such-photo.jpg",
-        "photo_id": world.photo_id,
+        "photo_id": world.photo_id, "review_id": world.review_id,
     }
     assert name in values, f"no value for path parameter <{name}>: add one to _value() in {__file__}"
     return str(values[name])
@@ -237,6 +256,7 @@ def world(db, app, tmp_path, monkeypatch):
     monkeypatch.setitem(app.config, "UPLOAD_DIR", str(tmp_path))  # photo files made or removed here
     world = build_world()
     world.photo_id = _photo_of(world.owner, world.offering)
+    world.review_id = add_review(world)
     return world
 
 

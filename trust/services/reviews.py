@@ -62,10 +62,11 @@ from trust.models import (
 )
 
 __all__ = [
-    "EDIT_WINDOW", "PRIOR_WEIGHT", "REVIEW_WINDOW", "ReviewPage", "create_review", "edit_review", "get_review",
-    "mark_helpful", "open_reports", "rating_fields", "recount", "reply_to_review", "report_review",
-    "rescore_all", "review_json_photos", "review_of_booking", "review_window", "reviewable_booking_ids",
-    "reviews_for_merchant", "reviews_of", "why_not_reviewable", "can_reply", "voted_by",
+    "EDIT_WINDOW", "MAX_REVIEW_PHOTOS", "PRIOR_WEIGHT", "REVIEW_WINDOW", "ReviewError", "ReviewLimits", "ReviewPage",
+    "add_review_photos", "can_reply", "create_review", "edit_review", "get_review", "mark_helpful", "open_reports",
+    "rating_fields", "recount", "reply_to_review", "report_review", "rescore_all", "review_json_photos",
+    "review_of_booking", "review_window", "reviewable_booking_ids", "reviews_for_merchant", "reviews_of",
+    "voted_by", "why_not_reviewable",
 ]
 
 REVIEW_WINDOW = timedelta(days=30)  # from the slot's end
@@ -369,6 +370,32 @@ def edit_review(actor: User, review_id: int, data: Mapping[str, Any], now: datet
     db.session.flush()
     recount(review.offering_id, review.store_id)
     db.session.expire(review, ["revisions"])
+    return review
+
+
+def add_review_photos(actor: User, review_id: int, photos: Sequence[bytes], now: datetime) -> Review:
+    """Add photos to the actor's review within its edit window (at most 4 in all).
+
+    :raises NotFound: unless it is the actor's review.
+    :raises ReviewError: ``edit_window_closed``.
+    :raises ValidationFailed: no photo, more than 4 in all, or a file the pipeline refuses.
+    """
+    review = db.session.get(Review, review_id)
+    if review is None or review.resident_id != actor.id:
+        raise NotFound(_("No such review."))
+    if now > review.created_at + EDIT_WINDOW:
+        raise _refused("edit_window_closed", _("A review can be edited for 7 days after it was written."))
+    review = db.session.scalar(select(Review).where(Review.id == review.id).with_for_update()
+                               .execution_options(populate_existing=True))
+    have = len(review.photos)
+    if not photos or have + len(photos) > MAX_REVIEW_PHOTOS:
+        raise ValidationFailed(details={"photos": _("A review holds at most %(limit)d photos; it has %(have)d.",
+                                                    limit=MAX_REVIEW_PHOTOS, have=have)})
+    for index, content in enumerate(photos):
+        image = store_image(content, uploaded_by=actor, field="photos")
+        db.session.add(ReviewPhoto(review_id=review.id, image=image, position=have + index))
+    db.session.flush()
+    db.session.expire(review, ["photos"])
     return review
 
 

@@ -1,0 +1,1 @@
+"""The trust domain's pages: reviews (reviews.py), disputes (disputes.py)."""
