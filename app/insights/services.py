@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import h3
@@ -36,6 +37,7 @@ _INT64 = 1 << 64
 
 # -- cells and identities ------------------------------------------------------------
 
+@lru_cache(maxsize=1 << 18)  # logged positions are rounded to 0.001°: a city has few enough of them
 def cell_of(lat: float, lng: float, res: int) -> int:
     """Return the h3 cell holding (lat, lng) at ``res`` as a signed 64-bit integer (a bigint column)."""
     value = h3.str_to_int(h3.latlng_to_cell(lat, lng, res))
