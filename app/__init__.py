@@ -76,13 +76,16 @@ def create_app(config: object | None = None) -> Flask:
     from app.offerings import routes as offerings_routes
     from bookings import api as bookings_api
     from bookings import routes as bookings_routes
+    from trust.api import disputes as disputes_api
     from trust.api import reviews as reviews_api
+    from trust.routes import disputes as disputes_routes
     from trust.routes import reviews as reviews_routes
 
     web.init_web(app)
     for module in (health_routes, auth_routes, discovery_routes, merchants_routes, offerings_routes, bookings_routes,
                    media_routes, auth_api, merchants_api, discovery_api, offerings_api, bookings_api, media_api,
-                   reviews_routes, reviews_api, insights_routes):
+                   reviews_routes, reviews_api, insights_routes,
+                   disputes_routes, disputes_api):
         app.register_blueprint(module.bp)
     media_routes.init_media(app)
 

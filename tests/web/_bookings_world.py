@@ -123,3 +123,12 @@ def add_review(world: World) -> int:
         "body": "Friendly teacher and a calm studio."}, [], clock.now())
     return review.id
 
+
+def add_dispute(world: World) -> int:
+    """The resident's open dispute about ``world.ended`` (its slot ended hours ago), waiting for the store (trust)."""
+    from trust.services import open_dispute
+
+    dispute = open_dispute(world.resident, world.ended.id, {
+        "reason": "turned_away", "description": "We came at the start and nobody was there.", "asks": "apology"},
+        [], clock.now())
+    return dispute.id

@@ -52,6 +52,13 @@ CROSS_FIELD_RULES = {
     "POST /api/v1/stores/{store_id}/photos": {"photo"},
     "PUT /api/v1/offerings/{offering_id}/photos/order": {"photo_ids"},
     "PUT /api/v1/stores/{store_id}/photos/order": {"photo_ids"},
+    # disputes: texts are measured once trimmed; an amount goes with a refund, none with an apology, and is above 0;
+    # a reason must fit what happened to the booking; to contest needs a message, to accept an offer
+    "POST /api/v1/bookings/{booking_id}/dispute": {"description", "asked_amount", "reason"},
+    "POST /api/v1/disputes/{dispute_id}/answer": {"message", "offer", "amount"},
+    "POST /api/v1/disputes/{dispute_id}/escalate": {"note"},
+    "POST /api/v1/disputes/{dispute_id}/decide": {"note", "compensation"},
+    "POST /api/v1/disputes/{dispute_id}/photos": {"photos"},
 }
 
 

@@ -25,7 +25,7 @@ from sqlalchemy import text
 
 from app.media.services import add_photos
 from tests import factories as f
-from tests.web._bookings_world import ACTORS, add_review, build_world
+from tests.web._bookings_world import ACTORS, add_dispute, add_review, build_world
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 NO_SUCH_ID = 2**31 - 1  # rows that no world here has (invitations come and go): the route answers "not found"
@@ -45,6 +45,11 @@ TABLE: dict[str, str] = {
     'GET /api/v1/bookings/<int:booking_id>.ics': '401 200 404 200 404 200 404 200',
     'GET /api/v1/bookings/<int:booking_id>/qr': '401 200 404 404 404 404 404 404',
     'GET /api/v1/businesses': '401 200 200 200 200 200 200 200',
+    'GET /api/v1/businesses/<int:business_id>/ledger': '401 403 403 200 403 403 403 200',
+    'GET /api/v1/disputes': '401 200 200 200 200 200 200 200',
+    'GET /api/v1/disputes/<int:dispute_id>': '401 200 404 200 404 200 404 200',
+    'GET /api/v1/disputes/escalated': '401 403 403 403 403 403 403 200',
+    'GET /api/v1/me/compensation': '401 200 200 200 200 200 200 200',
     'GET /api/v1/me/invitations': '401 200 200 200 200 200 200 200',
     'GET /api/v1/merchant/reviews': '401 200 200 200 200 200 200 200',
     'GET /api/v1/notifications': '401 200 200 200 200 200 200 200',
@@ -61,6 +66,7 @@ TABLE: dict[str, str] = {
     'GET /api/v1/stores/<int:store_id>': '200 200 200 200 200 200 200 200',
     'GET /api/v1/stores/<int:store_id>/bookings': '401 404 404 200 404 200 404 200',
     'GET /api/v1/stores/<int:store_id>/checkin-code': '401 404 404 200 404 200 404 200',
+    'GET /api/v1/stores/<int:store_id>/disputes': '401 404 404 200 404 200 404 200',
     'GET /api/v1/stores/<int:store_id>/photos': '200 200 200 200 200 200 200 200',
     'GET /api/v1/stores/<int:store_id>/reviews': '200 200 200 200 200 200 200 200',
     'GET /api/v1/stores/<int:store_id>/roster': '401 404 404 200 404 200 404 200',
@@ -70,7 +76,9 @@ TABLE: dict[str, str] = {
     'GET /auth/me': 'L 302 302 302 302 302 302 302',
     'GET /auth/register': '200 200 200 200 200 200 200 200',
     'GET /bookings/<int:booking_id>': 'L 200 404 200 404 200 404 200',
+    'GET /bookings/<int:booking_id>/dispute': 'L 200 404 403 404 403 404 403',
     'GET /bookings/<int:booking_id>/review': 'L 302 404 404 404 404 404 404',
+    'GET /disputes/<int:dispute_id>': 'L 200 404 200 404 200 404 200',
     'GET /docs': '200 200 200 200 200 200 200 200',
     'GET /docs/oauth2-redirect': '200 200 200 200 200 200 200 200',
     'GET /experiences/<int:offering_id>': '200 200 200 200 200 200 200 200',
@@ -78,12 +86,14 @@ TABLE: dict[str, str] = {
     'GET /explore': '200 200 200 200 200 200 200 200',
     'GET /healthz': '200 200 200 200 200 200 200 200',
     'GET /invitations/<token>': 'L 404 404 404 404 404 404 404',
+    'GET /me/compensation': 'L 200 200 200 200 200 200 200',
     'GET /me/inbox': 'L 200 200 200 200 200 200 200',
     'GET /me/invitations': 'L 200 200 200 200 200 200 200',
     'GET /me/visits': 'L 200 200 200 200 200 200 200',
     'GET /media/<name>': '404 404 404 404 404 404 404 404',
     'GET /merchant/': 'L 200 200 200 200 200 200 200',
     'GET /merchant/businesses/<int:business_id>/edit': 'L 403 403 200 403 403 403 200',
+    'GET /merchant/businesses/<int:business_id>/ledger': 'L 403 403 200 403 403 403 200',
     'GET /merchant/businesses/<int:business_id>/stores/new': 'L 403 403 200 403 403 403 200',
     'GET /merchant/businesses/new': 'L 200 200 200 200 200 200 200',
     'GET /merchant/demand': 'L 404 404 302 302 302 302 302',
@@ -95,11 +105,13 @@ TABLE: dict[str, str] = {
     'GET /merchant/stores/<int:store_id>/dashboard': 'L 403 403 200 403 200 403 200',
     'GET /merchant/stores/<int:store_id>/dashboard/<any(bookings, rates, takings, capacity, ratings, residents):chart>.csv': 'L 403 403 200 403 200 403 200',  # noqa: E501
     'GET /merchant/stores/<int:store_id>/demand': 'L 403 403 200 403 200 403 200',
+    'GET /merchant/stores/<int:store_id>/disputes': 'L 404 404 200 404 200 404 200',
     'GET /merchant/stores/<int:store_id>/edit': 'L 403 403 200 403 403 403 200',
     'GET /merchant/stores/<int:store_id>/experiences/new': 'L 403 403 200 403 403 403 200',
     'GET /merchant/stores/<int:store_id>/hours': 'L 403 403 200 403 403 403 200',
     'GET /merchant/stores/<int:store_id>/staff': 'L 403 403 200 403 403 403 200',
     'GET /openapi.json': '200 200 200 200 200 200 200 200',
+    'GET /operator/disputes': 'L 403 403 403 403 403 403 200',
     'GET /readyz': '200 200 200 200 200 200 200 200',
     'GET /static/<path:filename>': '200 200 200 200 200 200 200 200',
     'GET /stores/<int:store_id>': '200 200 200 200 200 200 200 200',
@@ -116,6 +128,7 @@ TABLE: dict[str, str] = {
     'POST /api/v1/bookings/<int:booking_id>/cancel': '401 200 404 422 404 403 404 422',
     'POST /api/v1/bookings/<int:booking_id>/code': '401 200 404 404 404 404 404 404',
     'POST /api/v1/bookings/<int:booking_id>/confirm': '401 404 404 409 404 409 404 409',
+    'POST /api/v1/bookings/<int:booking_id>/dispute': '401 422 422 422 422 422 422 422',
     'POST /api/v1/bookings/<int:booking_id>/no-show': '401 404 404 409 404 409 404 409',
     'POST /api/v1/bookings/<int:booking_id>/payments': '401 422 422 422 422 422 422 422',
     'POST /api/v1/bookings/<int:booking_id>/reject': '401 404 404 409 404 409 404 409',
@@ -124,6 +137,12 @@ TABLE: dict[str, str] = {
     'POST /api/v1/bookings/<int:booking_id>/self-checkin': '401 422 422 422 422 422 422 422',
     'POST /api/v1/businesses': '401 422 422 422 422 422 422 422',
     'POST /api/v1/checkins': '401 422 422 422 422 422 422 422',
+    'POST /api/v1/disputes/<int:dispute_id>/answer': '401 422 422 422 422 422 422 422',
+    'POST /api/v1/disputes/<int:dispute_id>/confirm-received': '401 409 404 403 404 403 404 403',
+    'POST /api/v1/disputes/<int:dispute_id>/decide': '401 422 422 422 422 422 422 422',
+    'POST /api/v1/disputes/<int:dispute_id>/escalate': '401 422 404 403 404 403 404 403',
+    'POST /api/v1/disputes/<int:dispute_id>/photos': '415 415 415 415 415 415 415 415',
+    'POST /api/v1/disputes/<int:dispute_id>/withdraw': '401 200 404 403 404 403 404 403',
     'POST /api/v1/invitations/<int:invitation_id>/accept': '401 404 404 404 404 404 404 404',
     'POST /api/v1/invitations/<int:invitation_id>/decline': '401 404 404 404 404 404 404 404',
     'POST /api/v1/offerings': '401 422 422 422 422 422 422 422',
@@ -146,11 +165,16 @@ TABLE: dict[str, str] = {
     "POST /bookings/<int:booking_id>/<any(confirm, reject, 'no-show'):action>": 'L 404 404 302 404 302 404 302',
     'POST /bookings/<int:booking_id>/cancel': 'L 302 404 302 404 403 404 302',
     'POST /bookings/<int:booking_id>/code': 'L 302 404 404 404 404 404 404',
+    'POST /bookings/<int:booking_id>/dispute': 'L 422 404 403 404 403 404 403',
     'POST /bookings/<int:booking_id>/reschedule': 'L 302 404 403 404 403 404 403',
     'POST /bookings/<int:booking_id>/review': 'L 302 404 404 404 404 404 404',
+    'POST /disputes/<int:dispute_id>/<any(withdraw, escalate, confirm):action>': 'L 302 404 403 404 403 404 403',
+    'POST /disputes/<int:dispute_id>/answer': 'L 403 404 422 404 422 404 403',
+    'POST /disputes/<int:dispute_id>/decide': 'L 403 404 403 404 403 404 422',
+    'POST /disputes/<int:dispute_id>/photos': 'L 302 404 302 404 302 404 403',
+    'POST /language': '302 302 302 302 302 302 302 302',
     'POST /me/inbox/read': 'L 302 302 302 302 302 302 302',
     'POST /me/invitations/<int:invitation_id>/<any(accept, decline):answer>': 'L 404 404 404 404 404 404 404',
-    'POST /language': '302 302 302 302 302 302 302 302',
     'POST /merchant/businesses/<int:business_id>/edit': 'L 403 403 302 403 403 403 302',
     'POST /merchant/businesses/<int:business_id>/stores/new': 'L 403 403 422 403 403 403 422',
     'POST /merchant/businesses/new': 'L 422 422 422 422 422 422 422',
@@ -203,7 +227,7 @@ def _value(name: str, converter: str, world) -> str:
         "business_id": world.store.business_id, "slot_id": world.slot.id, "entry_id": world.entry.id,
         "user_id": world.users["staff"].id, "exception_id": NO_SUCH_ID, "invitation_id": NO_SUCH_ID,
         "token": "no-such-invitation", "filename": "css/site.css", "name": "no-such-photo.jpg",
-        "photo_id": world.photo_id, "review_id": world.review_id,
+        "photo_id": world.photo_id, "dispute_id": world.dispute_id, "review_id": world.review_id,
     }
     assert name in values, f"no value for path parameter <{name}>: add one to _value() in {__file__}"
     return str(values[name])
@@ -256,6 +280,7 @@ def world(db, app, tmp_path, monkeypatch):
     monkeypatch.setitem(app.config, "UPLOAD_DIR", str(tmp_path))  # photo files made or removed here
     world = build_world()
     world.photo_id = _photo_of(world.owner, world.offering)
+    world.dispute_id = add_dispute(world)  # the resident's, about world.ended, waiting for the store
     world.review_id = add_review(world)
     return world
 

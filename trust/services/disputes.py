@@ -58,7 +58,8 @@ from trust.models import (
 from trust.states import OPEN, REASON_LABELS, DisputeStatus, MerchantOffer, assert_transition
 
 __all__ = [
-    "ANSWER_WINDOW", "DISPUTE_WINDOW", "MAX_AMOUNT", "add_dispute_photos", "answer_dispute", "confirm_received",
+    "ANSWER_WINDOW", "DISPUTE_WINDOW", "MAX_AMOUNT", "actions_for", "add_dispute_photos", "answer_dispute",
+    "confirm_received", "dispute_entries",
     "decide_dispute", "dispute_of_booking", "dispute_window", "disputes_of_resident", "disputes_of_store",
     "escalate_dispute", "escalated_disputes", "get_dispute", "is_merchant_side", "open_dispute", "sweep_disputes",
     "withdraw_dispute",
@@ -141,6 +142,37 @@ def escalated_disputes(actor: User, limit: int = 200) -> list[Dispute]:
     _require_admin(actor)
     return list(db.session.scalars(select(Dispute).where(Dispute.status == D.ESCALATED).options(*_listed())
                                    .order_by(Dispute.escalated_at, Dispute.id).limit(limit)))
+
+
+def actions_for(actor: User | None, dispute: Dispute, now: datetime) -> list[str]:
+    """What the actor may do to the dispute now (answer, add_photos, withdraw, escalate, confirm, decide): what
+    pages offer and the API tells clients. The verbs check again; this only saves a refused click."""
+    if actor is None:
+        return []
+    actions = []
+    status = dispute.status
+    if dispute.resident_id == actor.id:
+        if status in OPEN:
+            actions += ["add_photos", "withdraw"]
+        if status == D.MERCHANT_ACCEPTED or (status == D.OPENED and now > dispute.respond_by):
+            actions.append("escalate")
+        if status in (D.MERCHANT_ACCEPTED, D.UPHELD) and db.session.scalar(select(func.count(CompensationEntry.id))
+                                                                           .where(*_owed_to_resident_filter(dispute))):
+            actions.append("confirm")
+    elif is_merchant_side(actor, dispute.store):
+        if status == D.OPENED and now <= dispute.respond_by:
+            actions.append("answer")
+        if status in OPEN:
+            actions.append("add_photos")
+    if actor.is_admin and status == D.ESCALATED:
+        actions.append("decide")
+    return actions
+
+
+def dispute_entries(dispute: Dispute) -> list[CompensationEntry]:
+    """The ledger rows a dispute made, oldest first."""
+    return list(db.session.scalars(select(CompensationEntry).where(CompensationEntry.dispute_id == dispute.id)
+                                   .order_by(CompensationEntry.id)))
 
 
 def _require_admin(actor: User | None) -> None:
@@ -347,8 +379,9 @@ def _check_reason(booking: Booking, reason: str) -> None:
                   "%(currency)s for your party. If you paid more than was recorded, choose another reason and "
                   "say so.", paid=f"{paid:.2f}", listed=f"{listed:.2f}", currency=booking.currency),
                 code="not_overcharged",
-                details={"reason": _("the payment recorded is not more than the listed price."),
-                         "paid": f"{paid:.2f}", "listed": f"{listed:.2f}", "currency": booking.currency})
+                details={"reason": _("the payment recorded (%(paid)s %(currency)s) is not more than the listed price "
+                                     "(%(listed)s %(currency)s).", paid=f"{paid:.2f}", listed=f"{listed:.2f}",
+                                     currency=booking.currency)})
 
 
 def _store_photos(actor: User, dispute: Dispute, side: str, photos: Sequence[tuple[str, bytes | BinaryIO]]) -> None:
@@ -403,10 +436,14 @@ def _resident_action(actor: User, dispute_id: int) -> Dispute:
     return _locked(dispute.id)
 
 
+def _owed_to_resident_filter(dispute: Dispute) -> tuple:
+    return (CompensationEntry.dispute_id == dispute.id, CompensationEntry.creditor_kind == Party.RESIDENT,
+            CompensationEntry.status == EntryStatus.OWED)
+
+
 def _owed_to_resident(dispute: Dispute) -> list[CompensationEntry]:
-    return list(db.session.scalars(select(CompensationEntry).where(
-        CompensationEntry.dispute_id == dispute.id, CompensationEntry.creditor_kind == Party.RESIDENT,
-        CompensationEntry.status == EntryStatus.OWED).with_for_update()))
+    return list(db.session.scalars(select(CompensationEntry).where(*_owed_to_resident_filter(dispute))
+                                   .with_for_update()))
 
 
 def _waive_owed_to_resident(dispute: Dispute, now: datetime) -> None:
@@ -420,11 +457,11 @@ def withdraw_dispute(actor: User, dispute_id: int, note: Any, now: datetime) -> 
     :raises NotFound, PermissionDenied: unless the actor is its resident.
     :raises InvalidTransition: once it is decided or closed.
     """
+    dispute = _resident_action(actor, dispute_id)
     errors: dict = {}
     note = _text(note, "note", errors, least=0, most=NOTE_MAX, required=False)
     if errors:
         raise ValidationFailed(details=errors)
-    dispute = _resident_action(actor, dispute_id)
     _event(dispute, D.WITHDRAWN, actor, note, now)
     _waive_owed_to_resident(dispute, now)
     _tell(_owner(dispute), dispute, lambda f: _("Dispute withdrawn: %(title)s", **f),
@@ -440,11 +477,11 @@ def escalate_dispute(actor: User, dispute_id: int, note: Any, now: datetime) -> 
     :raises InvalidTransition: from any other state, or before the store's deadline.
     :raises ValidationFailed: without a note saying why (10 characters at least).
     """
+    dispute = _resident_action(actor, dispute_id)
     errors: dict = {}
     note = _text(note, "note", errors, least=DISPUTE_TEXT[0], most=NOTE_MAX, required=True)
     if errors:
         raise ValidationFailed(details=errors)
-    dispute = _resident_action(actor, dispute_id)
     if dispute.status == D.OPENED and now <= dispute.respond_by:
         raise InvalidTransition(_("The store has until %(deadline)s to answer first.",
                                   deadline=format_when(dispute.respond_by, dispute.store.timezone, "long")),
