@@ -88,6 +88,11 @@ def create_app(config: object | None = None) -> Flask:
                    disputes_routes, disputes_api):
         app.register_blueprint(module.bp)
     media_routes.init_media(app)
+    from trust.api import integrity as integrity_api  # the integrity score: public JSON, and the pages' globals
+    from trust.routes import integrity as integrity_routes
+
+    for module in (integrity_routes, integrity_api):
+        app.register_blueprint(module.bp)
 
     from app.discovery.services import GridRefresher, SearchLogBuffer
 

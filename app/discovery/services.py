@@ -52,6 +52,7 @@ from geo.queries import (
     nearest_first,
     within_radius,
 )
+from trust.services import integrity_score_of, recommendable
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,8 @@ PROXIMITY_M = 1000.0  # proximity = 1 / (1 + distance / PROXIMITY_M): 1 at the d
 TITLE_WEIGHT = 1.0  # times the share of the query's words found in the title
 FRESH_WEIGHT = 0.3  # times 2^(-age / half-life): what a brand-new experience gains
 FRESH_HALF_LIFE_DAYS = 14.0
+RATING_WEIGHT = 0.5  # times (Bayesian rating - 4): +0.4 at 4.8, -0.5 at 3.0; 0 while unrated
+INTEGRITY_WEIGHT = 0.5  # times (integrity score - 80) / 20: +0.5 at 100, -0.5 at 60; 0 while the merchant is new
 GRID_SCALE = 256  # offering_grid cells are 1/256 degree (about 400 m) square
 GRID_TRUST_FACTOR = 2  # above this many times the feature limit, the grid's count decides
 
@@ -210,7 +213,7 @@ def _filter_clauses(filters: Filters, moment: datetime) -> list:
 
 def best_match_score(query: NearbyQuery, ranked_at: datetime):
     """SQL: the "Best match" score, higher first: proximity, plus title relevance when words are given,
-    plus freshness (see the constants above). Ratings join it once there are ratings to trust."""
+    plus freshness, plus the Bayesian rating and the merchant's integrity score (see the constants above)."""
     knn = cast(nearest_first(Offering.location, query.point), Float)
     score = 1.0 / (1.0 + knn / PROXIMITY_M)
     terms = query.filters.terms
@@ -219,7 +222,10 @@ def best_match_score(query: NearbyQuery, ranked_at: datetime):
         score = score + TITLE_WEIGHT * sum(in_title[1:], in_title[0]) / float(len(terms))
     age_s = cast(extract("epoch", literal(ranked_at, DateTime(timezone=True)) - Offering.created_at), Float)
     age_days = func.greatest(0.0, age_s / 86400.0)
-    return cast(score + FRESH_WEIGHT * func.power(2.0, -age_days / FRESH_HALF_LIFE_DAYS), Float)
+    score = score + FRESH_WEIGHT * func.power(2.0, -age_days / FRESH_HALF_LIFE_DAYS)
+    rating = case((Offering.rating_count > 0, func.coalesce(cast(Offering.rating_score, Float), 4.0) - 4.0), else_=0.0)
+    integrity = func.coalesce((cast(integrity_score_of(Store.business_id), Float) - 80.0) / 20.0, 0.0)
+    return cast(score + RATING_WEIGHT * rating + INTEGRITY_WEIGHT * integrity, Float)
 
 
 def _sort_key(query: NearbyQuery, ranked_at: datetime):
@@ -241,6 +247,8 @@ def nearby_statement(query: NearbyQuery, moment: datetime) -> Select:
              *_filter_clauses(query.filters, moment)]
     if query.after is not None:
         where.append(tuple_(*keys, Offering.id) > tuple_(*[literal(v) for v in query.after]))
+    if query.sort == "relevance":  # a merchant below the integrity score's lower line leaves "Best match"
+        where.append(recommendable(Store.business_id))
     shown = (distance_m(Offering.location, query.point).label("distance_m"),
              open_now_clause(moment).label("open_now"), lng_of(Offering.location).label("lng"),
              lat_of(Offering.location).label("lat"), cover_column(Offering.id).label("cover"))

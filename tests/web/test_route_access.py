@@ -45,6 +45,7 @@ TABLE: dict[str, str] = {
     'GET /api/v1/bookings/<int:booking_id>.ics': '401 200 404 200 404 200 404 200',
     'GET /api/v1/bookings/<int:booking_id>/qr': '401 200 404 404 404 404 404 404',
     'GET /api/v1/businesses': '401 200 200 200 200 200 200 200',
+    'GET /api/v1/businesses/<int:business_id>/integrity': '200 200 200 200 200 200 200 200',
     'GET /api/v1/businesses/<int:business_id>/ledger': '401 403 403 200 403 403 403 200',
     'GET /api/v1/disputes': '401 200 200 200 200 200 200 200',
     'GET /api/v1/disputes/<int:dispute_id>': '401 200 404 200 404 200 404 200',

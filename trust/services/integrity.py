@@ -294,7 +294,7 @@ class IntegrityView:
             "business_id": self.business_id, "score": self.score, "status": "new" if self.is_new else "scored",
             "level": self.level, "visits": self.visits, "min_visits": self.lines.min_visits,
             "window_days": formula.WINDOW_DAYS,
-            "computed_at": self.computed_at.isoformat() if self.computed_at else None,
+            "computed_at": self.computed_at,
             "parts": [{"key": p.key, "label": formula.label(p.key), "weight": p.weight, "score": round(p.score, 1),
                        "points": round(p.points, 2), "reason": p.reason, "data": p.data} for p in self.parts],
         }
