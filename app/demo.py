@@ -387,6 +387,7 @@ def load_demo_city(seed: int = 7) -> dict:
         roll_horizons(clock.now())
         _add_photos()
         _add_reviews(random.Random(seed))
+        _add_disputes()
         load_demo_demand(clock.today(ZoneInfo(TIMEZONE)))  # the radar's year of searches, and the days since
         return {**demo_counts(), "created": False}
 
@@ -458,6 +459,7 @@ def load_demo_city(seed: int = 7) -> dict:
     _open_bookings([item for item in objects if isinstance(item, Offering)], rng)
     _add_photos()
     _add_reviews(rng)
+    _add_disputes()
     load_demo_demand(today)  # the radar's year of searches
     return {**demo_counts(), "created": True}
 
@@ -672,6 +674,66 @@ def _add_reviews(rng: random.Random) -> None:
     if resident is not None and studio_offerings:
         visit(studio_offerings[0], resident, (now - timedelta(days=1)).replace(minute=0, second=0, microsecond=0),
               True)
+    db.session.flush()
+
+
+# -- disputes (trust) -------------------------------------------------------------
+
+DEMO_DISPUTES = (
+    # (resident e-mail, which studio experience, hours ago the visit ended, reason, what happened, ask, amount)
+    (RESIDENT_EMAIL, 3, 20, "not_as_described",
+     "说好的60分钟推拿只做了35分钟。The 60-minute tuina lasted 35 minutes.", "refund", "100.00"),
+    (REVIEWER_EMAIL.format(1), 5, 50, "safety_or_hygiene",
+     "画笔和调色盘没有清洗干净。The brushes and palettes had not been cleaned.", "apology", None),
+)
+
+
+def _add_disputes() -> None:
+    """Disputes for the demo merchant: the demo resident's, opened a few hours ago and waiting for the store's
+    answer (so a new merchant sees the 48-hour deadline), and an older one the store answered with an apology.
+    Nothing when the studio has disputes already."""
+    from bookings.models import Booking, CheckIn, Slot
+    from bookings.services import new_code
+    from trust.models import Dispute
+    from trust.services import answer_dispute, open_dispute
+
+    studio = db.session.scalar(select(Business).where(Business.name == DEMO_BUSINESS_NAME))
+    if studio is None:
+        return
+    stores = select(Store.id).where(Store.business_id == studio.id)
+    if db.session.scalar(select(Dispute.id).where(Dispute.store_id.in_(stores)).limit(1)) is not None:
+        return
+    offerings = list(db.session.scalars(select(Offering).where(Offering.store_id.in_(stores)).order_by(Offering.id)))
+    now = clock.now()
+    for email, index, hours_ago, reason, text, asks, amount in DEMO_DISPUTES:
+        resident = db.session.scalar(select(User).where(User.email == email))
+        if resident is None or index >= len(offerings):
+            continue
+        offering = offerings[index]
+        # Half past the hour: the demo's other visits start on the hour, and a slot's start is unique.
+        ended = now.replace(minute=30, second=0, microsecond=0) - timedelta(hours=hours_ago)
+        starts = ended - timedelta(minutes=offering.duration_min)
+        slot = Slot(offering_id=offering.id, starts_at=starts, ends_at=ended, capacity=offering.capacity,
+                    seats_taken=1)
+        db.session.add(slot)
+        db.session.flush()
+        booking = Booking(slot_id=slot.id, offering_id=offering.id, store_id=offering.store_id,
+                          resident_id=resident.id, starts_at=starts, party_size=1, status="completed",
+                          unit_price=offering.price_amount, currency=offering.currency,
+                          price_due=offering.price_amount, code=new_code(), created_at=starts)
+        db.session.add(booking)
+        db.session.flush()
+        db.session.add(CheckIn(booking_id=booking.id, store_id=offering.store_id, method="staff_scan",
+                               verification="staff_verified", checked_in_at=starts + timedelta(minutes=3)))
+        db.session.flush()
+        opened_at = ended + timedelta(hours=2)
+        dispute = open_dispute(resident, booking.id, {"reason": reason, "description": text, "asks": asks,
+                                                      "asked_amount": amount}, [], min(opened_at, now))
+        if asks == "apology":
+            answer_dispute(studio.owner, dispute.id, {
+                "action": "accept", "offer": "none",
+                "message": "非常抱歉，已经加强清洁流程。We are sorry and have tightened our cleaning routine."},
+                [], min(opened_at + timedelta(hours=5), now))
     db.session.flush()
 
 

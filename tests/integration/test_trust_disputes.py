@@ -595,3 +595,27 @@ def test_lists_for_each_side(db, shop):
     for stranger in (shop.other, shop.other_owner, shop.other_staff, None):
         with pytest.raises(NotFound):
             services.get_dispute(stranger, mine.id)
+
+
+# -- the demo city ----------------------------------------------------------------------------------------------
+
+def test_the_demo_merchant_has_an_open_dispute_and_a_second_load_adds_none(db, app, tmp_path, monkeypatch):
+    from app.demo import DEMO_BUSINESS_NAME, RESIDENT_EMAIL, load_demo_city
+
+    monkeypatch.setitem(app.config, "UPLOAD_DIR", str(tmp_path))
+    load_demo_city()
+    studio = db.session.scalar(select(Business).where(Business.name == DEMO_BUSINESS_NAME))
+    disputes = db.session.scalars(select(Dispute).join(Dispute.store).where(
+        Dispute.store.has(business_id=studio.id)).order_by(Dispute.id)).all()
+    assert [d.status for d in disputes] == ["opened", "closed"]
+    waiting = disputes[0]
+    assert waiting.resident.email == RESIDENT_EMAIL and waiting.respond_by > clock_now()
+    assert services.disputes_of_store(studio.owner, waiting.store, open_only=True) == [waiting]
+    load_demo_city()
+    assert db.session.scalar(select(func.count()).select_from(Dispute)) == len(disputes)
+
+
+def clock_now():
+    from app import clock
+
+    return clock.now()
