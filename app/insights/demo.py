@@ -90,7 +90,8 @@ WITH spot AS (
                AS overflow_n
     FROM busy b
 ), keyed AS (
-    SELECT res, cell, k.category, day, hour, searches, least(zero_n, searches) AS zero_n, overflow_n, who
+    SELECT res, cell, k.category, day, CASE WHEN c.res = :fine THEN 0 ELSE hour END AS hour, searches,
+           least(zero_n, searches) AS zero_n, overflow_n, who
     FROM rows r,
          LATERAL (VALUES (:fine, r.cell9), (:city, r.cell7)) AS c(res, cell),
          LATERAL (SELECT r.category UNION ALL SELECT :all

@@ -33,7 +33,7 @@ class DemandCount(db.Model):
     cell: Mapped[int] = mapped_column(BigInteger)  # the h3 index as a signed 64-bit integer
     category: Mapped[str] = mapped_column(String(40))
     day: Mapped[date] = mapped_column(Date)  # in the city's time zone
-    hour: Mapped[int] = mapped_column(SmallInteger)
+    hour: Mapped[int] = mapped_column(SmallInteger)  # local; 0 at the fine resolution, kept by the day
     searches: Mapped[int] = mapped_column(Integer, default=0)
     zero_results: Mapped[int] = mapped_column(Integer, default=0)
     few_results: Mapped[int] = mapped_column(Integer, default=0)

@@ -67,18 +67,27 @@ def _radar_map(centre: tuple[float, float], zoom: int, cells, pins=()) -> dict:
     m = build_map(centre, zoom, config.get("TILE_URL"), config.get("TILE_ATTRIBUTION"), height="460px",
                   control_scale=True, max_zoom=19)
     top = max((c.searches for c in cells), default=0) or 1
-    heat = []
+    heat, features = [], []
     for c in cells:
         share = c.searches / top
         unmet_share = c.unmet / c.searches if c.searches else 0
         colour = "#d63384" if unmet_share >= 0.5 else "#fd7e14" if unmet_share >= 0.2 else "#0d6efd"
-        folium.Polygon(
-            c.boundary, color=colour, weight=1, fill=True, fill_color=colour, fill_opacity=0.15 + 0.55 * share,
-            className="radar-cell",
-            tooltip=_("%(searches)s searches, %(unmet)s found little or nothing, %(overflows)s waitlist overflows",
-                      searches=c.searches, unmet=c.zero_results + c.few_results, overflows=c.waitlist_overflows),
-        ).add_to(m)
+        ring = [[lng, lat] for lat, lng in c.boundary]
+        features.append({"type": "Feature", "id": str(c.cell), "geometry": {
+            "type": "Polygon", "coordinates": [[*ring, ring[0]]]}, "properties": {
+            "colour": colour, "opacity": round(0.15 + 0.55 * share, 1),
+            "tip": _("%(searches)s searches, %(unmet)s found little or nothing, %(overflows)s waitlist overflows",
+                     searches=c.searches, unmet=c.zero_results + c.few_results, overflows=c.waitlist_overflows)}})
         heat.append([*c.centre, share])
+    if features:
+        # One layer for every hexagon: folium renders it once, not once a cell.
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": features}, name=_("Demand"),
+            style_function=lambda feature: {
+                "color": feature["properties"]["colour"], "weight": 1, "fillColor": feature["properties"]["colour"],
+                "fillOpacity": feature["properties"]["opacity"], "className": "radar-cell"},
+            tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
+        ).add_to(m)
     if heat:
         HeatMap(heat, name=_("Heat"), radius=28, blur=22, min_opacity=0.25).add_to(m)
     for lat, lng, name in pins:

@@ -98,7 +98,7 @@ class Tally:
     searchers: set[int] = field(default_factory=set)
 
 
-Key = tuple[int, int, str, date, int]  # res, cell, category, local day, local hour
+Key = tuple[int, int, str, date, int]  # res, cell, category, local day, local hour (0 at RES_FINE: see hour_kept)
 
 
 @dataclass(frozen=True)
@@ -111,6 +111,15 @@ class SearchRow:
     result_count: int
     has_more: bool
     searcher: int | None
+
+
+def hour_kept(res: int, hour: int) -> int:
+    """Return the hour a count is kept under: its own at the city resolution, 0 (the whole day) for fine cells.
+
+    Neighbourhood cells are many and each holds few searches an hour: by the day they are 24 times fewer rows
+    to read for a map, and the hours of the week come from the city cells around a store.
+    """
+    return hour if res == RES_CITY else 0
 
 
 def tally_searches(rows: Iterable[SearchRow], zone: ZoneInfo, k: int) -> dict[Key, Tally]:
@@ -127,7 +136,7 @@ def tally_searches(rows: Iterable[SearchRow], zone: ZoneInfo, k: int) -> dict[Ke
         for res in RESOLUTIONS:
             cell = cell_of(row.lat, row.lng, res)
             for category in dict.fromkeys(keys):
-                tally = out[(res, cell, category, local.date(), local.hour)]
+                tally = out[(res, cell, category, local.date(), hour_kept(res, local.hour))]
                 tally.searches += 1
                 tally.zero_results += zero
                 tally.few_results += few
@@ -221,7 +230,7 @@ def roll_up_waitlist(now: datetime, *, zone: ZoneInfo, k: int, salt: str) -> int
         for res in RESOLUTIONS:
             cell = cell_of(row.lat, row.lng, res)
             for category in (ALL, row.category):
-                tally = tallies[(res, cell, category, local.date(), local.hour)]
+                tally = tallies[(res, cell, category, local.date(), hour_kept(res, local.hour))]
                 tally.waitlist_overflows += 1
                 if len(tally.searchers) < k:
                     tally.searchers.add(who)
@@ -272,14 +281,16 @@ class CellDemand:
 def demand_by_cell(*, res: int, since: date, until: date, k: int, category: str = ALL,
                    cells: Sequence[int] | None = None) -> list[CellDemand]:
     """Return each cell's rounded demand over [since, until], only cells with at least k distinct searchers."""
+    # One pass: each row's sums counted once (its first searcher, or no searcher), its searchers all counted.
     rows = db.session.execute(text("""
-        WITH r AS MATERIALIZED (SELECT cell, searches, zero_results, few_results, waitlist_overflows, searchers
-                                FROM demand_counts WHERE res = :res AND category = :category
-                                AND day BETWEEN :since AND :until AND (NOT :some OR cell = ANY(:cells))),
-             enough AS (SELECT cell FROM r, unnest(r.searchers) AS s GROUP BY cell HAVING count(DISTINCT s) >= :k)
-        SELECT cell, sum(searches) AS searches, sum(zero_results) AS zero, sum(few_results) AS few,
-               sum(waitlist_overflows) AS overflow
-        FROM r WHERE cell IN (SELECT cell FROM enough) GROUP BY cell ORDER BY cell
+        SELECT cell, sum(searches) FILTER (WHERE o IS NULL OR o = 1) AS searches,
+               sum(zero_results) FILTER (WHERE o IS NULL OR o = 1) AS zero,
+               sum(few_results) FILTER (WHERE o IS NULL OR o = 1) AS few,
+               sum(waitlist_overflows) FILTER (WHERE o IS NULL OR o = 1) AS overflow
+        FROM demand_counts LEFT JOIN LATERAL unnest(searchers) WITH ORDINALITY AS u(s, o) ON true
+        WHERE res = :res AND category = :category AND day BETWEEN :since AND :until
+          AND (NOT :some OR cell = ANY(:cells))
+        GROUP BY cell HAVING count(DISTINCT s) >= :k ORDER BY cell
     """), {"res": res, "category": category, "since": since, "until": until, "k": k,
            "some": cells is not None, "cells": list(cells or [])}).all()
     return [CellDemand(r.cell, rounded_count(r.searches), rounded_count(r.zero), rounded_count(r.few),
@@ -313,28 +324,27 @@ def opportunities(*, lat: float, lng: float, radius_m: float, since: date, until
     Each category's sums are shown only when k distinct searchers contributed to them in the area.
     """
     cells = cells_within(lat, lng, radius_m, RES_FINE)
-    rows = db.session.execute(text("""
-        WITH r AS MATERIALIZED (SELECT category, day, hour, searches, zero_results, few_results,
-                                       waitlist_overflows, searchers
-                                FROM demand_counts WHERE res = :res AND cell = ANY(:cells) AND category <> ''
-                                AND day BETWEEN :since AND :until),
-             enough AS (SELECT category FROM r, unnest(r.searchers) AS s GROUP BY category
-                        HAVING count(DISTINCT s) >= :k)
-        SELECT category, sum(searches) AS searches, sum(zero_results) AS zero, sum(few_results) AS few,
-               sum(waitlist_overflows) AS overflow
-        FROM r WHERE category IN (SELECT category FROM enough) GROUP BY category
-        ORDER BY sum(zero_results) + sum(few_results) + sum(waitlist_overflows) DESC, sum(searches) DESC, category
-        LIMIT :limit
-    """), {"res": RES_FINE, "cells": cells, "since": since, "until": until, "k": k, "limit": limit}).all()
-    if not rows:
+    totals = {r.category: [r.searches, r.zero, r.few, r.overflow] for r in db.session.execute(text("""
+        SELECT category, sum(searches) FILTER (WHERE o IS NULL OR o = 1) AS searches,
+               sum(zero_results) FILTER (WHERE o IS NULL OR o = 1) AS zero,
+               sum(few_results) FILTER (WHERE o IS NULL OR o = 1) AS few,
+               sum(waitlist_overflows) FILTER (WHERE o IS NULL OR o = 1) AS overflow
+        FROM demand_counts LEFT JOIN LATERAL unnest(searchers) WITH ORDINALITY AS u(s, o) ON true
+        WHERE res = :res AND cell = ANY(:cells) AND category <> '' AND day BETWEEN :since AND :until
+        GROUP BY category HAVING count(DISTINCT s) >= :k
+    """), {"res": RES_FINE, "cells": cells, "since": since, "until": until, "k": k})}
+    ranked = sorted(totals, key=lambda c: (-(totals[c][1] + totals[c][2] + totals[c][3]), -totals[c][0], c))[:limit]
+    if not ranked:
         return []
-    categories = [r.category for r in rows]
+    categories = ranked
+    # The busiest hours of the week, from the city cells around the point (fine cells are kept by the day).
     peaks: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for r in db.session.execute(text("""
         SELECT category, EXTRACT(isodow FROM day)::int AS weekday, hour, sum(searches) + sum(waitlist_overflows) AS n
         FROM demand_counts WHERE res = :res AND cell = ANY(:cells) AND category = ANY(:cats)
         AND day BETWEEN :since AND :until GROUP BY 1, 2, 3 ORDER BY 1, 4 DESC, 2, 3
-    """), {"res": RES_FINE, "cells": cells, "cats": categories, "since": since, "until": until}):
+    """), {"res": RES_CITY, "cells": cells_within(lat, lng, radius_m, RES_CITY), "cats": categories,
+           "since": since, "until": until}):
         if len(peaks[r.category]) < 3:
             peaks[r.category].append((r.weekday, r.hour))
     offers = dict(db.session.execute(text("""
@@ -351,6 +361,5 @@ def opportunities(*, lat: float, lng: float, radius_m: float, since: date, until
             WHERE s.business_id = :b AND o.category = ANY(:cats) AND o.status <> 'archived' ORDER BY o.id
         """), {"b": business_id, "cats": categories}):
             own[r.category].append((r.id, r.title))
-    return [Opportunity(r.category, rounded_count(r.searches), rounded_count(r.zero), rounded_count(r.few),
-                        rounded_count(r.overflow), offers.get(r.category, 0), peaks[r.category], own[r.category])
-            for r in rows]
+    return [Opportunity(c, *(rounded_count(n) for n in totals[c]), offers.get(c, 0), peaks[c], own[c])
+            for c in ranked]

@@ -78,10 +78,11 @@ def test_a_search_counts_for_every_category_it_named_and_for_all_at_both_resolut
     assert all(t.searches == 1 for t in tallies.values())
 
 
-def test_day_and_hour_are_the_citys_local_ones():
-    late = datetime(2026, 11, 23, 16, 30, tzinfo=UTC)  # 00:30 on Tuesday in Shanghai
-    (key, _), *_ = s.tally_searches([row(at=late)], SHANGHAI, k=10).items()
-    assert (key[3].isoformat(), key[4]) == ("2026-11-24", 0)
+def test_day_and_hour_are_the_citys_local_ones_and_fine_cells_keep_whole_days():
+    late = datetime(2026, 11, 23, 15, 30, tzinfo=UTC)  # 23:30 on Monday in Shanghai, 15:30 UTC
+    tallies = s.tally_searches([row(at=late)], SHANGHAI, k=10)
+    assert {(key[0], key[3].isoformat(), key[4]) for key in tallies} == {
+        (s.RES_CITY, "2026-11-23", 23), (s.RES_FINE, "2026-11-23", 0)}
 
 
 def test_zero_and_few_results_and_words_that_found_nothing():
@@ -91,7 +92,9 @@ def test_zero_and_few_results_and_words_that_found_nothing():
         row(found=2, more=True),  # a next page: not few
         row(found=9),
     ], SHANGHAI, k=10)
-    fine_all = tallies[(s.RES_FINE, s.cell_of(*WULIN, s.RES_FINE), ALL, MONDAY_0930_LOCAL.date(), 9)]
+    fine_all = tallies[(s.RES_FINE, s.cell_of(*WULIN, s.RES_FINE), ALL, MONDAY_0930_LOCAL.date(), 0)]
+    city_all = tallies[(s.RES_CITY, s.cell_of(*WULIN, s.RES_CITY), ALL, MONDAY_0930_LOCAL.date(), 9)]
+    assert city_all.searches == fine_all.searches
     assert (fine_all.searches, fine_all.zero_results, fine_all.few_results) == (4, 1, 1)
     word = [key for key in tallies if key[2].startswith(WORD_PREFIX)]
     assert {key[2] for key in word} == {WORD_PREFIX + "pottery wheel"}
