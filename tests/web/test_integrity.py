@@ -117,3 +117,30 @@ def test_best_match_blends_integrity_and_drops_the_lowest(client, db, now):
     assert best.index(far_good.id) < best.index(near_warned.id)  # 190 m further, but trusted
     nearest = [i for i in _nearby(client, point, "distance") if i in mine]
     assert nearest[0] == near_low.id and set(nearest) == mine  # distance stays distance, nobody hidden
+
+
+def test_dashboard_draws_the_weekly_chart_with_what_moved_it(client, db, auth, now):
+    from trust.models import Dispute, DisputeEvent
+
+    offering = f.create_offering(capacity=50)
+    business = offering.store.business
+    visits(offering, now, 40)
+    svc.recompute_business(business.id, now - timedelta(days=14))
+    svc.recompute_business(business.id, now - timedelta(days=7))
+    booking = f.create_booking(f.create_slot(offering, now - timedelta(days=3)), status="checked_in")
+    dispute = Dispute(booking_id=booking.id, store_id=booking.store_id, resident_id=booking.resident_id,
+                      reason="not_as_described", description="Not what the page said.", asks="apology",
+                      currency="CNY", status="upheld", opened_at=now - timedelta(days=2),
+                      respond_by=now + timedelta(hours=1))
+    db.session.add(dispute)
+    db.session.flush()
+    db.session.add(DisputeEvent(dispute_id=dispute.id, from_status="escalated", to_status="upheld",
+                                created_at=now - timedelta(days=1)))
+    db.session.flush()
+    svc.recompute_business(business.id, now)
+
+    auth.login(business.owner.email)
+    page = client.get("/merchant/").get_data(as_text=True)
+    assert 'data-testid="integrity-chart"' in page
+    assert page.count("<circle") >= 3 and "<polyline" in page
+    assert "Upheld disputes -" in page and "1 upheld dispute in 90 days" in page
