@@ -109,6 +109,9 @@ bench-booking: $(VENV)/.installed ## benchmark a 2,000-resident booking burst + 
 bench-schedule: $(VENV)/.installed-dev ## time saving the largest allowed schedule vs hand-written SQL (own DB, ~1 min)
 	@DATABASE_URL="$$(scripts/devdb.sh url onsite_bench_schedule)" $(BIN)/python bench/schedule.py $(BENCH_ARGS)
 
+bench-integrity: $(VENV)/.installed ## time recomputing 10,000 merchants' integrity scores over a year of history (own DB, ~8 min)
+	@$(BIN)/python bench/integrity.py $(BENCH_ARGS)
+
 bench-radar: $(VENV)/.installed-dev ## demand radar: roll-up rate vs 500 searches/s, 5 km radar page p50 vs 200 ms on 10M searches (own DB, ~10 min)
 	@DATABASE_URL="$$(scripts/devdb.sh url onsite_bench_radar)" $(BIN)/python bench/radar.py $(BENCH_ARGS)
 

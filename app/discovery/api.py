@@ -63,7 +63,9 @@ class NearbyArgs(FilterArgs):
     sort = String(load_default="distance", validate=OneOf(services.SORTS), metadata={"description": (
         "distance: nearest first, nothing else. relevance (\"Best match\"): highest score first, score = "
         "1 / (1 + metres / 1000) + 1.0 * (share of the q words found in the title; 0 without q) + "
-        "0.3 * 2^(-days since the experience was listed / 14). rating: rated experiences by their Bayesian "
+        "0.3 * 2^(-days since the experience was listed / 14) + 0.5 * (Bayesian rating - 4; 0 unrated) + "
+        "0.5 * (the merchant's integrity score - 80) / 20 (0 while new); merchants below INTEGRITY_HIDE_BELOW "
+        "are left out. rating: rated experiences by their Bayesian "
         "rating score (10 reviews' worth of their category's mean rating as the prior, then their own), "
         "then by the relevance score; while nothing in the results has a rating it orders exactly as "
         "relevance does.")})
