@@ -49,7 +49,15 @@ def _radar(now: datetime) -> str:
     return ", ".join(f"{key}: {value}" for key, value in counts.items())
 
 
-JOBS: list[tuple[str, Callable[[datetime], str]]] = [("sweep", _sweep), ("outbox", _outbox), ("radar", _radar)]
+def _integrity(now: datetime) -> str:
+    from trust.services import recompute_due
+
+    done = recompute_due(now)  # merchants with new events, and each merchant daily; one run at a time
+    return "another run holds the lock" if done is None else f"recomputed: {done}"
+
+
+JOBS: list[tuple[str, Callable[[datetime], str]]] = [("sweep", _sweep), ("outbox", _outbox), ("radar", _radar),
+                                                     ("integrity", _integrity)]
 
 
 def run_jobs(names: list[str] | None = None) -> dict[str, str]:

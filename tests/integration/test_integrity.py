@@ -264,3 +264,11 @@ def test_below_the_lower_line_leaves_best_match(db, now):
     scores = dict(_db.session.execute(select(Business.id, svc.integrity_score_of(Business.id))
                                       .where(Business.id.in_(ids))).all())
     assert scores == {low.store.business_id: 30, good.store.business_id: 90, new.store.business_id: None}
+
+
+def test_the_periodic_job_recomputes_due_merchants(app, db, shop, now):
+    from app.jobs import JOBS
+
+    visit(shop, now, 2)
+    assert dict(JOBS)["integrity"](now).startswith("recomputed: ")
+    assert _db.session.get(BusinessIntegrity, shop.store.business_id).computed_at == now
