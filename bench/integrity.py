@@ -151,8 +151,9 @@ def main() -> int:
         log(f"full recompute: {full:,} merchants in {full_s:.1f} s")
 
         touched = max(args.merchants // 100, 1)
-        sql(url, f"UPDATE bookings SET updated_at = now() WHERE id IN (SELECT max(b.id) FROM bookings b "
-                 f"GROUP BY b.store_id ORDER BY b.store_id LIMIT {touched})")
+        # Each touched merchant's latest visit changes now (a check-in, a payment, a late no-show mark).
+        sql(url, f"UPDATE bookings SET updated_at = now() WHERE id IN (SELECT DISTINCT ON (store_id) id FROM bookings "
+                 f"ORDER BY store_id, starts_at DESC LIMIT {touched})")
         wall = time.perf_counter()
         incremental = recompute_due(clock.now())
         db.session.commit()

@@ -40,6 +40,8 @@ WARN_EVERY = timedelta(days=7)
 OVERLAP = timedelta(minutes=10)
 REFRESH_AFTER = timedelta(hours=24)  # the window rolls: a merchant with no new event is recomputed daily
 BATCH = 2000
+RECENT_SLOTS = timedelta(days=14)
+EDIT_WINDOW = timedelta(days=8)  # a review is editable for 7 days after it is written
 VISITED = (B.CHECKED_IN, B.COMPLETED)
 
 
@@ -218,10 +220,14 @@ def due_merchants(now: datetime, *, full: bool = False) -> list[int]:
     of_business = Store.business_id == Business.id
     changed = or_(
         bi.business_id.is_(None), bi.computed_at < now - REFRESH_AFTER,
-        exists().where(Booking.store_id == Store.id, of_business, Booking.updated_at > since),
+        # A booking changes around its slot (booked, confirmed, checked in, cancelled, marked): looking at slots
+        # from two weeks before the last run lets the (store, start) index skip the older history; the daily
+        # refresh catches anything later.
+        exists().where(Booking.store_id == Store.id, of_business, Booking.starts_at > since - RECENT_SLOTS,
+                       Booking.updated_at > since),
         exists().where(DisputeEvent.dispute_id == Dispute.id, Dispute.store_id == Store.id, of_business,
                        DisputeEvent.created_at > since),
-        exists().where(Review.store_id == Store.id, of_business,
+        exists().where(Review.store_id == Store.id, of_business, Review.created_at > since - EDIT_WINDOW,
                        or_(Review.created_at > since, Review.edited_at > since)))
     return list(db.session.scalars(base.where(changed)))
 
