@@ -175,7 +175,12 @@ def trust_recompute(full: bool, business_id: int | None) -> None:
 
     started = time.perf_counter()
     if business_id is not None:
-        result = recompute_business(business_id, clock.now())
+        from app.errors import NotFound
+
+        try:
+            result = recompute_business(business_id, clock.now())
+        except NotFound as error:
+            raise click.ClickException(f"No business {business_id}.") from error
         db.session.commit()
         click.echo(f"Business {business_id}: {'new' if result.score is None else result.score} "
                    f"({result.visits} visits in 90 days).")

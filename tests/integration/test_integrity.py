@@ -272,3 +272,17 @@ def test_the_periodic_job_recomputes_due_merchants(app, db, shop, now):
     visit(shop, now, 2)
     assert dict(JOBS)["integrity"](now).startswith("recomputed: ")
     assert _db.session.get(BusinessIntegrity, shop.store.business_id).computed_at == now
+
+
+def test_the_command(app, db, shop, now):
+    business_id = shop.store.business_id
+    for d in range(1, 13):
+        visit(shop, now, d)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["trust", "recompute", "--business", str(business_id)])
+    assert result.exit_code == 0, result.output
+    assert f"Business {business_id}: 97 (12 visits in 90 days)." in result.output
+    result = runner.invoke(args=["trust", "recompute", "--all"])
+    assert result.exit_code == 0 and result.output.startswith("Recomputed "), result.output
+    result = runner.invoke(args=["trust", "recompute", "--business", str(2**31 - 1)])
+    assert result.exit_code == 1 and f"No business {2**31 - 1}." in result.output
