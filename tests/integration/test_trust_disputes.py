@@ -619,3 +619,16 @@ def clock_now():
     from app import clock
 
     return clock.now()
+
+
+def test_each_side_is_told_in_their_own_language_on_the_stores_clock(db, shop):
+    shop.owner.locale = "zh_CN"
+    db.session.flush()
+    dispute = open_on(shop, visit(shop))
+    (notice,) = inbox(shop.owner)
+    # The deadline reads as a Chinese date on Shanghai's clock (the catalogue's words arrive with its merge).
+    local = dispute.respond_by.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Shanghai"))
+    assert f"{local.year}年{local.month}月{local.day}日" in notice.body and f"{local:%H:%M}" in notice.body
+    services.answer_dispute(shop.owner, dispute.id, {"action": "accept", "offer": "none"}, [], NOW)
+    (told,) = inbox(shop.resident)
+    assert "年" not in told.body and "Pottery" in told.title  # the resident reads English
