@@ -278,22 +278,48 @@ class CellDemand:
         return h3.cell_to_latlng(cell_hex(self.cell))
 
 
+def _k_anonymous(group: str, source: str, params: dict) -> list:
+    """Sum ``source``'s rows by ``group`` ("cell" or "category"), keeping groups of at least k distinct searchers.
+
+    A group with one row that holds k searchers passes at once (a row keeps at most k, all distinct); only the
+    others have their searchers counted across rows, which is the slow part and rare where demand is high.
+    """
+    if group not in ("cell", "category"):
+        raise ValueError(group)
+    rows = db.session.execute(text(f"""
+        SELECT {group} AS key, sum(searches) AS searches, sum(zero_results) AS zero, sum(few_results) AS few,
+               sum(waitlist_overflows) AS overflow, bool_or(cardinality(searchers) >= :k) AS sure
+        {source} GROUP BY {group} ORDER BY {group}"""), params).all()  # noqa: S608 - two fixed column names
+    unsure = {r.key for r in rows if not r.sure}
+    enough: set = set()
+    if unsure:
+        # Stream the unsure groups' searcher sets and stop as soon as each has k: a busy group is settled in
+        # a few rows, and a quiet one has few rows to read.
+        seen: dict = defaultdict(set)
+        result = db.session.execute(text(f"SELECT {group} AS key, searchers {source} AND {group} = ANY(:unsure)"),
+                                    {**params, "unsure": list(unsure)},
+                                    execution_options={"stream_results": True, "yield_per": 2000})
+        for key, searchers in result:
+            if key in enough:
+                continue
+            seen[key].update(searchers)
+            if len(seen[key]) >= params["k"]:
+                enough.add(key)
+                if len(enough) == len(unsure):
+                    break
+        result.close()
+    return [r for r in rows if r.sure or r.key in enough]
+
+
 def demand_by_cell(*, res: int, since: date, until: date, k: int, category: str = ALL,
                    cells: Sequence[int] | None = None) -> list[CellDemand]:
     """Return each cell's rounded demand over [since, until], only cells with at least k distinct searchers."""
-    # One pass: each row's sums counted once (its first searcher, or no searcher), its searchers all counted.
-    rows = db.session.execute(text("""
-        SELECT cell, sum(searches) FILTER (WHERE o IS NULL OR o = 1) AS searches,
-               sum(zero_results) FILTER (WHERE o IS NULL OR o = 1) AS zero,
-               sum(few_results) FILTER (WHERE o IS NULL OR o = 1) AS few,
-               sum(waitlist_overflows) FILTER (WHERE o IS NULL OR o = 1) AS overflow
-        FROM demand_counts LEFT JOIN LATERAL unnest(searchers) WITH ORDINALITY AS u(s, o) ON true
-        WHERE res = :res AND category = :category AND day BETWEEN :since AND :until
-          AND (NOT :some OR cell = ANY(:cells))
-        GROUP BY cell HAVING count(DISTINCT s) >= :k ORDER BY cell
-    """), {"res": res, "category": category, "since": since, "until": until, "k": k,
-           "some": cells is not None, "cells": list(cells or [])}).all()
-    return [CellDemand(r.cell, rounded_count(r.searches), rounded_count(r.zero), rounded_count(r.few),
+    rows = _k_anonymous("cell", """
+        FROM demand_counts WHERE res = :res AND category = :category AND day BETWEEN :since AND :until
+          AND (NOT :some OR cell = ANY(:cells))""", {
+        "res": res, "category": category, "since": since, "until": until, "k": k,
+        "some": cells is not None, "cells": list(cells or [])})
+    return [CellDemand(r.key, rounded_count(r.searches), rounded_count(r.zero), rounded_count(r.few),
                        rounded_count(r.overflow)) for r in rows]
 
 
@@ -324,15 +350,10 @@ def opportunities(*, lat: float, lng: float, radius_m: float, since: date, until
     Each category's sums are shown only when k distinct searchers contributed to them in the area.
     """
     cells = cells_within(lat, lng, radius_m, RES_FINE)
-    totals = {r.category: [r.searches, r.zero, r.few, r.overflow] for r in db.session.execute(text("""
-        SELECT category, sum(searches) FILTER (WHERE o IS NULL OR o = 1) AS searches,
-               sum(zero_results) FILTER (WHERE o IS NULL OR o = 1) AS zero,
-               sum(few_results) FILTER (WHERE o IS NULL OR o = 1) AS few,
-               sum(waitlist_overflows) FILTER (WHERE o IS NULL OR o = 1) AS overflow
-        FROM demand_counts LEFT JOIN LATERAL unnest(searchers) WITH ORDINALITY AS u(s, o) ON true
-        WHERE res = :res AND cell = ANY(:cells) AND category <> '' AND day BETWEEN :since AND :until
-        GROUP BY category HAVING count(DISTINCT s) >= :k
-    """), {"res": RES_FINE, "cells": cells, "since": since, "until": until, "k": k})}
+    totals = {r.key: [r.searches, r.zero, r.few, r.overflow] for r in _k_anonymous("category", """
+        FROM demand_counts WHERE res = :res AND cell = ANY(:cells) AND category <> ''
+          AND day BETWEEN :since AND :until""", {"res": RES_FINE, "cells": cells, "since": since, "until": until,
+                                                 "k": k})}
     ranked = sorted(totals, key=lambda c: (-(totals[c][1] + totals[c][2] + totals[c][3]), -totals[c][0], c))[:limit]
     if not ranked:
         return []
