@@ -632,3 +632,13 @@ def test_each_side_is_told_in_their_own_language_on_the_stores_clock(db, shop):
     services.answer_dispute(shop.owner, dispute.id, {"action": "accept", "offer": "none"}, [], NOW)
     (told,) = inbox(shop.resident)
     assert "年" not in told.body and "Pottery" in told.title  # the resident reads English
+
+
+def test_flask_bookings_sweep_escalates_due_disputes(db, shop, app, clock):
+    dispute = open_on(shop, visit(shop))
+    clock.travel(NOW + timedelta(hours=49), tick=False)
+    result = app.test_cli_runner().invoke(args=["bookings", "sweep"])
+    assert result.exit_code == 0, result.output
+    assert "disputes_escalated: 1" in result.output
+    db.session.refresh(dispute)
+    assert dispute.status == "escalated"
