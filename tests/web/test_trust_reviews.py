@@ -308,3 +308,15 @@ def test_an_admin_account_never_gets_a_review_form(client, auth, world):
     auth.login(admin.email)
     answer = client.get(f"/bookings/{visit.id}/review", follow_redirects=True).get_data(as_text=True)
     assert "You work at this store" in answer
+
+
+def test_experience_and_store_pages_show_reviews_and_my_visits_offers_one(client, auth, world):
+    for path in (f"/experiences/{world.offering.id}", f"/stores/{world.store.id}"):
+        page = client.get(path).get_data(as_text=True)
+        assert 'data-testid="reviews"' in page and "Friendly teacher" in page and "Visited" in page, path
+        assert 'data-testid="rating-summary"' in page, path
+    visit = checked_in_visit(world)
+    auth.login(world.resident.email)
+    visits = client.get("/me/visits").get_data(as_text=True)
+    assert f'href="/bookings/{visit.id}/review"' in visits
+    assert "Review your visit" in client.get(f"/bookings/{visit.id}").get_data(as_text=True)
