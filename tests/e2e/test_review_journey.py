@@ -1,6 +1,6 @@
-"""Journey 5 (reviews) in real Chromium: a resident checked in at the counter reviews the visit with a
-photo; the merchant replies from their reviews page; another resident sees the review with its "Visited"
-badge, the photo and the reply, and marks it helpful.
+"""Journey 5 (reviews) in real Chromium: a resident checked in at the counter reviews the visit from My
+visits with a photo; the merchant replies from their reviews page; another resident sees the review with its
+"Visited" badge, the photo and the reply, and marks it helpful.
 
 The visit is set up through the API (tests/e2e/checkin_setup.py) and checked in by the demo staff at the
 counter (the API the counter page uses). Reviews open at the slot's end: the live server's clock cannot be
@@ -70,7 +70,9 @@ def test_a_resident_reviews_the_merchant_replies_another_resident_sees_it(browse
     try:
         log_in(page, live_server, *DEMO_RESIDENT, "Demo Resident 示范居民")
         page.goto(f"{live_server}/bookings/{visit.booking['id']}")
-        page.get_by_role("link", name="Review your visit").click()
+        expect(page.get_by_test_id("review-link")).to_be_visible()
+        page.goto(f"{live_server}/me/visits")
+        page.locator(f"[data-booking-id='{visit.booking['id']}']").get_by_role("link", name="Review your visit").click()
         expect(page.get_by_role("heading", name="Review your visit")).to_be_visible()
         for name, stars in (("rating", 5), ("rating_described", 5), ("rating_service", 4), ("rating_value", 5)):
             page.locator(f"#{name}-{stars}").check()
