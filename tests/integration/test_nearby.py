@@ -617,5 +617,7 @@ def test_a_search_is_logged_anonymously_and_rounded(db, client, app):
 def test_the_search_log_has_no_identity_columns(db):
     columns = set(db.session.scalars(text(
         "SELECT column_name FROM information_schema.columns WHERE table_name = 'search_logs'")))
+    # searcher: the demand radar's salted hash (HMAC with SECRET_KEY) that counts distinct searchers for its
+    # k-anonymity threshold; no account id, address or agent is stored.
     assert columns == {"id", "searched_at", "kind", "lat", "lng", "radius_m", "categories", "q", "result_count",
-                       "has_more"}
+                       "has_more", "searcher"}
