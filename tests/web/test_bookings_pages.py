@@ -300,7 +300,8 @@ def test_a_quiet_day_and_a_bad_day(client, auth, world):
     assert "No bookings on this day." in html and "Wednesday 1 January 2031" in html
     assert 'href="?day=2030-12-31"' in html and 'href="?day=2031-01-02"' in html
     today = clock.today(SHANGHAI)
-    assert f"{today:%A} {today.day} {today:%B %Y}" in html_of(client.get(f"/merchant/stores/{world.store.id}/bookings?day=x"))
+    page = html_of(client.get(f"/merchant/stores/{world.store.id}/bookings?day=x"))
+    assert f"{today:%A} {today.day} {today:%B %Y}" in page
 
 
 # -- the availability editor ---------------------------------------------------------------------------

@@ -208,23 +208,29 @@ def city(db):
     resident = f.create_user(email="li@example.com")
     slot = f.create_slot(offering)
     booking = f.create_booking(slot, resident)
-    return {"merchant": merchant, "store": store, "offering": offering, "resident": resident, "booking": booking}
+    admin = f.create_user(role="admin", email="ops@example.com")
+    return {"merchant": merchant, "store": store, "offering": offering, "resident": resident, "booking": booking,
+            "admin": admin}
 
 
 def pages_of(role: str, city: dict) -> list[str]:
     store, offering, booking = city["store"].id, city["offering"].id, city["booking"].id
-    anonymous = ["/", "/explore", "/auth/login", "/auth/register", f"/experiences/{offering}", f"/stores/{store}"]
+    anonymous = ["/", "/explore", "/auth/login", "/auth/register", f"/experiences/{offering}", f"/stores/{store}",
+                 f"/experiences/{offering}/reviews", f"/stores/{store}/reviews"]
     resident = anonymous[:2] + ["/me/visits", "/me/inbox", "/auth/account", f"/bookings/{booking}",
-                                f"/experiences/{offering}"]
+                                f"/experiences/{offering}", "/me/compensation", "/me/invitations"]
     merchant = ["/merchant/", f"/merchant/stores/{store}/hours", f"/merchant/stores/{store}/staff",
                 f"/merchant/stores/{store}/edit", f"/merchant/experiences/{offering}/edit",
                 f"/merchant/stores/{store}/experiences/new", f"/merchant/experiences/{offering}/schedule",
                 f"/merchant/stores/{store}/checkin", f"/merchant/stores/{store}/bookings", f"/bookings/{booking}",
-                f"/merchant/businesses/{city['store'].business_id}/stores/new"]
-    return {"anonymous": anonymous, "resident": resident, "merchant": merchant}[role]
+                f"/merchant/businesses/{city['store'].business_id}/stores/new", "/merchant/reviews",
+                f"/merchant/stores/{store}/dashboard", f"/merchant/stores/{store}/demand",
+                f"/merchant/stores/{store}/disputes", f"/merchant/businesses/{city['store'].business_id}/ledger"]
+    admin = ["/operator/disputes", "/admin/demand", "/explore"]
+    return {"anonymous": anonymous, "resident": resident, "merchant": merchant, "admin": admin}[role]
 
 
-@pytest.mark.parametrize("role", ["anonymous", "resident", "merchant"])
+@pytest.mark.parametrize("role", ["anonymous", "resident", "merchant", "admin"])
 def test_pages_in_chinese_show_no_untranslated_catalogue_string(client, auth, city, role):
     if role != "anonymous":
         auth.login(city[role].email)

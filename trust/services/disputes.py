@@ -55,6 +55,7 @@ from trust.models import (
     EntryStatus,
     Party,
 )
+from trust.services.integrity import recompute_business
 from trust.states import OPEN, REASON_LABELS, DisputeStatus, MerchantOffer, assert_transition
 
 __all__ = [
@@ -613,6 +614,7 @@ def decide_dispute(actor: User, dispute_id: int, data: Mapping[str, Any], now: d
             _tell(user, dispute, lambda f: _("Dispute decided: %(title)s", **f),
                   lambda f: _("Onsite's operator did not uphold the dispute about the visit on %(visit)s: "
                               "“%(note)s”", note=note, **f))
+        recompute_business(dispute.store.business_id, now)  # the merchant's score moves at once
         return dispute
     if amount is not None:
         common = {"dispute_id": dispute.id, "amount": amount, "currency": dispute.currency,
@@ -636,6 +638,7 @@ def decide_dispute(actor: User, dispute_id: int, data: Mapping[str, Any], now: d
                        note=note, **money, **f)
                      if money else _("Onsite's operator upheld the dispute about the visit on %(visit)s: "
                                      "“%(note)s”", note=note, **f)))
+    recompute_business(dispute.store.business_id, now)  # the merchant's score moves at once
     return dispute
 
 
