@@ -38,6 +38,7 @@ from app.media.models import StoredImage
 from app.merchants.models import Store
 from app.offerings.models import Offering
 from bookings.models import Booking
+from trust.states import DisputeAsk, DisputeReason, DisputeStatus
 
 MAX_REVIEW_PHOTOS = 4
 MAX_DISPUTE_PHOTOS = 4
@@ -180,41 +181,6 @@ class ReviewReport(db.Model):
     reporter: Mapped[User] = relationship(foreign_keys=[reporter_id])
 
 
-class DisputeReason:
-    NOT_AS_DESCRIBED = "not_as_described"
-    CHARGED_MORE = "charged_more_than_listed"
-    TURNED_AWAY = "turned_away"
-    WRONGLY_MARKED_NO_SHOW = "wrongly_marked_no_show"
-    MERCHANT_CANCELLED_LATE = "merchant_cancelled_late"
-    SAFETY_OR_HYGIENE = "safety_or_hygiene"
-    OTHER = "other"
-
-    ALL = (NOT_AS_DESCRIBED, CHARGED_MORE, TURNED_AWAY, WRONGLY_MARKED_NO_SHOW, MERCHANT_CANCELLED_LATE,
-           SAFETY_OR_HYGIENE, OTHER)
-
-
-class DisputeAsk:
-    APOLOGY = "apology"
-    REFUND = "refund"  # a refund at the store, of ``asked_amount``
-    COMPENSATION = "compensation"
-
-    ALL = (APOLOGY, REFUND, COMPENSATION)
-
-
-class DisputeStatus:
-    OPENED = "opened"
-    MERCHANT_ACCEPTED = "merchant_accepted"
-    MERCHANT_CONTESTED = "merchant_contested"
-    ESCALATED = "escalated"
-    UPHELD = "upheld"
-    REJECTED = "rejected"
-    WITHDRAWN = "withdrawn"
-    CLOSED = "closed"
-
-    ALL = (OPENED, MERCHANT_ACCEPTED, MERCHANT_CONTESTED, ESCALATED, UPHELD, REJECTED, WITHDRAWN, CLOSED)
-    OPEN = (OPENED, MERCHANT_ACCEPTED, MERCHANT_CONTESTED, ESCALATED)
-
-
 class Dispute(db.Model):
     """A resident's complaint about one booking (one per booking), answered by the store, decided by staff."""
 
@@ -222,7 +188,7 @@ class Dispute(db.Model):
     __table_args__ = (
         CheckConstraint(f"reason IN {DisputeReason.ALL!r}", name="reason_known"),
         CheckConstraint(f"asks IN {DisputeAsk.ALL!r}", name="asks_known"),
-        CheckConstraint(f"status IN {DisputeStatus.ALL!r}", name="status_known"),
+        CheckConstraint(f"status IN {tuple(map(str, DisputeStatus))!r}", name="status_known"),
         CheckConstraint("asked_amount IS NULL OR asked_amount > 0", name="asked_amount_positive"),
         CheckConstraint(f"char_length(description) BETWEEN {DISPUTE_TEXT[0]} AND {DISPUTE_TEXT[1]}",
                         name="description_length"),

@@ -22,7 +22,27 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from bookings.errors import InvalidTransition
-from trust.models import DisputeAsk, DisputeReason
+
+
+class DisputeReason:
+    NOT_AS_DESCRIBED = "not_as_described"
+    CHARGED_MORE = "charged_more_than_listed"
+    TURNED_AWAY = "turned_away"
+    WRONGLY_MARKED_NO_SHOW = "wrongly_marked_no_show"
+    MERCHANT_CANCELLED_LATE = "merchant_cancelled_late"
+    SAFETY_OR_HYGIENE = "safety_or_hygiene"
+    OTHER = "other"
+
+    ALL = (NOT_AS_DESCRIBED, CHARGED_MORE, TURNED_AWAY, WRONGLY_MARKED_NO_SHOW, MERCHANT_CANCELLED_LATE,
+           SAFETY_OR_HYGIENE, OTHER)
+
+
+class DisputeAsk:
+    APOLOGY = "apology"
+    REFUND = "refund"  # a refund at the store, of ``asked_amount``
+    COMPENSATION = "compensation"
+
+    ALL = (APOLOGY, REFUND, COMPENSATION)
 
 
 class DisputeStatus(StrEnum):
