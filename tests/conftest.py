@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import os
 import re
@@ -91,9 +92,9 @@ def app():
         _db.engine.dispose()
 
 
-@pytest.fixture
-def db(app):
-    """The database, inside an outer transaction that is rolled back after the test."""
+@contextlib.contextmanager
+def rolled_back(app):
+    """The database inside an outer transaction, rolled back at the end (commits become savepoints)."""
     with app.app_context():
         connection = _db.engine.connect()
         transaction = connection.begin()
@@ -110,6 +111,13 @@ def db(app):
             _db.session = original
             transaction.rollback()
             connection.close()
+
+
+@pytest.fixture
+def db(app):
+    """The database, inside an outer transaction that is rolled back after the test."""
+    with rolled_back(app) as database:
+        yield database
 
 
 class IsolatedClient(FlaskClient):
