@@ -79,6 +79,33 @@ def _redis_url() -> str:
     return done.stdout.strip()
 
 
+def _limit_prefix() -> str:
+    return f"onsite-e2e-{os.getpid()}"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_live_rate_limits(request):
+    """Each browser test starts with the live server's rate limits empty, as in-process tests do.
+
+    The live server sees every browser of the run as one address (127.0.0.1): without this, the log-ins of
+    earlier tests count against the per-address login limit of later ones, and which test meets it depends
+    on how many journeys came before. Tests of the limits themselves make their attempts within one test.
+    """
+    if "live_server" not in request.fixturenames and "page" not in request.fixturenames:
+        yield
+        return
+    import redis
+
+    client = redis.Redis.from_url(_redis_url())
+    try:
+        keys = list(client.scan_iter(match=f"*{_limit_prefix()}*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+    yield
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
     """Serve the app with gunicorn (2 workers) on a free loopback port; yield its base URL."""
@@ -93,7 +120,7 @@ def live_server(tmp_path_factory):
            "SECRET_KEY": "e2e-secret-" + "k" * 32, "UPLOAD_DIR": str(log.parent / "uploads"),
            "ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "1024",
            # Both workers count rate limits in one Redis, as in production; this run's keys are its own.
-           "REDIS_URL": _redis_url(), "RATELIMIT_KEY_PREFIX": f"onsite-e2e-{os.getpid()}"}
+           "REDIS_URL": _redis_url(), "RATELIMIT_KEY_PREFIX": _limit_prefix()}
     with open(log, "wb") as out:
         server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}", "--no-control-socket",
