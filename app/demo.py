@@ -603,12 +603,33 @@ REPLIES = (
 )
 
 
+def _past_visit(offering: Offering, resident: User, ended: datetime, *, verified: bool):
+    """A completed, checked-in visit that ended at ``ended`` (in a slot of its own), for demo reviews and disputes."""
+    from bookings.models import Booking, CheckIn, Slot
+    from bookings.services import new_code
+
+    starts = ended - timedelta(minutes=offering.duration_min)
+    slot = Slot(offering_id=offering.id, starts_at=starts, ends_at=ended, capacity=offering.capacity, seats_taken=1)
+    db.session.add(slot)
+    db.session.flush()
+    booking = Booking(slot_id=slot.id, offering_id=offering.id, store_id=offering.store_id,
+                      resident_id=resident.id, starts_at=starts, party_size=1, status="completed",
+                      unit_price=offering.price_amount, currency=offering.currency,
+                      price_due=offering.price_amount, code=new_code(), created_at=starts)
+    db.session.add(booking)
+    db.session.flush()
+    db.session.add(CheckIn(booking_id=booking.id, store_id=offering.store_id,
+                           method="self_geofence" if verified else "staff_scan",
+                           verification="verified" if verified else "staff_verified",
+                           checked_in_at=starts + timedelta(minutes=2)))
+    db.session.flush()
+    return booking
+
+
 def _add_reviews(rng: random.Random) -> None:
     """Reviews with the store's replies on the demo studio's experiences and on some of the city's, each
     from a checked-in demo visit of the past weeks, and one visit of the demo resident yesterday still to
     review. Nothing when demo reviews exist already."""
-    from bookings.models import Booking, CheckIn, Slot
-    from bookings.services import new_code
     from trust.models import Review
     from trust.services import ReviewLimits, create_review
 
@@ -635,31 +656,12 @@ def _add_reviews(rng: random.Random) -> None:
              [(o, rng.randint(1, 4)) for o in rng.sample(city, min(60, len(city)))]
     loose = ReviewLimits(burst_per_hour=10**6, same_day_accounts=10**6)
 
-    def visit(offering: Offering, resident: User, ended: datetime, verified: bool) -> Booking:
-        starts = ended - timedelta(minutes=offering.duration_min)
-        slot = Slot(offering_id=offering.id, starts_at=starts, ends_at=ended, capacity=offering.capacity,
-                    seats_taken=1)
-        db.session.add(slot)
-        db.session.flush()
-        booking = Booking(slot_id=slot.id, offering_id=offering.id, store_id=offering.store_id,
-                          resident_id=resident.id, starts_at=starts, party_size=1, status="completed",
-                          unit_price=offering.price_amount, currency=offering.currency,
-                          price_due=offering.price_amount, code=new_code(), created_at=starts)
-        db.session.add(booking)
-        db.session.flush()
-        db.session.add(CheckIn(booking_id=booking.id, store_id=offering.store_id,
-                               method="self_geofence" if verified else "staff_scan",
-                               verification="verified" if verified else "staff_verified",
-                               checked_in_at=starts + timedelta(minutes=2)))
-        db.session.flush()
-        return booking
-
     for offering, count in chosen:
         for index, reviewer in enumerate(rng.sample(reviewers, count)):
             # On the hour, days apart: no two slots of one experience start together.
             ended = (now - timedelta(days=2 + 3 * index + rng.randint(0, 2))).replace(minute=0, second=0,
                                                                                       microsecond=0)
-            booking = visit(offering, reviewer, ended, rng.random() < 0.6)
+            booking = _past_visit(offering, reviewer, ended, verified=rng.random() < 0.6)
             stars, text = rng.choice(REVIEW_TEXTS)
             review = create_review(reviewer, booking.id, {
                 "rating": stars, "rating_described": max(1, stars - rng.choice((0, 0, 1))),
@@ -672,8 +674,8 @@ def _add_reviews(rng: random.Random) -> None:
                 review.replied_at = review.created_at + timedelta(hours=rng.randint(2, 30))
     resident = db.session.scalar(select(User).where(User.email == RESIDENT_EMAIL))
     if resident is not None and studio_offerings:
-        visit(studio_offerings[0], resident, (now - timedelta(days=1)).replace(minute=0, second=0, microsecond=0),
-              True)
+        _past_visit(studio_offerings[0], resident, (now - timedelta(days=1)).replace(minute=0, second=0, microsecond=0),
+                    verified=True)
     db.session.flush()
 
 
@@ -692,8 +694,6 @@ def _add_disputes() -> None:
     """Disputes for the demo merchant: the demo resident's, opened a few hours ago and waiting for the store's
     answer (so a new merchant sees the 48-hour deadline), and an older one the store answered with an apology.
     Nothing when the studio has disputes already."""
-    from bookings.models import Booking, CheckIn, Slot
-    from bookings.services import new_code
     from trust.models import Dispute
     from trust.services import answer_dispute, open_dispute
 
@@ -712,20 +712,7 @@ def _add_disputes() -> None:
         offering = offerings[index]
         # Half past the hour: the demo's other visits start on the hour, and a slot's start is unique.
         ended = now.replace(minute=30, second=0, microsecond=0) - timedelta(hours=hours_ago)
-        starts = ended - timedelta(minutes=offering.duration_min)
-        slot = Slot(offering_id=offering.id, starts_at=starts, ends_at=ended, capacity=offering.capacity,
-                    seats_taken=1)
-        db.session.add(slot)
-        db.session.flush()
-        booking = Booking(slot_id=slot.id, offering_id=offering.id, store_id=offering.store_id,
-                          resident_id=resident.id, starts_at=starts, party_size=1, status="completed",
-                          unit_price=offering.price_amount, currency=offering.currency,
-                          price_due=offering.price_amount, code=new_code(), created_at=starts)
-        db.session.add(booking)
-        db.session.flush()
-        db.session.add(CheckIn(booking_id=booking.id, store_id=offering.store_id, method="staff_scan",
-                               verification="staff_verified", checked_in_at=starts + timedelta(minutes=3)))
-        db.session.flush()
+        booking = _past_visit(offering, resident, ended, verified=False)
         opened_at = ended + timedelta(hours=2)
         dispute = open_dispute(resident, booking.id, {"reason": reason, "description": text, "asks": asks,
                                                       "asked_amount": amount}, [], min(opened_at, now))
