@@ -7,6 +7,10 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 WEB_CONCURRENCY ?= 2
 JOBS_EVERY ?= 60
+# The test databases are $(TEST_DB)_test, _e2e and _migration_test; Redis database $(TEST_REDIS_DB) holds the
+# test rate limits. Two checkouts or two people testing on one machine can keep apart with other values.
+TEST_DB ?= onsite
+TEST_REDIS_DB ?= 1
 # Tests whose outcome depends on the hour, the date, the time zone or DST. `make test` runs them again at
 # every instant of TEST_INSTANTS (`--at`, with the machine's TZ set to that zone), so CI passes whenever it runs.
 INSTANT_TESTS ?= tests/unit/test_clock.py tests/unit/test_schedule.py tests/unit/test_opening_hours.py \
@@ -63,11 +67,11 @@ test-instants: $(VENV)/.installed-dev ## run INSTANT_TESTS at each instant of TE
 	if [ -n "$$failed" ]; then echo "time-dependent tests failed at:$${failed#;}"; exit 1; fi
 
 test-env-run: $(VENV)/.installed-dev translations
-	@export TEST_DATABASE_URL="$$(scripts/devdb.sh url onsite_test)" \
-	        E2E_DATABASE_URL="$$(scripts/devdb.sh url onsite_e2e)" \
-	        MIGRATION_DATABASE_URL="$$(scripts/devdb.sh url onsite_migration_test)" \
+	@export TEST_DATABASE_URL="$$(scripts/devdb.sh url $(TEST_DB)_test)" \
+	        E2E_DATABASE_URL="$$(scripts/devdb.sh url $(TEST_DB)_e2e)" \
+	        MIGRATION_DATABASE_URL="$$(scripts/devdb.sh url $(TEST_DB)_migration_test)" \
 	        CHROMIUM="$$(scripts/chromium.sh)" && \
-	REDIS_URL="$$(scripts/devredis.sh url 1)" && export REDIS_URL && \
+	REDIS_URL="$$(scripts/devredis.sh url $(TEST_REDIS_DB))" && export REDIS_URL && \
 	$(RUN)
 
 i18n: $(VENV)/.installed ## extract every string (Python, templates, scripts), update app/translations/*/messages.po, compile them
