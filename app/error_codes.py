@@ -95,6 +95,10 @@ ERROR_CODES: dict[str, ErrorCode] = _codes(
     ("not_overcharged", 422, "The payment recorded at the store is not more than the listed price x party."),
     ("answer_window_closed", 409, "The store's 48 hours to answer are over: the dispute goes to the operator."),
     ("nothing_to_confirm", 409, "No refund, voucher or compensation of this dispute is waiting for confirmation."),
+    # -- the operator's console (trust/services/moderation.py) --------------------------------------
+    ("already_suspended", 409, "The merchant is suspended already: reinstate it first."),
+    ("not_suspended", 409, "The merchant is not suspended: there is nothing to reinstate."),
+    ("report_decided", 409, "This review report has been decided already."),
 )
 
 

@@ -315,4 +315,5 @@ class CompensationEntry(db.Model):
     dispute: Mapped[Dispute | None] = relationship()
 
 
+from trust.models_admin import AdminAuditEntry  # noqa: E402, F401 - the operator's console's audit log
 from trust.models_score import BusinessIntegrity, IntegrityWeek  # noqa: E402, F401 - Trust II's score tables

@@ -78,9 +78,17 @@ class Business(db.Model):
     category: Mapped[str] = mapped_column(String(24), default=BusinessCategory.OTHER)
     status: Mapped[str] = mapped_column(String(16), default=BusinessStatus.ACTIVE)
     is_verified: Mapped[bool] = mapped_column(default=False)
+    # The operator's console (trust/services/moderation.py): who verified it and why; who suspended it and why.
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    verification_note: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    suspended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    suspended_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    suspension_reason: Mapped[str] = mapped_column(String(500), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now())
 
-    owner: Mapped[User] = relationship()
+    owner: Mapped[User] = relationship(foreign_keys=[owner_id])
+    verified_by: Mapped[User | None] = relationship(foreign_keys=[verified_by_id])
     stores: Mapped[list[Store]] = relationship(back_populates="business", order_by="Store.id")
 
 

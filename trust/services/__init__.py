@@ -4,4 +4,5 @@
 from trust.services.disputes import *  # noqa: F403 - disputes (trust/services/disputes.py __all__)
 from trust.services.integrity import *  # noqa: F403 - the integrity score (trust/services/integrity.py __all__)
 from trust.services.ledger import *  # noqa: F403 - the compensation ledger and figures (ledger.py __all__)
+from trust.services.moderation import *  # noqa: F403 - the operator's console (moderation.py __all__)
 from trust.services.reviews import *  # noqa: F403 - the reviews verbs (trust/services/reviews.py __all__)
