@@ -1,0 +1,1 @@
+"""Conversations between a resident and a store: before booking, and one per booking."""

@@ -1,0 +1,393 @@
+"""The verbs of conversations: start a thread, send, read, mark read, block, report, quick replies,
+and the store's first-response time (which the integrity score may read)."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from datetime import datetime, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import exists, func, select, text, update
+from sqlalchemy.exc import IntegrityError
+
+from app.auth.models import User
+from app.conversations.live import CHANNEL  # payload {"c": conversation, "s": seq, "store", "resident"}
+from app.conversations.models import (
+    BODY_MAX,
+    Block,
+    Conversation,
+    Message,
+    MessageReport,
+    QuickReply,
+    ReportReason,
+    Side,
+)
+from app.errors import NotFound, PermissionDenied, ValidationFailed
+from app.extensions import db
+from app.merchants.models import Store, StoreStaff
+from app.merchants.services import can_view_store_private, get_store
+from app.offerings.services import get_offering
+from bookings.models import Booking
+from bookings.services import get_booking
+
+PAGE_MAX = 100
+RESPONSE_WINDOW = timedelta(days=30)
+
+
+# -- access -------------------------------------------------------------------------------------------
+
+def side_of(actor: User | None, conversation: Conversation) -> Side | None:
+    """Which side of the thread the actor speaks for, or None for anyone else."""
+    if actor is None:
+        return None
+    if conversation.resident_id == actor.id:
+        return Side.RESIDENT
+    if works_at(actor, conversation.store):
+        return Side.STORE
+    return None  # the operator included: an admin reads a thread only when a report cites it
+
+
+def works_at(actor: User | None, store: Store) -> bool:
+    """The store's owner or staff (not an admin: conversations are private to the two sides)."""
+    return actor is not None and (store.business.owner_id == actor.id or db.session.scalar(select(
+        StoreStaff.id).where(StoreStaff.store_id == store.id, StoreStaff.user_id == actor.id)) is not None)
+
+
+def get_conversation(actor: User | None, conversation_id: int, *, operator: bool = False) -> Conversation:
+    """Return a thread its resident or the store's people may see (with ``operator``, an admin when reported).
+
+    :raises NotFound: for anyone else (whether or not it exists).
+    """
+    conversation = db.session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise NotFound(_("No such conversation."))
+    if side_of(actor, conversation) is None and not (operator and actor is not None and actor.is_admin and _reported(
+            conversation.id)):
+        raise NotFound(_("No such conversation."))
+    return conversation
+
+
+def _reported(conversation_id: int) -> bool:
+    return db.session.scalar(select(MessageReport.id).join(Message, Message.id == MessageReport.message_id)
+                             .where(Message.conversation_id == conversation_id).limit(1)) is not None
+
+
+def _side(actor: User, conversation: Conversation) -> Side:
+    side = side_of(actor, conversation)
+    if side is None:
+        raise NotFound(_("No such conversation."))
+    return side
+
+
+# -- starting threads ---------------------------------------------------------------------------------
+
+def _get_or_create(now: datetime, where, **values) -> Conversation:
+    """The thread matching ``where``, created with ``values`` when missing (a concurrent creator wins)."""
+    found = db.session.scalar(select(Conversation).where(*where))
+    if found is not None:
+        return found
+    try:
+        with db.session.begin_nested():
+            conversation = Conversation(created_at=now, **values)
+            db.session.add(conversation)
+    except IntegrityError:
+        return db.session.scalars(select(Conversation).where(*where)).one()
+    return conversation
+
+
+def start_enquiry(actor: User, store_id: int, now: datetime, offering_id: int | None = None) -> Conversation:
+    """Open (or reopen) a resident's thread with a store, about one of its experiences if given.
+
+    :raises NotFound: when the store or experience is hidden from the actor.
+    :raises PermissionDenied: when the actor works at the store (a store does not ask itself).
+    """
+    store = get_store(actor, store_id)
+    if offering_id is not None:
+        offering = get_offering(actor, offering_id)
+        if offering.store_id != store.id:
+            raise NotFound(_("No such experience."))
+    if can_view_store_private(actor, store):
+        raise PermissionDenied(_("You cannot start a conversation with your own store."))
+    offering_match = (Conversation.offering_id.is_(None) if offering_id is None
+                      else Conversation.offering_id == offering_id)
+    return _get_or_create(
+        now, (Conversation.store_id == store.id, Conversation.resident_id == actor.id,
+              Conversation.booking_id.is_(None), offering_match),
+        store_id=store.id, resident_id=actor.id, offering_id=offering_id)
+
+
+def booking_thread(actor: User, booking_id: int, now: datetime) -> Conversation:
+    """The thread of one booking, opened by its resident or the store's people.
+
+    :raises NotFound: when the booking is hidden from the actor.
+    """
+    booking = get_booking(actor, booking_id)
+    if booking.resident_id != actor.id and not works_at(actor, booking.store):
+        raise NotFound(_("No such booking."))  # the operator sees bookings, not their conversations
+    return _get_or_create(now, (Conversation.booking_id == booking.id,), store_id=booking.store_id,
+                          resident_id=booking.resident_id, offering_id=booking.offering_id, booking_id=booking.id)
+
+
+def start_with_resident(actor: User, store_id: int, resident_id: int, now: datetime) -> Conversation:
+    """A store opens a thread with a resident who wrote to it or booked with it, never anyone else.
+
+    :raises NotFound: when the store is not the actor's to work at.
+    :raises PermissionDenied: when the resident never wrote to nor booked with the store.
+    """
+    store = db.session.get(Store, store_id)
+    if store is None or not works_at(actor, store):
+        raise NotFound(_("No such store."))
+    wrote = exists().where(Message.conversation_id == Conversation.id, Message.sender_side == Side.RESIDENT)
+    existing = db.session.scalar(
+        select(Conversation).where(Conversation.store_id == store.id, Conversation.resident_id == resident_id, wrote)
+        .order_by(Conversation.last_message_at.desc().nulls_last()).limit(1))
+    if existing is not None:
+        return existing
+    booked = db.session.scalar(select(Booking.id).where(Booking.store_id == store.id,
+                                                        Booking.resident_id == resident_id).limit(1))
+    if booked is None:
+        raise PermissionDenied(_("You can only write to people who wrote to or booked with your store."))
+    return _get_or_create(
+        now, (Conversation.store_id == store.id, Conversation.resident_id == resident_id,
+              Conversation.booking_id.is_(None), Conversation.offering_id.is_(None)),
+        store_id=store.id, resident_id=resident_id)
+
+
+# -- messages -----------------------------------------------------------------------------------------
+
+def is_blocked(resident_id: int, store_id: int) -> bool:
+    return db.session.get(Block, (resident_id, store_id)) is not None
+
+
+def send_message(actor: User, conversation_id: int, body: str, now: datetime) -> Message:
+    """Append a message to a thread and announce it (NOTIFY fires only when the transaction commits).
+
+    :raises NotFound: when the thread is hidden from the actor.
+    :raises ValidationFailed: when the text is empty or longer than 2,000 characters.
+    :raises PermissionDenied: when the store writes to a resident who blocked it.
+    """
+    conversation = get_conversation(actor, conversation_id)
+    side = _side(actor, conversation)
+    body = (body or "").strip()
+    if not body or len(body) > BODY_MAX:
+        raise ValidationFailed(details={"body": [_("Write between 1 and %(max)d characters.", max=BODY_MAX)]})
+    if side == Side.STORE and is_blocked(conversation.resident_id, conversation.store_id):
+        raise PermissionDenied(_("This person does not receive messages from your store."))
+    # The row lock taken here is held until commit: concurrent sends queue and number in commit order.
+    seq = db.session.execute(
+        update(Conversation).where(Conversation.id == conversation.id)
+        .values(last_seq=Conversation.last_seq + 1, last_message_at=now)
+        .returning(Conversation.last_seq)).scalar_one()
+    db.session.refresh(conversation)
+    message = Message(conversation_id=conversation.id, seq=seq, sender_id=actor.id, sender_side=side,
+                      body=body, created_at=now)
+    db.session.add(message)
+    if side == Side.RESIDENT:
+        conversation.resident_read_seq = seq
+        if conversation.awaiting_since is None:
+            conversation.awaiting_since = now
+    else:
+        conversation.store_read_seq = seq
+        if conversation.awaiting_since is not None:
+            if conversation.first_response_at is None:
+                conversation.first_response_at = now
+                conversation.first_response_seconds = max(0, int((now - conversation.awaiting_since).total_seconds()))
+            conversation.awaiting_since = None
+    db.session.flush()
+    payload = json.dumps({"c": conversation.id, "s": seq, "store": conversation.store_id,
+                          "resident": conversation.resident_id})
+    db.session.execute(text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": payload})
+    return message
+
+
+def messages_after(actor: User, conversation_id: int, since: int = 0, limit: int = 50) -> list[Message]:
+    """The thread's messages after ``since`` (a seq), oldest first, at most ``limit`` (capped at 100).
+
+    :raises NotFound: when the thread is hidden from the actor.
+    """
+    conversation = get_conversation(actor, conversation_id, operator=True)
+    limit = max(1, min(int(limit), PAGE_MAX))
+    return list(db.session.scalars(
+        select(Message).where(Message.conversation_id == conversation.id, Message.seq > max(0, int(since)))
+        .order_by(Message.seq).limit(limit)))
+
+
+def mark_read(actor: User, conversation_id: int, seq: int) -> Conversation:
+    """Record that the actor's side has read up to ``seq`` (never moves back, never past the last message).
+
+    :raises NotFound: when the thread is hidden from the actor.
+    """
+    conversation = get_conversation(actor, conversation_id)
+    seq = max(0, min(int(seq), conversation.last_seq))
+    column = "resident_read_seq" if _side(actor, conversation) == Side.RESIDENT else "store_read_seq"
+    db.session.execute(update(Conversation).where(Conversation.id == conversation.id)
+                       .values({column: func.greatest(getattr(Conversation, column), seq)}))
+    db.session.refresh(conversation)
+    return conversation
+
+
+def unread_for(side: Side, conversation: Conversation) -> int:
+    read = conversation.resident_read_seq if side == Side.RESIDENT else conversation.store_read_seq
+    return max(0, conversation.last_seq - read)
+
+
+# -- listings -----------------------------------------------------------------------------------------
+
+def conversations_of_resident(actor: User, limit: int = 100) -> list[Conversation]:
+    """The resident's threads that have messages, latest first."""
+    return list(db.session.scalars(
+        select(Conversation).where(Conversation.resident_id == actor.id, Conversation.last_seq > 0)
+        .order_by(Conversation.last_message_at.desc()).limit(limit)))
+
+
+def store_inbox(actor: User, store_id: int, *, unanswered: bool = False, offering_id: int | None = None,
+                booking_day=None, limit: int = 100) -> list[Conversation]:
+    """A store's threads with messages, latest first, optionally only unanswered / one experience / one day.
+
+    :raises NotFound: when the store is not the actor's to work at.
+    """
+    store = db.session.get(Store, store_id)
+    if store is None or not works_at(actor, store):
+        raise NotFound(_("No such store."))
+    query = select(Conversation).where(Conversation.store_id == store.id, Conversation.last_seq > 0)
+    if unanswered:
+        query = query.where(Conversation.awaiting_since.is_not(None))
+    if offering_id is not None:
+        query = query.where(Conversation.offering_id == offering_id)
+    if booking_day is not None:
+        query = query.join(Booking, Booking.id == Conversation.booking_id).where(
+            func.date(func.timezone(store.timezone, Booking.starts_at)) == booking_day)
+    return list(db.session.scalars(query.order_by(Conversation.last_message_at.desc()).limit(limit)))
+
+
+# -- safety -------------------------------------------------------------------------------------------
+
+def block_store(actor: User, store_id: int, now: datetime) -> Block:
+    """The resident stops receiving the store's messages (idempotent).
+
+    :raises NotFound: when the store does not exist.
+    """
+    store = db.session.get(Store, store_id)
+    if store is None:
+        raise NotFound(_("No such store."))
+    block = db.session.get(Block, (actor.id, store.id))
+    if block is None:
+        block = Block(resident_id=actor.id, store_id=store.id, created_at=now)
+        db.session.add(block)
+        db.session.flush()
+    return block
+
+
+def unblock_store(actor: User, store_id: int) -> None:
+    """Receive the store's messages again."""
+    block = db.session.get(Block, (actor.id, store_id))
+    if block is not None:
+        db.session.delete(block)
+        db.session.flush()
+
+
+def report_message(actor: User, message_id: int, reason: str, now: datetime, note: str = "") -> MessageReport:
+    """Send a message the actor received to the operator's queue (once per reporter).
+
+    :raises NotFound: when the message's thread is hidden from the actor.
+    :raises ValidationFailed: for an unknown reason or an own message.
+    """
+    message = db.session.get(Message, message_id)
+    if message is None:
+        raise NotFound(_("No such message."))
+    conversation = get_conversation(actor, message.conversation_id)
+    if reason not in set(ReportReason):
+        raise ValidationFailed(details={"reason": [_("Choose one of the listed reasons.")]})
+    if message.sender_side == _side(actor, conversation):
+        raise ValidationFailed(details={"message_id": [_("You can only report messages you received.")]})
+    report = db.session.scalar(select(MessageReport).where(MessageReport.message_id == message.id,
+                                                           MessageReport.reporter_id == actor.id))
+    if report is None:
+        report = MessageReport(message_id=message.id, reporter_id=actor.id, reason=reason,
+                               note=(note or "")[:500], created_at=now)
+        db.session.add(report)
+        db.session.flush()
+    return report
+
+
+def open_reports(limit: int = 100) -> list[MessageReport]:
+    """The operator's queue: open reports, oldest first."""
+    return list(db.session.scalars(select(MessageReport).where(MessageReport.status == "open")
+                                   .order_by(MessageReport.created_at).limit(limit)))
+
+
+# -- quick replies ------------------------------------------------------------------------------------
+
+def _working_store(actor: User, store_id: int) -> Store:
+    store = db.session.get(Store, store_id)
+    if store is None or not works_at(actor, store):
+        raise NotFound(_("No such store."))
+    return store
+
+
+def save_quick_reply(actor: User, store_id: int, title: str, body: str, now: datetime) -> QuickReply:
+    """Save an answer the store's people can send with one click.
+
+    :raises NotFound: when the store is not the actor's to work at.
+    :raises ValidationFailed: for an empty title or text, or text over 2,000 characters.
+    """
+    store = _working_store(actor, store_id)
+    title, body = (title or "").strip(), (body or "").strip()
+    errors = {}
+    if not title or len(title) > 80:
+        errors["title"] = [_("Write between 1 and %(max)d characters.", max=80)]
+    if not body or len(body) > BODY_MAX:
+        errors["body"] = [_("Write between 1 and %(max)d characters.", max=BODY_MAX)]
+    if errors:
+        raise ValidationFailed(details=errors)
+    reply = QuickReply(store_id=store.id, title=title, body=body, created_at=now)
+    db.session.add(reply)
+    db.session.flush()
+    return reply
+
+
+def quick_replies_of(actor: User, store_id: int) -> list[QuickReply]:
+    """The store's saved answers.
+
+    :raises NotFound: when the store is not the actor's to work at.
+    """
+    store = _working_store(actor, store_id)
+    return list(db.session.scalars(select(QuickReply).where(QuickReply.store_id == store.id)
+                                   .order_by(QuickReply.title)))
+
+
+def delete_quick_reply(actor: User, reply_id: int) -> None:
+    """Forget a saved answer.
+
+    :raises NotFound: when it is not one of the actor's stores'.
+    """
+    reply = db.session.get(QuickReply, reply_id)
+    if reply is None:
+        raise NotFound(_("No such quick reply."))
+    _working_store(actor, reply.store_id)
+    db.session.delete(reply)
+    db.session.flush()
+
+
+# -- response time (read by the integrity score) ------------------------------------------------------
+
+def median_first_response_seconds(store_id: int, now: datetime, window: timedelta = RESPONSE_WINDOW) -> int | None:
+    """The store's median time to its first reply, over threads first answered in the last 30 days.
+
+    Threads still waiting longer than the window are not counted; None when there is nothing to measure.
+    """
+    values = list(db.session.scalars(
+        select(Conversation.first_response_seconds).where(
+            Conversation.store_id == store_id, Conversation.first_response_at.is_not(None),
+            Conversation.first_response_at > now - window, Conversation.first_response_at <= now)))
+    if not values:
+        return None
+    return int(statistics.median(values))
+
+
+def unanswered_count(store_id: int) -> int:
+    """How many of the store's threads wait for its reply."""
+    return db.session.scalar(select(func.count()).select_from(Conversation).where(
+        Conversation.store_id == store_id, Conversation.awaiting_since.is_not(None))) or 0
+

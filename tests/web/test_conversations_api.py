@@ -1,0 +1,61 @@
+"""The conversations API: a resident asks, the store answers, cursors page, read marks, limits, errors."""
+
+from __future__ import annotations
+
+from app.auth.models import Role
+from tests import factories as f
+
+
+def _thread(client, store, offering, resident):
+    response = client.post("/api/v1/conversations", json={"store_id": store.id, "offering_id": offering.id},
+                           headers=f.token_for(resident))
+    assert response.status_code == 201, response.json
+    return response.json["id"]
+
+
+def test_ask_answer_page_and_read(client, db):
+    store = f.create_store()
+    offering = f.create_offering(store)
+    clerk = f.add_staff(store, f.create_user(Role.STAFF))
+    resident = f.create_user()
+    thread = _thread(client, store, offering, resident)
+    for n in range(3):
+        sent = client.post(f"/api/v1/conversations/{thread}/messages", json={"body": f" q{n} "},
+                           headers=f.token_for(resident))
+        assert sent.status_code == 201 and sent.json["seq"] == n + 1 and sent.json["body"] == f"q{n}"
+    inbox = client.get(f"/api/v1/conversations?store_id={store.id}&unanswered=1", headers=f.token_for(clerk))
+    assert [(c["id"], c["unread"], c["side"]) for c in inbox.json["items"]] == [(thread, 3, "store")]
+    page = client.get(f"/api/v1/conversations/{thread}/messages?since=1&limit=1", headers=f.token_for(clerk))
+    assert [m["body"] for m in page.json["items"]] == ["q1"]
+    assert page.json["next_since"] == 2 and page.json["has_more"] is True
+    read = client.post(f"/api/v1/conversations/{thread}/read", json={"seq": 3}, headers=f.token_for(clerk))
+    assert read.json["unread"] == 0
+    assert client.get(f"/api/v1/conversations/{thread}", headers=f.token_for(resident)).json["read_by_other"] == 3
+    answer = client.post(f"/api/v1/conversations/{thread}/messages", json={"body": "Yes"}, headers=f.token_for(clerk))
+    assert answer.json["sender_side"] == "store"
+    stranger = client.get(f"/api/v1/conversations/{thread}/messages", headers=f.token_for(f.create_user()))
+    assert stranger.status_code == 404 and stranger.json["error"]["code"] == "not_found"
+
+
+def test_bad_text_and_cold_messages_are_refused(client, db):
+    store = f.create_store()
+    offering = f.create_offering(store)
+    clerk = f.add_staff(store, f.create_user(Role.STAFF))
+    resident = f.create_user()
+    thread = _thread(client, store, offering, resident)
+    too_long = client.post(f"/api/v1/conversations/{thread}/messages", json={"body": "x" * 2001},
+                           headers=f.token_for(resident))
+    assert too_long.status_code == 422 and "body" in too_long.json["error"]["details"]
+    cold = client.post("/api/v1/conversations", json={"store_id": store.id, "resident_id": f.create_user().id},
+                       headers=f.token_for(clerk))
+    assert cold.status_code == 403 and cold.json["error"]["code"] == "forbidden"
+
+
+def test_sends_are_rate_limited_per_sender(client, db, app, monkeypatch):
+    monkeypatch.setitem(app.config, "CONVERSATION_SENDS_PER_MINUTE", "3 per minute")
+    store = f.create_store()
+    resident = f.create_user()
+    thread = _thread(client, store, f.create_offering(store), resident)
+    codes = [client.post(f"/api/v1/conversations/{thread}/messages", json={"body": "hi"},
+                         headers=f.token_for(resident)).status_code for _ in range(4)]
+    assert codes == [201, 201, 201, 429]
