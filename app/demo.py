@@ -388,6 +388,7 @@ def load_demo_city(seed: int = 7) -> dict:
         _add_photos()
         _add_reviews(random.Random(seed))
         _add_disputes()
+        _add_console()
         load_demo_demand(clock.today(ZoneInfo(TIMEZONE)))  # the radar's year of searches, and the days since
         return {**demo_counts(), "created": False}
 
@@ -460,6 +461,7 @@ def load_demo_city(seed: int = 7) -> dict:
     _add_photos()
     _add_reviews(rng)
     _add_disputes()
+    _add_console()
     load_demo_demand(today)  # the radar's year of searches
     return {**demo_counts(), "created": True}
 
@@ -728,6 +730,13 @@ def _add_disputes() -> None:
 
 _BOX_DLAT = BULK_HALF_SIDE_M / METRES_PER_DEGREE
 _BOX_DLNG = BULK_HALF_SIDE_M / (METRES_PER_DEGREE * math.cos(math.radians(HANGZHOU.lat)))
+
+
+def _add_console() -> None:
+    """The operator's console's history: the studio verified, a few merchants warned, one suspended."""
+    from trust.demo_console import load_demo_console
+
+    load_demo_console(MERCHANT_EMAIL)
 
 
 def _bulk_point(rng: random.Random, weights: Sequence[int]) -> tuple[float, float]:

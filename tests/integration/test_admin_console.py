@@ -9,7 +9,7 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.auth.models import Role
 from app.discovery import services as discovery
@@ -172,3 +172,18 @@ def test_overview_counts_today_and_30_days(world, now):
     figures = services.overview(world.admin, now)
     assert figures["days30"]["bookings"] >= 2 and figures["days30"]["visits"] >= 1
     assert figures["today"]["bookings"] <= figures["days30"]["bookings"]
+
+
+def test_the_demo_city_has_a_verified_studio_warned_merchants_and_one_suspended(db):
+    from app.demo import MERCHANT_EMAIL, load_demo_city
+    from app.merchants.models import Business
+
+    load_demo_city()
+    rows = db.session.execute(select(AdminAuditEntry.action, Business.status)
+                              .join(Business, Business.id == AdminAuditEntry.business_id)).all()
+    assert sorted(action for action, _ in rows) == ["suspend", "verify", "warn", "warn", "warn"]
+    assert db.session.scalar(select(func.count(Business.id)).where(Business.status == "suspended")) == 1
+    studio = db.session.scalar(select(Business).where(Business.owner.has(email=MERCHANT_EMAIL)))
+    assert studio.is_verified and studio.verification_note
+    load_demo_city()  # again: nothing more
+    assert db.session.scalar(select(func.count(AdminAuditEntry.id))) == 5

@@ -104,7 +104,8 @@ def test_generate_offerings_loads_points_around_hangzhou_reproducibly(db):
     assert len(rows) == 2000
     assert all(_in_box(lng, lat) for _, _, lng, lat in rows)
     assert len({title for _, title, _, _ in rows}) > 500  # varied, for text search to find
-    assert db.session.scalar(select(func.count()).select_from(Store).join(Business).join(User)
+    assert db.session.scalar(select(func.count()).select_from(Store).join(Business)
+                             .join(User, Business.owner_id == User.id)
                              .where(User.email == "bulk-owner@demo.onsite")) >= 100
 
     again = generate_offerings(2000, seed=1)
