@@ -43,7 +43,13 @@ class Listener:
                 self._thread.start()
 
     def stop(self) -> None:
+        """Close the LISTEN loop and end every open stream (a worker shutting down must not wait for them)."""
         self._stop.set()
+        self._wake_all()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
 
     def subscribe(self, conversation_id: int) -> queue.Queue:
         self.start()
@@ -126,7 +132,7 @@ def sse_events(listener: Listener, conversation_id: int, last_seq: int,
                     last_seq = seq
                     yield f"id: {seq}\nevent: message\ndata: {data}\n\n"
             remaining = deadline - clock()
-            if remaining <= 0:
+            if remaining <= 0 or listener.stopping:
                 return
             try:
                 inbox.get(timeout=min(keepalive, remaining))
