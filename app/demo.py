@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from app import clock
 from app.auth.models import Role, User
 from app.auth.services import hash_password
+from app.conversations.demo import load_demo_conversations
 from app.extensions import db
 from app.insights.demo import load_demo_demand
 from app.merchants.models import (
@@ -389,6 +390,7 @@ def load_demo_city(seed: int = 7) -> dict:
         _add_reviews(random.Random(seed))
         _add_disputes()
         _add_console()
+        load_demo_conversations(MERCHANT_EMAIL, RESIDENT_EMAIL)
         load_demo_demand(clock.today(ZoneInfo(TIMEZONE)))  # the radar's year of searches, and the days since
         return {**demo_counts(), "created": False}
 
@@ -462,6 +464,7 @@ def load_demo_city(seed: int = 7) -> dict:
     _add_reviews(rng)
     _add_disputes()
     _add_console()
+    load_demo_conversations(MERCHANT_EMAIL, RESIDENT_EMAIL)  # one answered, one waiting
     load_demo_demand(today)  # the radar's year of searches
     return {**demo_counts(), "created": True}
 

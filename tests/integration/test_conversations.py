@@ -200,3 +200,18 @@ def test_twenty_concurrent_sends_land_once_each_in_one_order(app, committed_thre
         clerk = _db.session.get(User, committed_thread["clerk"])
         assert [m.id for m in conv.messages_after(resident, committed_thread["thread"])] == \
             [m.id for m in conv.messages_after(clerk, committed_thread["thread"])]
+
+
+def test_demo_conversations_one_answered_one_waiting(db, shop):
+    from app.conversations.demo import load_demo_conversations
+
+    store, offering, _clerk = shop
+    f.create_offering(store)
+    resident = f.create_user()
+    load_demo_conversations(store.business.owner.email, resident.email)
+    load_demo_conversations(store.business.owner.email, resident.email)  # twice: nothing new
+    threads = conv.conversations_of_resident(resident)
+    assert len(threads) == 2
+    assert [c.awaiting_since is not None for c in sorted(threads, key=lambda c: c.id)] == [False, True]
+    assert conv.unanswered_count(store.id) == 1
+    assert conv.median_first_response_seconds(store.id, NOW) == 35 * 60
