@@ -12,9 +12,14 @@ from sqlalchemy import ColumnElement, and_, cast, func, literal
 from geo.points import SRID, BBox, LngLat
 
 
+def _bound(value) -> ColumnElement:
+    """A literal for a Python value; a SQL expression (a named ``bindparam``) as it is."""
+    return value if isinstance(value, ColumnElement) else literal(value)
+
+
 def geography_point(point: LngLat) -> ColumnElement:
-    """A geography(POINT, 4326) constant for ``point``."""
-    return cast(func.ST_SetSRID(func.ST_MakePoint(literal(point.lng), literal(point.lat)), SRID),
+    """A geography(POINT, 4326) constant for ``point`` (its lng/lat may be named bind parameters)."""
+    return cast(func.ST_SetSRID(func.ST_MakePoint(_bound(point.lng), _bound(point.lat)), SRID),
                 Geography(srid=SRID))
 
 
@@ -27,7 +32,7 @@ def within_radius(column, point: LngLat, radius_m: float) -> ColumnElement:
     walks the GiST index in KNN order; ``&&`` is estimated from the column's statistics.
     """
     centre = geography_point(point)
-    radius = literal(float(radius_m))
+    radius = radius_m if isinstance(radius_m, ColumnElement) else literal(float(radius_m))
     return and_(column.op("&&")(func._ST_Expand(centre, radius)),
                 func._ST_DWithin(column, centre, radius, literal(True)))
 
