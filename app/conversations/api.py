@@ -19,7 +19,7 @@ from app.conversations.models import BODY_MAX, Conversation, Message, ReportReas
 from app.db import MAX_ID
 from app.extensions import db, limiter
 
-bp = APIBlueprint("conversations_api", __name__, url_prefix="/api/v1", tag="Conversations")
+bp = APIBlueprint("conversations_api", __name__, url_prefix="/api/v1", tag="Conversations", cli_group="conversations")
 
 ID = Range(1, MAX_ID)
 WRITE_ERRORS = {401: "unauthenticated", 404: "not_found", 422: "validation_failed"}
@@ -332,3 +332,13 @@ def stream(conversation_id: int):
                         lifetime=app.config.get("CONVERSATION_STREAM_SECONDS", 300))
     return Response(events, mimetype="text/event-stream",
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+@bp.cli.command("reports")
+def list_reports() -> None:
+    """The operator's queue of reported messages, oldest first (flask conversations reports)."""
+    for report in services.open_reports():
+        message = db.session.get(Message, report.message_id)
+        print(f"#{report.id} {report.created_at:%Y-%m-%d %H:%M} {report.reason:<6} conversation "
+              f"{message.conversation_id} seq {message.seq} ({message.sender_side}): {message.body[:80]!r}"
+              + (f" note: {report.note!r}" if report.note else ""))

@@ -59,3 +59,18 @@ def test_sends_are_rate_limited_per_sender(client, db, app, monkeypatch):
     codes = [client.post(f"/api/v1/conversations/{thread}/messages", json={"body": "hi"},
                          headers=f.token_for(resident)).status_code for _ in range(4)]
     assert codes == [201, 201, 201, 429]
+
+
+def test_reports_are_listed_for_the_operator(app, client, db):
+    store = f.create_store()
+    clerk = f.add_staff(store, f.create_user(Role.STAFF))
+    resident = f.create_user()
+    thread = _thread(client, store, f.create_offering(store), resident)
+    client.post(f"/api/v1/conversations/{thread}/messages", json={"body": "Hi"}, headers=f.token_for(resident))
+    spam = client.post(f"/api/v1/conversations/{thread}/messages", json={"body": "Cheap gift cards!"},
+                       headers=f.token_for(clerk)).json
+    reported = client.post(f"/api/v1/messages/{spam['id']}/report", json={"reason": "spam"},
+                           headers=f.token_for(resident))
+    assert reported.status_code == 201 and reported.json["status"] == "open"
+    output = app.test_cli_runner().invoke(args=["conversations", "reports"]).output
+    assert f"#{reported.json['id']}" in output and "Cheap gift cards!" in output
