@@ -135,9 +135,7 @@ def start_with_resident(actor: User, store_id: int, resident_id: int, now: datet
     :raises NotFound: when the store is not the actor's to work at.
     :raises PermissionDenied: when the resident never wrote to nor booked with the store.
     """
-    store = db.session.get(Store, store_id)
-    if store is None or not works_at(actor, store):
-        raise NotFound(_("No such store."))
+    store = _working_store(actor, store_id)
     wrote = exists().where(Message.conversation_id == Conversation.id, Message.sender_side == Side.RESIDENT)
     existing = db.session.scalar(
         select(Conversation).where(Conversation.store_id == store.id, Conversation.resident_id == resident_id, wrote)
@@ -247,9 +245,7 @@ def store_inbox(actor: User, store_id: int, *, unanswered: bool = False, offerin
 
     :raises NotFound: when the store is not the actor's to work at.
     """
-    store = db.session.get(Store, store_id)
-    if store is None or not works_at(actor, store):
-        raise NotFound(_("No such store."))
+    store = _working_store(actor, store_id)
     query = select(Conversation).where(Conversation.store_id == store.id, Conversation.last_seq > 0)
     if unanswered:
         query = query.where(Conversation.awaiting_since.is_not(None))
