@@ -74,3 +74,22 @@ def test_reports_are_listed_for_the_operator(app, client, db):
     assert reported.status_code == 201 and reported.json["status"] == "open"
     output = app.test_cli_runner().invoke(args=["conversations", "reports"]).output
     assert f"#{reported.json['id']}" in output and "Cheap gift cards!" in output
+
+
+def test_ask_the_shop_opens_the_thread_page_and_the_inbox_counts_it(client, auth, db):
+    store = f.create_store()
+    offering = f.create_offering(store)
+    resident = f.create_user()
+    auth.login(resident.email)
+    asked = client.post(f"/offerings/{offering.id}/ask", data={"csrf_token": auth.csrf("/")})
+    assert asked.status_code == 302 and "/conversations/" in asked.headers["Location"]
+    thread_id = int(asked.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+    client.post(f"/api/v1/conversations/{thread_id}/messages", json={"body": "Is it <b>in English</b>?"},
+                headers=f.token_for(resident))
+    page = client.get(f"/conversations/{thread_id}").get_data(as_text=True)
+    assert 'data-seq="1"' in page and "Is it &lt;b&gt;in English&lt;/b&gt;?" in page
+    assert 'js/conversations.js' in page
+    auth.logout()
+    auth.login(store.business.owner.email)
+    inbox = client.get(f"/merchant/stores/{store.id}/conversations?unanswered=1").get_data(as_text=True)
+    assert f'data-conversation-id="{thread_id}"' in inbox and 'data-testid="unread"' in inbox

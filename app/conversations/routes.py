@@ -1,0 +1,49 @@
+"""Conversation pages: a thread (live), the resident's Messages, a store's inbox, "Ask the shop"."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from app import clock
+from app.conversations import services
+from app.extensions import db
+from app.offerings.services import get_offering
+
+bp = Blueprint("conversations", __name__)
+
+
+@bp.get("/conversations")
+@login_required
+def inbox():
+    threads = services.conversations_of_resident(current_user)
+    return render_template("conversations/inbox.html", threads=threads, side=services.Side.RESIDENT,
+                           unread=services.unread_for, store=None)
+
+
+@bp.get("/merchant/stores/<int:store_id>/conversations")
+@login_required
+def store_inbox(store_id: int):
+    unanswered = request.args.get("unanswered") == "1"
+    threads = services.store_inbox(current_user, store_id, unanswered=unanswered)
+    replies = services.quick_replies_of(current_user, store_id)
+    return render_template("conversations/inbox.html", threads=threads, side=services.Side.STORE,
+                           unread=services.unread_for, store_id=store_id, unanswered=unanswered, replies=replies)
+
+
+@bp.get("/conversations/<int:conversation_id>")
+@login_required
+def thread(conversation_id: int):
+    conversation = services.get_conversation(current_user, conversation_id)
+    messages = services.messages_after(current_user, conversation_id, 0, services.PAGE_MAX)
+    side = services.side_of(current_user, conversation)
+    return render_template("conversations/thread.html", conversation=conversation, messages=messages, side=side)
+
+
+@bp.post("/offerings/<int:offering_id>/ask")
+@login_required
+def ask(offering_id: int):
+    offering = get_offering(current_user, offering_id)
+    conversation = services.start_enquiry(current_user, offering.store_id, clock.now(), offering.id)
+    db.session.commit()
+    return redirect(url_for("conversations.thread", conversation_id=conversation.id))
