@@ -111,8 +111,14 @@ class Server:
 
     def start(self) -> Server:
         self.port = free_port()
+        # The worker class on the command line, for Onsite and baseline alike: the checkout's gunicorn.conf.py
+        # (read from the working directory) must not quietly give one of them threads. BENCH_WORKER_CLASS and
+        # BENCH_THREADS compare classes (docs/performance.md).
+        workers = ("--worker-class", os.environ.get("BENCH_WORKER_CLASS", "sync"),
+                   "--threads", os.environ.get("BENCH_THREADS", "1"))
         cmd = [sys.executable, "-m", "gunicorn", "--workers", str(self.workers), "--bind", f"127.0.0.1:{self.port}",
-               "--chdir", str(self.chdir), "--log-level", "warning", "--no-control-socket", *self.extra_args, self.app]
+               *workers, "--chdir", str(self.chdir), "--log-level", "warning", "--no-control-socket",
+               *self.extra_args, self.app]
         self.proc = subprocess.Popen(cmd, cwd=self.chdir, env=self.env, stdout=self.log_file,
                                      stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60
