@@ -253,7 +253,8 @@ def nearby_statement(query: NearbyQuery, moment: datetime) -> Select:
     where = [within_radius(Offering.location, query.point, query.radius_m), _visible(),
              *_filter_clauses(query.filters, moment)]
     if query.after is not None:
-        where.append(tuple_(*keys, Offering.id) > tuple_(*[literal(v) for v in query.after]))
+        after = [v if isinstance(v, ColumnElement) else literal(v) for v in query.after]
+        where.append(tuple_(*keys, Offering.id) > tuple_(*after))
     if query.sort == "relevance":  # a merchant below the integrity score's lower line leaves "Best match"
         where.append(recommendable(Store.business_id))
     shown = (distance_m(Offering.location, query.point).label("distance_m"),
@@ -282,7 +283,7 @@ def nearby_statement(query: NearbyQuery, moment: datetime) -> Select:
 
 
 # -- the fast path: the commonest searches as SQL compiled once ------------------------
-# A first page nearest first, narrowed by categories or nothing, is most of the traffic. Building and
+# Pages nearest first, narrowed by categories or nothing, are most of the traffic. Building and
 # caching-keying nearby_statement cost more Python than PostgreSQL spends answering it, so for these
 # shapes the very same statement (nearby_statement, with named parameters in place of the values, so
 # every filter other helpers add there is in it) is compiled to SQL text once per process and then run
@@ -296,23 +297,24 @@ _FAST_SQL: dict[tuple, tuple[str, dict[str, Any]]] = {}
 
 def fast_shape(query: NearbyQuery) -> tuple | None:
     """The fast path's key for the queries it answers; None for the others."""
-    if query.sort != "distance" or query.after is not None or not query.filters.only_categories():
+    if query.sort != "distance" or not query.filters.only_categories():
         return None
-    return ("distance", bool(query.filters.categories))
+    return ("distance", bool(query.filters.categories), query.after is not None)
 
 
 def _fast_sql(shape: tuple) -> tuple[str, dict[str, Any]]:
     if shape not in _FAST_SQL:
         point = LngLat(lng=bindparam("lng", type_=Float), lat=bindparam("lat", type_=Float))
         categories = bindparam("categories", type_=ARRAY(String)) if shape[1] else ()
+        after = (bindparam("after_k", type_=Float), bindparam("after_id", type_=Integer)) if shape[2] else None
         template = NearbyQuery(point=point, radius_m=bindparam("radius_m", type_=Float),
                                filters=Filters(categories=categories), sort=shape[0],
-                               limit=bindparam("limit", type_=Integer))
+                               limit=bindparam("limit", type_=Integer), after=after)
         compiled = nearby_statement(template, bindparam("moment", type_=DateTime(timezone=True))).compile(
             dialect=db.engine.dialect)
         fixed = {name: value.value if isinstance(value, Enum) else value
                  for name, value in compiled.params.items()
-                 if name not in ("lng", "lat", "radius_m", "limit", "moment", "categories")}
+                 if name not in ("lng", "lat", "radius_m", "limit", "moment", "categories", "after_k", "after_id")}
         _FAST_SQL[shape] = (compiled.string, fixed)
     return _FAST_SQL[shape]
 
@@ -323,6 +325,8 @@ def _fast_rows(query: NearbyQuery, shape: tuple, moment: datetime) -> list:
               "radius_m": float(query.radius_m), "limit": query.limit, "moment": moment}
     if shape[1]:
         params["categories"] = list(query.filters.categories)
+    if shape[2]:
+        params["after_k"], params["after_id"] = float(query.after[0]), int(query.after[1])
     cursor = db.session.connection().exec_driver_sql(sql, params)
     return [(FastOffering(*row[:8]), FastStore(*row[8:11]), *row[11:]) for row in cursor.fetchall()]
 

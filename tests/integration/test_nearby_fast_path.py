@@ -25,7 +25,7 @@ def test_fast_path_matches_the_reference_on_random_positions_and_filters(db):
     db.session.execute(text("ANALYZE offerings"))
     rng = random.Random(17)
     categories = list(Category)
-    served = 0
+    served = paged = 0
     for _ in range(40):
         point = LngLat(lng=HANGZHOU.lng + rng.uniform(-0.15, 0.15), lat=HANGZHOU.lat + rng.uniform(-0.13, 0.13))
         chosen = tuple(rng.sample(categories, rng.randint(0, 3)))
@@ -37,12 +37,20 @@ def test_fast_path_matches_the_reference_on_random_positions_and_filters(db):
         assert _page_tuple(fast) == _page_tuple(reference)
         assert fast.next_key == reference.next_key
         served += bool(fast.items)
-    assert served > 20  # the positions mostly land among offerings: the comparison compares something
+        if fast.next_key is not None:  # and the next page, after the cursor
+            following = services.NearbyQuery(point=query.point, radius_m=query.radius_m, filters=query.filters,
+                                             limit=query.limit, after=fast.next_key)
+            assert services.fast_shape(following) is not None
+            second, second_reference = services.nearby(following, MOMENT), services.nearby_reference(following, MOMENT)
+            assert _page_tuple(second) == _page_tuple(second_reference)
+            assert not {i.offering.id for i in second.items} & {i.offering.id for i in fast.items}
+            paged += 1
+    assert served > 20 and paged > 5  # the positions mostly land among offerings: the comparison compares something
 
 
 def test_other_shapes_take_the_reference():
     point = LngLat(lng=HANGZHOU.lng, lat=HANGZHOU.lat)
     assert services.fast_shape(services.NearbyQuery(point=point, sort="relevance")) is None
-    assert services.fast_shape(services.NearbyQuery(point=point, after=(1.0, 2))) is None
+    assert services.fast_shape(services.NearbyQuery(point=point, sort="rating", after=(1.0, 2))) is None
     assert services.fast_shape(services.NearbyQuery(point=point, filters=services.Filters(open_now=True))) is None
-    assert services.fast_shape(services.NearbyQuery(point=point)) == ("distance", False)
+    assert services.fast_shape(services.NearbyQuery(point=point)) == ("distance", False, False)
