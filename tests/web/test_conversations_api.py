@@ -93,3 +93,22 @@ def test_ask_the_shop_opens_the_thread_page_and_the_inbox_counts_it(client, auth
     auth.login(store.business.owner.email)
     inbox = client.get(f"/merchant/stores/{store.id}/conversations?unanswered=1").get_data(as_text=True)
     assert f'data-conversation-id="{thread_id}"' in inbox and 'data-testid="unread"' in inbox
+
+
+def test_reply_time_for_the_store_page(app, db, clock):
+    from datetime import timedelta
+
+    from app.conversations import services
+    from app.conversations.routes import reply_time
+
+    store = f.create_store()
+    assert reply_time(store.id) == ""
+    now = clock.now()
+    for wait in (timedelta(minutes=20), timedelta(hours=3), timedelta(hours=5)):
+        resident = f.create_user()
+        thread = services.start_enquiry(resident, store.id, now - timedelta(days=1))
+        services.send_message(resident, thread.id, "?", now - timedelta(days=1))
+        services.send_message(store.business.owner, thread.id, "!", now - timedelta(days=1) + wait)
+    with app.test_request_context():
+        assert reply_time(store.id) == "usually replies within 3 h"
+        assert "reply_time" in app.jinja_env.globals
