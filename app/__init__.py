@@ -93,6 +93,21 @@ def create_app(config: object | None = None) -> Flask:
 
     for module in (integrity_routes, integrity_api):
         app.register_blueprint(module.bp)
+    from app.admin import api as admin_api  # the operator's console
+    from app.admin import routes as admin_routes
+
+    for module in (admin_routes, admin_api):
+        app.register_blueprint(module.bp)
+    from app.conversations import api as conversations_api  # threads, messages and their live stream
+    from app.conversations import routes as conversations_routes
+
+    for module in (conversations_routes, conversations_api):
+        app.register_blueprint(module.bp)
+    from app.favourites import api as favourites_api  # saved experiences and followed stores
+    from app.favourites import routes as favourites_routes
+
+    for module in (favourites_routes, favourites_api):
+        app.register_blueprint(module.bp)
 
     from app.discovery.services import GridRefresher, SearchLogBuffer
 

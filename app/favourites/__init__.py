@@ -1,0 +1,1 @@
+"""Favourites: experiences a resident saved and stores a resident follows (private to the resident)."""

@@ -1,0 +1,83 @@
+"""Save and unsave experiences, follow and unfollow stores (idempotent), and read a resident's own lists."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+
+from app.auth.models import User
+from app.extensions import db
+from app.favourites.models import SavedExperience, StoreFollow
+from app.merchants.models import Store
+from app.merchants.services import get_store
+from app.offerings.services import get_offering, is_publicly_visible
+
+
+def save_experience(actor: User, offering_id: int, now: datetime) -> None:
+    """Save an experience the resident may see; saving twice keeps one row.
+
+    :raises NotFound: when the experience does not exist or is hidden from the actor.
+    """
+    offering = get_offering(actor, offering_id)
+    db.session.execute(insert(SavedExperience).values(
+        resident_id=actor.id, offering_id=offering.id, created_at=now).on_conflict_do_nothing())
+
+
+def unsave_experience(actor: User, offering_id: int) -> None:
+    db.session.execute(SavedExperience.__table__.delete().where(
+        SavedExperience.resident_id == actor.id, SavedExperience.offering_id == offering_id))
+
+
+def follow_store(actor: User, store_id: int, now: datetime) -> None:
+    """Follow a store the resident may see; following twice keeps one row.
+
+    :raises NotFound: when the store does not exist or is hidden from the actor.
+    """
+    store = get_store(actor, store_id)
+    db.session.execute(insert(StoreFollow).values(
+        resident_id=actor.id, store_id=store.id, created_at=now).on_conflict_do_nothing())
+
+
+def unfollow_store(actor: User, store_id: int) -> None:
+    db.session.execute(StoreFollow.__table__.delete().where(
+        StoreFollow.resident_id == actor.id, StoreFollow.store_id == store_id))
+
+
+def is_saved(actor: User | None, offering_id: int) -> bool:
+    if actor is None:
+        return False
+    return db.session.get(SavedExperience, (actor.id, offering_id)) is not None
+
+
+def is_following(actor: User | None, store_id: int) -> bool:
+    if actor is None:
+        return False
+    return db.session.get(StoreFollow, (actor.id, store_id)) is not None
+
+
+def saved_experiences(actor: User) -> list[SavedExperience]:
+    """The resident's saved experiences still publicly visible, newest first."""
+    rows = db.session.scalars(select(SavedExperience).where(SavedExperience.resident_id == actor.id)
+                              .order_by(SavedExperience.created_at.desc(), SavedExperience.offering_id))
+    return [row for row in rows if is_publicly_visible(row.offering)]
+
+
+def followed_stores(actor: User) -> list[StoreFollow]:
+    """The stores the resident follows, newest first."""
+    return list(db.session.scalars(select(StoreFollow).where(StoreFollow.resident_id == actor.id)
+                                   .order_by(StoreFollow.created_at.desc(), StoreFollow.store_id)))
+
+
+def follower_counts(store_ids: list[int]) -> dict[int, int]:
+    """How many residents follow each store (stores with none are absent)."""
+    if not store_ids:
+        return {}
+    rows = db.session.execute(select(StoreFollow.store_id, func.count()).where(StoreFollow.store_id.in_(store_ids))
+                              .group_by(StoreFollow.store_id))
+    return {store_id: count for store_id, count in rows}
+
+
+def followers_of(store: Store) -> list[int]:
+    return list(db.session.scalars(select(StoreFollow.resident_id).where(StoreFollow.store_id == store.id)))

@@ -1,0 +1,52 @@
+"""Favourites: saving and following are idempotent and unique, hidden experiences cannot be saved, and the
+lists are the resident's own."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from app.errors import NotFound
+from app.extensions import db as _db
+from app.favourites import services as fav
+from app.favourites.models import SavedExperience, StoreFollow
+from tests import factories as f
+
+NOW = datetime(2030, 3, 5, 6, 0, tzinfo=UTC)
+
+
+def test_saving_and_following_twice_keeps_one_row_and_unsaving_is_idempotent(db, clock):
+    clock.travel(NOW, tick=False)
+    store = f.create_store()
+    offering = f.create_offering(store)
+    resident = f.create_user()
+    for _ in range(2):
+        fav.save_experience(resident, offering.id, NOW)
+        fav.follow_store(resident, store.id, NOW)
+    assert _db.session.scalar(select(func.count()).select_from(SavedExperience)) == 1
+    assert _db.session.scalar(select(func.count()).select_from(StoreFollow)) == 1
+    assert [s.offering_id for s in fav.saved_experiences(resident)] == [offering.id]
+    assert [s.store_id for s in fav.followed_stores(resident)] == [store.id]
+    assert fav.follower_counts([store.id]) == {store.id: 1}
+    assert fav.saved_experiences(f.create_user()) == []
+    for _ in range(2):
+        fav.unsave_experience(resident, offering.id)
+        fav.unfollow_store(resident, store.id)
+    assert not fav.is_saved(resident, offering.id) and not fav.is_following(resident, store.id)
+    assert fav.follower_counts([store.id]) == {}
+
+
+def test_hidden_or_missing_things_cannot_be_saved(db, clock):
+    clock.travel(NOW, tick=False)
+    offering = f.create_offering(f.create_store())
+    offering.status = "archived"
+    _db.session.flush()
+    resident = f.create_user()
+    with pytest.raises(NotFound):
+        fav.save_experience(resident, offering.id, NOW)
+    with pytest.raises(NotFound):
+        fav.save_experience(resident, 2_000_000_000, NOW)
+    with pytest.raises(NotFound):
+        fav.follow_store(resident, 2_000_000_000, NOW)
