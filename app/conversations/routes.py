@@ -51,6 +51,14 @@ def ask(offering_id: int):
     return redirect(url_for("conversations.thread", conversation_id=conversation.id))
 
 
+@bp.post("/bookings/<int:booking_id>/conversation")
+@login_required
+def booking_thread(booking_id: int):
+    conversation = services.booking_thread(current_user, booking_id, clock.now())
+    db.session.commit()
+    return redirect(url_for("conversations.thread", conversation_id=conversation.id))
+
+
 @bp.app_template_global()
 def reply_time(store_id: int) -> str:
     """'usually replies within 1 h' from the store's median first response over 30 days; '' with no data."""

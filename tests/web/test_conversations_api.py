@@ -112,3 +112,14 @@ def test_reply_time_for_the_store_page(app, db, clock):
     with app.test_request_context():
         assert reply_time(store.id) == "usually replies within 3 h"
         assert "reply_time" in app.jinja_env.globals
+
+
+def test_the_booking_page_opens_the_visit_thread(client, auth, db, clock):
+    booking = f.create_booking_starting_in(180, now=clock.now())
+    auth.login(booking.resident.email)
+    page = client.get(f"/bookings/{booking.id}").get_data(as_text=True)
+    assert f'action="/bookings/{booking.id}/conversation"' in page
+    opened = client.post(f"/bookings/{booking.id}/conversation", data={"csrf_token": auth.csrf("/")})
+    assert opened.status_code == 302
+    again = client.post(f"/bookings/{booking.id}/conversation", data={"csrf_token": auth.csrf("/")})
+    assert again.headers["Location"] == opened.headers["Location"]

@@ -1,0 +1,67 @@
+"""Two browsers on one conversation against the live server (2 workers): the resident asks, the merchant's
+open thread page shows it without a reload, the merchant answers, the resident sees the answer live; each
+message shows once on each side."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from tests.e2e.conftest import new_context
+from tests.e2e.test_checkin_journey import guard_outside, log_in
+
+pytestmark = pytest.mark.e2e
+
+MAKE_SHOP = """
+import json, sys
+from app import clock, create_app
+from app.auth.models import Role
+from app.conversations import services
+from app.extensions import db
+from tests import factories as f
+tag = sys.argv[1]
+app = create_app()
+with app.app_context():
+    owner = f.create_user(Role.MERCHANT, email=f"owner-{tag}@chat.test", display_name="Chat Owner")
+    store = f.create_store(f.create_business(owner), name="Chat pottery")
+    offering = f.create_offering(store)
+    resident = f.create_user(email=f"ann-{tag}@chat.test", display_name="Chat Ann")
+    thread = services.start_enquiry(resident, store.id, clock.now(), offering.id)
+    db.session.commit()
+    print(json.dumps({"thread": thread.id, "owner": owner.email, "resident": resident.email}))
+"""
+
+
+def test_resident_and_merchant_talk_live(browser: Browser, live_server):
+    made = subprocess.run([sys.executable, "-c", MAKE_SHOP, uuid.uuid4().hex[:8]], check=True, capture_output=True,
+                          text=True, env={**os.environ, "DATABASE_URL": os.environ["E2E_DATABASE_URL"]}, timeout=60)
+    shop = json.loads(made.stdout.strip().splitlines()[-1])
+    url = f"{live_server}/conversations/{shop['thread']}"
+    resident_ctx, merchant_ctx = new_context(browser), new_context(browser)
+    try:
+        outside = [guard_outside(resident_ctx), guard_outside(merchant_ctx)]
+        resident, merchant = resident_ctx.new_page(), merchant_ctx.new_page()
+        log_in(resident, live_server, shop["resident"], "password123", "Chat Ann")
+        log_in(merchant, live_server, shop["owner"], "password123", "Chat Owner")
+        merchant.goto(url)
+        resident.goto(url)
+        resident.locator("#send-body").fill("Is the 14:00 class in English?")
+        resident.get_by_role("button", name="Send").click()
+        expect(merchant.locator("#thread [data-seq]")).to_have_count(1)  # no reload
+        expect(merchant.locator("#thread")).to_contain_text("Is the 14:00 class in English?")
+        merchant.locator("#send-body").fill("Yes, in English and Chinese.")
+        merchant.get_by_role("button", name="Send").click()
+        expect(resident.locator("#thread")).to_contain_text("Yes, in English and Chinese.")
+        resident.wait_for_timeout(1500)  # a stream event arriving after the send's own answer must not repeat it
+        expect(resident.locator("#thread [data-seq]")).to_have_count(2)
+        expect(merchant.locator("#thread [data-seq]")).to_have_count(2)
+        assert outside == [[], []]  # nothing left this machine
+    finally:
+        resident_ctx.close()
+        merchant_ctx.close()
