@@ -22,6 +22,12 @@ def favourite_saved(offering_id: int) -> bool:
 
 
 @bp.app_template_global()
+def favourite_follower_count(store_id: int) -> int:
+    """How many residents follow the store (shown to its people)."""
+    return services.follower_counts([store_id]).get(store_id, 0)
+
+
+@bp.app_template_global()
 def favourite_followed(store_id: int) -> bool:
     """Whether the signed-in resident follows this store."""
     return services.is_following(actor(), store_id)

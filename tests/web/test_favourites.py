@@ -46,3 +46,19 @@ def test_heart_form_saves_and_saved_page_lists_it(client, auth, db):
 def test_saved_page_needs_login(client, db):
     response = client.get("/saved")
     assert response.status_code == 302 and "/auth/login" in response.location
+
+
+def test_experience_page_has_the_heart_and_the_owner_sees_followers(client, auth, db):
+    store = f.create_store(name="Glaze studio")
+    offering = f.create_offering(store, title="Throw a bowl")
+    resident = f.create_user()
+    page = client.get(f"/experiences/{offering.id}").get_data(as_text=True)
+    assert f'action="/experiences/{offering.id}/save"' in page and 'aria-pressed="false"' in page
+    auth.login(resident.email)
+    auth.post(f"/stores/{store.id}/follow", {"next": f"/stores/{store.id}"})
+    assert "Following" in client.get(f"/stores/{store.id}").get_data(as_text=True)
+    assert 'data-testid="follower-count"' not in client.get(f"/stores/{store.id}").get_data(as_text=True)
+    auth.logout()
+    auth.login(store.business.owner.email)
+    owner_view = client.get(f"/stores/{store.id}").get_data(as_text=True)
+    assert "1 follower<" in owner_view
