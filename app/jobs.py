@@ -56,8 +56,14 @@ def _integrity(now: datetime) -> str:
     return "another run holds the lock" if done is None else f"recomputed: {done}"
 
 
+def _followers(now: datetime) -> str:
+    from app.favourites.services import notify_followers
+
+    return f"notices: {notify_followers(now)}"  # a store's news to its followers, once a local day at most
+
+
 JOBS: list[tuple[str, Callable[[datetime], str]]] = [("sweep", _sweep), ("outbox", _outbox), ("radar", _radar),
-                                                     ("integrity", _integrity)]
+                                                     ("integrity", _integrity), ("followers", _followers)]
 
 
 def run_jobs(names: list[str] | None = None) -> dict[str, str]:

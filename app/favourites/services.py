@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 
+from app import clock
 from app.auth.models import User
 from app.extensions import db
 from app.favourites.models import SavedExperience, StoreFollow
+from app.i18n import in_locale_of
 from app.merchants.models import Store
-from app.merchants.services import get_store
+from app.merchants.services import get_store, is_publicly_listed
+from app.offerings.models import Offering, OfferingStatus
 from app.offerings.services import get_offering, is_publicly_visible
+from bookings.models import Slot
+from bookings.services import queue_notice
+from bookings.states import SlotStatus
 
 
 def save_experience(actor: User, offering_id: int, now: datetime) -> None:
@@ -37,7 +46,8 @@ def follow_store(actor: User, store_id: int, now: datetime) -> None:
     """
     store = get_store(actor, store_id)
     db.session.execute(insert(StoreFollow).values(
-        resident_id=actor.id, store_id=store.id, created_at=now).on_conflict_do_nothing())
+        resident_id=actor.id, store_id=store.id, created_at=now, seen_through=now,
+        seen_slot_id=db.session.scalar(select(func.coalesce(func.max(Slot.id), 0)))).on_conflict_do_nothing())
 
 
 def unfollow_store(actor: User, store_id: int) -> None:
@@ -81,3 +91,45 @@ def follower_counts(store_ids: list[int]) -> dict[int, int]:
 
 def followers_of(store: Store) -> list[int]:
     return list(db.session.scalars(select(StoreFollow.resident_id).where(StoreFollow.store_id == store.id)))
+
+
+def notify_followers(now: datetime) -> int:
+    """Tell followers of a store's news since they last heard (new experiences, newly opened upcoming slots):
+    one inbox notice per resident and store at most once a store-local day. Returns the notices sent.
+
+    Rows are claimed with SKIP LOCKED, so two overlapping runs never tell anyone twice.
+    """
+    max_slot = db.session.scalar(select(func.coalesce(func.max(Slot.id), 0)))
+    follows = db.session.scalars(select(StoreFollow).order_by(StoreFollow.store_id)
+                                 .with_for_update(skip_locked=True)).all()
+    sent = 0
+    for follow in follows:
+        store = follow.store
+        today = clock.today(ZoneInfo(store.timezone))
+        if follow.notified_on is not None and follow.notified_on >= today:
+            continue
+        if not is_publicly_listed(store):
+            continue
+        new_experiences = db.session.scalar(select(func.count()).select_from(Offering).where(
+            Offering.store_id == store.id, Offering.status == OfferingStatus.ACTIVE,
+            Offering.created_at > follow.seen_through))
+        new_slots = db.session.scalar(select(func.count()).select_from(Slot).join(Offering).where(
+            Offering.store_id == store.id, Offering.status == OfferingStatus.ACTIVE, Slot.id > follow.seen_slot_id,
+            Slot.status == SlotStatus.OPEN, Slot.starts_at > now, Slot.seats_taken < Slot.capacity))
+        follow.seen_through, follow.seen_slot_id = now, max_slot
+        if not new_experiences and not new_slots:
+            continue
+        resident = db.session.get(User, follow.resident_id)
+        with in_locale_of(resident):
+            title = _("News from %(store)s", store=store.name)
+            parts = []
+            if new_experiences:
+                parts.append(ngettext("%(num)d new experience", "%(num)d new experiences", new_experiences))
+            if new_slots:
+                parts.append(ngettext("%(num)d newly opened time", "%(num)d newly opened times", new_slots))
+            body = _("A store you follow has news: %(news)s.", news=", ".join(parts))
+        queue_notice(resident.email, title, body, user=resident, kind="store_news")
+        follow.notified_on = today
+        sent += 1
+    db.session.flush()
+    return sent

@@ -3,7 +3,7 @@ lists are the resident's own."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -12,6 +12,7 @@ from app.errors import NotFound
 from app.extensions import db as _db
 from app.favourites import services as fav
 from app.favourites.models import SavedExperience, StoreFollow
+from bookings.models import Notification
 from tests import factories as f
 
 NOW = datetime(2030, 3, 5, 6, 0, tzinfo=UTC)
@@ -50,3 +51,30 @@ def test_hidden_or_missing_things_cannot_be_saved(db, clock):
         fav.save_experience(resident, 2_000_000_000, NOW)
     with pytest.raises(NotFound):
         fav.follow_store(resident, 2_000_000_000, NOW)
+
+
+def test_followers_hear_of_news_at_most_once_a_store_day(db, clock):
+    clock.travel(NOW, tick=False)
+    store = f.create_store(name="Glaze studio")
+    resident = f.create_user()
+    fav.follow_store(resident, store.id, NOW)
+    assert fav.notify_followers(NOW) == 0  # nothing new yet
+    clock.travel(NOW + timedelta(hours=1), tick=False)
+    offering = f.create_offering(store, title="Raku firing")
+    f.create_slot(offering, starts_at=NOW + timedelta(days=2))
+    assert fav.notify_followers(clock.now()) == 1
+    notices = _notices(resident)
+    assert len(notices) == 1 and "Glaze studio" in notices[0].title and "1 new experience" in notices[0].body
+    clock.travel(NOW + timedelta(hours=2), tick=False)
+    f.create_slot(offering, starts_at=NOW + timedelta(days=3))
+    assert fav.notify_followers(clock.now()) == 0  # same store day: held back
+    clock.travel(NOW + timedelta(days=1), tick=False)
+    assert fav.notify_followers(clock.now()) == 1
+    assert "1 newly opened time" in _notices(resident)[-1].body
+    assert fav.notify_followers(clock.now()) == 0
+    assert _notices(f.create_user()) == []
+
+
+def _notices(user):
+    return list(_db.session.scalars(select(Notification).where(Notification.user_id == user.id)
+                                    .order_by(Notification.id)))
