@@ -73,5 +73,5 @@ def toggle_follow(store_id: int):
 @login_required
 def saved():
     """The resident's saved experiences and followed stores."""
-    return render_template("favourites/saved.html", saved=services.saved_experiences(actor()),
+    return render_template("favourites/saved.html", saved=services.saved_with_slots(actor(), clock.now()),
                            follows=services.followed_stores(actor()))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
@@ -20,8 +20,8 @@ from app.merchants.services import get_store, is_publicly_listed
 from app.offerings.models import Offering, OfferingStatus
 from app.offerings.services import get_offering, is_publicly_visible
 from bookings.models import Slot
-from bookings.services import queue_notice
-from bookings.states import SlotStatus
+from bookings.services import queue_notice, slots_to_book
+from bookings.states import SlotStatus, WhyNotBookable
 
 
 def save_experience(actor: User, offering_id: int, now: datetime) -> None:
@@ -133,3 +133,26 @@ def notify_followers(now: datetime) -> int:
         sent += 1
     db.session.flush()
     return sent
+
+
+UPCOMING = timedelta(days=14)  # "all upcoming slots are full" looks this far ahead
+
+
+def saved_with_slots(actor: User, now: datetime) -> list[dict]:
+    """Each saved experience with its free slots today (in its store's zone) and, when every bookable slot in
+    the next 14 days is full, the first of them to wait for a seat on (``waitlist_slot``)."""
+    items = []
+    for row in saved_experiences(actor):
+        offering = row.offering
+        zone = ZoneInfo(offering.store.timezone)
+        today = clock.today(zone)
+        start = datetime.combine(today, time(0), zone)
+        upcoming = slots_to_book(offering, start, now + UPCOMING, now)
+        end_today = datetime.combine(today + timedelta(days=1), time(0), zone)
+        free_today = [slot for slot, why in upcoming if why is None and slot.starts_at < end_today]
+        open_or_full = [(slot, why) for slot, why in upcoming if why in (None, WhyNotBookable.FULL)]
+        waitlist_slot = None
+        if open_or_full and all(why == WhyNotBookable.FULL for _slot, why in open_or_full):
+            waitlist_slot = open_or_full[0][0]
+        items.append({"row": row, "free_today": free_today, "waitlist_slot": waitlist_slot})
+    return items

@@ -62,3 +62,22 @@ def test_experience_page_has_the_heart_and_the_owner_sees_followers(client, auth
     auth.login(store.business.owner.email)
     owner_view = client.get(f"/stores/{store.id}").get_data(as_text=True)
     assert "1 follower<" in owner_view
+
+
+def test_saved_page_shows_free_times_today_or_offers_the_waitlist(client, auth, db, clock):
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime(2030, 3, 5, 1, 0, tzinfo=UTC)  # 09:00 in the store's zone
+    clock.travel(now, tick=False)
+    store = f.create_store()
+    open_one = f.create_offering(store, title="Throw a bowl")
+    f.create_slot(open_one, starts_at=now + timedelta(hours=4))
+    full_one = f.create_offering(store, title="Raku firing")
+    full_slot = f.create_slot(full_one, starts_at=now + timedelta(days=2), capacity=2, seats_taken=2)
+    resident = f.create_user()
+    auth.login(resident.email)
+    for offering in (open_one, full_one):
+        auth.post(f"/experiences/{offering.id}/save", {"next": "/saved"})
+    page = client.get("/saved").get_data(as_text=True)
+    assert page.count('data-testid="free-today"') == 1
+    assert f'action="/slots/{full_slot.id}/waitlist"' in page
