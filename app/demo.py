@@ -21,6 +21,7 @@ from app.auth.models import Role, User
 from app.auth.services import hash_password
 from app.conversations.demo import load_demo_conversations
 from app.extensions import db
+from app.favourites.demo import load_demo_favourites
 from app.insights.demo import load_demo_demand
 from app.merchants.models import (
     Business,
@@ -391,6 +392,7 @@ def load_demo_city(seed: int = 7) -> dict:
         _add_disputes()
         _add_console()
         load_demo_conversations(MERCHANT_EMAIL, RESIDENT_EMAIL)
+        load_demo_favourites(MERCHANT_EMAIL, RESIDENT_EMAIL)
         load_demo_demand(clock.today(ZoneInfo(TIMEZONE)))  # the radar's year of searches, and the days since
         return {**demo_counts(), "created": False}
 
@@ -465,6 +467,7 @@ def load_demo_city(seed: int = 7) -> dict:
     _add_disputes()
     _add_console()
     load_demo_conversations(MERCHANT_EMAIL, RESIDENT_EMAIL)  # one answered, one waiting
+    load_demo_favourites(MERCHANT_EMAIL, RESIDENT_EMAIL)  # two saved experiences, one followed store
     load_demo_demand(today)  # the radar's year of searches
     return {**demo_counts(), "created": True}
 

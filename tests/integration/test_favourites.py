@@ -78,3 +78,14 @@ def test_followers_hear_of_news_at_most_once_a_store_day(db, clock):
 def _notices(user):
     return list(_db.session.scalars(select(Notification).where(Notification.user_id == user.id)
                                     .order_by(Notification.id)))
+
+
+def test_demo_resident_has_saved_experiences_and_follows_a_store(db):
+    from app.auth.models import User
+    from app.demo import RESIDENT_EMAIL, load_demo_city
+
+    load_demo_city()
+    load_demo_city()  # twice: nothing doubles
+    resident = _db.session.scalar(select(User).where(User.email == RESIDENT_EMAIL))
+    assert len(fav.saved_experiences(resident)) == 2
+    assert len(fav.followed_stores(resident)) == 1
