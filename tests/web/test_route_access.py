@@ -26,6 +26,7 @@ from sqlalchemy import text
 from app.media.services import add_photos
 from tests import factories as f
 from tests.web._bookings_world import ACTORS, add_dispute, add_review, build_world
+from tests.web._conversations_world import add_conversation
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 NO_SUCH_ID = 2**31 - 1  # rows that no world here has (invitations come and go): the route answers "not found"
@@ -40,6 +41,21 @@ TABLE: dict[str, str] = {
     'DELETE /api/v1/waitlist/<int:entry_id>': '401 204 404 404 404 404 404 404',
     'GET /': '200 200 200 200 200 200 200 200',
     'GET /admin/demand': 'L 403 403 403 403 403 403 200',
+    'GET /admin': 'L 403 403 403 403 403 403 200',
+    'GET /admin/merchants': 'L 403 403 403 403 403 403 200',
+    'GET /admin/merchants/<int:business_id>': 'L 403 403 403 403 403 403 200',
+    'GET /admin/queues': 'L 403 403 403 403 403 403 200',
+    'POST /admin/merchants/<int:business_id>/<any(verify, unverify, warn, suspend, reinstate):action>': 'L 403 403 403 403 403 403 302',  # noqa: E501
+    'POST /admin/review-reports/<int:report_id>': 'L 403 403 403 403 403 403 404',
+    'GET /api/v1/admin/merchants': '401 403 403 403 403 403 403 200',
+    'GET /api/v1/admin/merchants/<int:business_id>': '401 403 403 403 403 403 403 200',
+    'GET /api/v1/admin/queues': '401 403 403 403 403 403 403 200',
+    'GET /api/v1/admin/overview': '401 403 403 403 403 403 403 200',
+    'POST /api/v1/admin/merchants/<int:business_id>/verify': '401 422 422 422 422 422 422 422',
+    'POST /api/v1/admin/merchants/<int:business_id>/warn': '401 422 422 422 422 422 422 422',
+    'POST /api/v1/admin/merchants/<int:business_id>/suspend': '401 422 422 422 422 422 422 422',
+    'POST /api/v1/admin/merchants/<int:business_id>/reinstate': '401 422 422 422 422 422 422 422',
+    'POST /api/v1/admin/review-reports/<int:report_id>/decide': '401 422 422 422 422 422 422 422',
     'GET /api/v1/bookings': '401 200 200 200 200 200 200 200',
     'GET /api/v1/bookings/<int:booking_id>': '401 200 404 200 404 200 404 200',
     'GET /api/v1/bookings/<int:booking_id>.ics': '401 200 404 200 404 200 404 200',
@@ -207,6 +223,34 @@ TABLE: dict[str, str] = {
     'PUT /api/v1/offerings/<int:offering_id>/schedule': '401 403 403 200 403 403 403 200',
     'PUT /api/v1/reviews/<int:review_id>/reply': '401 422 422 422 422 422 422 422',
     'PUT /api/v1/stores/<int:store_id>/photos/order': '401 422 422 422 422 422 422 422',
+    # favourites (app/favourites)
+    'GET /saved': 'L 200 200 200 200 200 200 200',
+    'POST /experiences/<int:offering_id>/save': 'L 302 302 302 302 302 302 302',
+    'POST /stores/<int:store_id>/follow': 'L 302 302 302 302 302 302 302',
+    'GET /api/v1/residents/<int:resident_id>/favourites': '401 200 404 404 404 404 404 404',
+    'PUT /api/v1/saved-experiences/<int:offering_id>': '401 204 204 204 204 204 204 204',
+    'DELETE /api/v1/saved-experiences/<int:offering_id>': '401 204 204 204 204 204 204 204',
+    'PUT /api/v1/followed-stores/<int:store_id>': '401 204 204 204 204 204 204 204',
+    'DELETE /api/v1/followed-stores/<int:store_id>': '401 204 204 204 204 204 204 204',
+    # conversations (app/conversations/api.py)
+    'GET /conversations': 'L 200 200 200 200 200 200 200',
+    'GET /conversations/<int:conversation_id>': 'L 200 404 200 404 200 404 404',
+    'GET /merchant/stores/<int:store_id>/conversations': 'L 404 404 200 404 200 404 404',
+    'POST /offerings/<int:offering_id>/ask': 'L 302 302 403 302 403 302 403',
+    'POST /bookings/<int:booking_id>/conversation': 'L 302 404 302 404 302 404 404',
+    'DELETE /api/v1/stores/<int:store_id>/block': '401 204 204 204 204 204 204 204',
+    'GET /api/v1/conversations': '401 200 200 200 200 200 200 200',
+    'GET /api/v1/conversations/<int:conversation_id>': '401 200 404 200 404 200 404 404',
+    'GET /api/v1/conversations/<int:conversation_id>/messages': '401 200 404 200 404 200 404 404',
+    'GET /api/v1/conversations/<int:conversation_id>/stream': '401 200 404 200 404 200 404 404',
+    'GET /api/v1/stores/<int:store_id>/quick-replies': '401 404 404 200 404 200 404 404',
+    'POST /api/v1/bookings/<int:booking_id>/conversation': '401 200 404 200 404 200 404 404',
+    'POST /api/v1/conversations': '401 422 422 422 422 422 422 422',
+    'POST /api/v1/conversations/<int:conversation_id>/messages': '401 422 422 422 422 422 422 422',
+    'POST /api/v1/conversations/<int:conversation_id>/read': '401 422 422 422 422 422 422 422',
+    'POST /api/v1/messages/<int:message_id>/report': '401 422 422 422 422 422 422 422',
+    'POST /api/v1/stores/<int:store_id>/block': '401 204 204 204 204 204 204 204',
+    'POST /api/v1/stores/<int:store_id>/quick-replies': '401 422 422 422 422 422 422 422',
 }
 # fmt: on
 
@@ -229,6 +273,8 @@ def _value(name: str, converter: str, world) -> str:
         "user_id": world.users["staff"].id, "exception_id": NO_SUCH_ID, "invitation_id": NO_SUCH_ID,
         "token": "no-such-invitation", "filename": "css/site.css", "name": "no-such-photo.jpg",
         "photo_id": world.photo_id, "dispute_id": world.dispute_id, "review_id": world.review_id,
+        "conversation_id": world.conversation_id, "message_id": world.message_id,
+        "report_id": NO_SUCH_ID, "resident_id": world.users["resident"].id,
     }
     assert name in values, f"no value for path parameter <{name}>: add one to _value() in {__file__}"
     return str(values[name])
@@ -283,6 +329,7 @@ def world(db, app, tmp_path, monkeypatch):
     world.photo_id = _photo_of(world.owner, world.offering)
     world.dispute_id = add_dispute(world)  # the resident's, about world.ended, waiting for the store
     world.review_id = add_review(world)
+    world.conversation_id, world.message_id = add_conversation(world)
     return world
 
 
