@@ -446,3 +446,25 @@ def test_the_demo_city_has_reviews_with_replies_and_a_visit_to_review(db, now, u
     assert services.reviewable_booking_ids(resident, mine, now)
     load_demo_city()
     assert db.session.scalar(select(func.count()).select_from(Review)) == total
+
+
+def test_the_stores_owner_and_staff_hear_of_a_new_published_review(db, now):
+    from bookings.models import Notification
+    offering = f.create_offering()
+    staff = f.add_staff(offering.store, old_resident())
+    outsider = old_resident()
+    booking = visit(now, offering=offering)
+    services.create_review(booking.resident, booking.id, GOOD, [], now)
+    told = set(db.session.scalars(select(Notification.user_id).where(Notification.kind == "review_posted")))
+    assert told == {offering.store.business.owner_id, staff.id}
+    assert outsider.id not in told and booking.resident_id not in told
+
+
+def test_a_flagged_review_tells_the_store_nothing(db, now):
+    from bookings.models import Notification
+    booking = visit(now)
+    review = services.create_review(booking.resident, booking.id, GOOD, [], now,
+                                    limits=ReviewLimits(burst_per_hour=0, same_day_accounts=1000))
+    assert review.status == ReviewStatus.FLAGGED
+    assert not db.session.scalar(select(func.count()).select_from(Notification)
+                                 .where(Notification.kind == "review_posted"))

@@ -339,7 +339,23 @@ def create_review(actor: User, booking_id: int, data: Mapping[str, Any], photos:
     except IntegrityError:
         raise _refused("already_reviewed", _("You have already reviewed this visit.")) from None
     recount(booking.offering_id, booking.store_id)
+    if review.status == ReviewStatus.PUBLISHED:
+        _tell_store_of_review(booking.store_id, review)
     return review
+
+
+def _tell_store_of_review(store_id: int, review: Review) -> None:
+    """Each of the store's people (owner and staff) gets an inbox notice and an e-mail of a new review."""
+    store = db.session.get(Store, store_id)
+    people = db.session.scalars(select(User).where(
+        (User.id == store.business.owner_id)
+        | User.id.in_(select(StoreStaff.user_id).where(StoreStaff.store_id == store_id)))).all()
+    for person in people:
+        with in_locale_of(person):
+            title = _("New review of %(store)s", store=store.name)
+            body = _("A visitor rated %(store)s %(rating)d of 5. Read it and reply on your reviews page.",
+                     store=store.name, rating=review.rating)
+        notify_account(person, "review_posted", title, body)
 
 
 def edit_review(actor: User, review_id: int, data: Mapping[str, Any], now: datetime) -> Review:
