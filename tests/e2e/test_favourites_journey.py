@@ -1,0 +1,31 @@
+"""Favourites in real Chromium: the demo resident taps the heart on an experience page (fetch, no reload) and
+finds it on the Saved page."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.checkin_setup import DEMO_RESIDENT, call
+from tests.e2e.test_checkin_journey import log_in
+
+pytestmark = pytest.mark.e2e
+
+
+def test_heart_on_the_experience_page_then_saved_lists_it(live_server, page):
+    issued = call(live_server, "POST", "/api/v1/auth/tokens",
+                  {"email": DEMO_RESIDENT[0], "password": DEMO_RESIDENT[1]})
+    token, resident_id = issued.body["token"], issued.body["user"]["id"]
+    saved = call(live_server, "GET", f"/api/v1/residents/{resident_id}/favourites", token=token)
+    assert saved.status == 200 and saved.body["saved_experiences"], saved.body
+    experience = saved.body["saved_experiences"][0]
+    assert call(live_server, "DELETE", f"/api/v1/saved-experiences/{experience['offering_id']}",
+                token=token).status == 204
+    log_in(page, live_server, *DEMO_RESIDENT, "Demo Resident 示范居民")
+    page.goto(f"{live_server}/experiences/{experience['offering_id']}")
+    heart = page.get_by_test_id("heart")
+    expect(heart).to_have_attribute("aria-pressed", "false")
+    heart.click()
+    expect(heart).to_have_attribute("aria-pressed", "true")
+    page.goto(f"{live_server}/saved")
+    expect(page.get_by_test_id("saved-experiences")).to_contain_text(experience["title"])
