@@ -33,40 +33,34 @@ def favourite_followed(store_id: int) -> bool:
     return services.is_following(actor(), store_id)
 
 
-def _back(default: str):
+def _toggle(default: str, is_on, turn_on, turn_off):
+    """The heart and follow forms: anonymous visitors log in and come back; else flip the state and go back."""
+    if actor() is None:
+        return redirect(url_for("auth.login", next=safe_next(request.form.get("next"), default)))
+    if is_on(actor()):
+        turn_off(actor())
+    else:
+        turn_on(actor())
+    db.session.commit()
     return redirect(safe_next(request.form.get("next"), default))
-
-
-def _login(default: str):
-    return redirect(url_for("auth.login", next=safe_next(request.form.get("next"), default)))
 
 
 @bp.post("/experiences/<int:offering_id>/save")
 def toggle_saved(offering_id: int):
     """Save the experience, or forget it when already saved."""
-    default = url_for("offerings.detail", offering_id=offering_id)
-    if actor() is None:
-        return _login(default)
-    if services.is_saved(actor(), offering_id):
-        services.unsave_experience(actor(), offering_id)
-    else:
-        services.save_experience(actor(), offering_id, clock.now())
-    db.session.commit()
-    return _back(default)
+    return _toggle(url_for("offerings.detail", offering_id=offering_id),
+                   lambda user: services.is_saved(user, offering_id),
+                   lambda user: services.save_experience(user, offering_id, clock.now()),
+                   lambda user: services.unsave_experience(user, offering_id))
 
 
 @bp.post("/stores/<int:store_id>/follow")
 def toggle_follow(store_id: int):
     """Follow the store, or stop following it when already followed."""
-    default = url_for("merchants.store_page", store_id=store_id)
-    if actor() is None:
-        return _login(default)
-    if services.is_following(actor(), store_id):
-        services.unfollow_store(actor(), store_id)
-    else:
-        services.follow_store(actor(), store_id, clock.now())
-    db.session.commit()
-    return _back(default)
+    return _toggle(url_for("merchants.store_page", store_id=store_id),
+                   lambda user: services.is_following(user, store_id),
+                   lambda user: services.follow_store(user, store_id, clock.now()),
+                   lambda user: services.unfollow_store(user, store_id))
 
 
 @bp.get("/saved")
