@@ -642,3 +642,18 @@ def test_flask_bookings_sweep_escalates_due_disputes(db, shop, app, clock):
     assert "disputes_escalated: 1" in result.output
     db.session.refresh(dispute)
     assert dispute.status == "escalated"
+
+
+def test_admins_hear_of_each_escalation_by_the_sweep_or_the_resident(db, shop):
+    admin = f.create_user(role=Role.ADMIN)
+    retired = f.create_user(role=Role.ADMIN)
+    retired.is_active_account = False
+    _db.session.flush()
+    open_on(shop, visit(shop))
+    assert services.sweep_disputes(NOW + timedelta(hours=48)) == 1
+    assert [n.title for n in inbox(admin)] == ["Dispute to decide: Pottery"]
+    assert inbox(retired) == [] and all(n.title != "Dispute to decide: Pottery" for n in inbox(shop.owner))
+    later = open_on(shop, visit(shop))
+    services.escalate_dispute(shop.resident, later.id, "The store never answered me at all.",
+                              NOW + timedelta(hours=49))
+    assert [n.title for n in inbox(admin)] == ["Dispute to decide: Pottery"] * 2

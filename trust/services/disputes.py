@@ -31,7 +31,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from app.auth.models import User
+from app.auth.models import Role, User
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.i18n import format_when, in_locale_of
@@ -290,6 +290,16 @@ def _event(dispute: Dispute, dst: str, actor: User | None, note: str, now: datet
     if dst == D.ESCALATED:
         dispute.escalated_at = now
     db.session.flush()
+    if dst == D.ESCALATED:
+        _tell_admins(dispute)
+
+
+def _tell_admins(dispute: Dispute) -> None:
+    """Every active admin hears of a dispute that now waits in the operator's queue."""
+    for admin in db.session.scalars(select(User).where(User.role == Role.ADMIN, User.is_active_account)):
+        _tell(admin, dispute, lambda f: _("Dispute to decide: %(title)s", **f),
+              lambda f: _("%(name)s's dispute with %(store)s about the visit on %(visit)s waits for your decision.",
+                          **f))
 
 
 # -- the resident -----------------------------------------------------------------------------------------------
