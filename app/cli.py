@@ -69,6 +69,23 @@ def demo_generate(count: int, seed: int) -> None:
 def users_create_admin(email: str, password: str | None, display_name: str) -> None:
     """Create a platform admin, or promote an existing account."""
     from app.auth.services import create_admin
+
+    _create_account_with_role(create_admin, "Admin", email, password, display_name)
+
+
+@users_cli.command("create-auditor")
+@click.option("--email", required=True, help="The auditor's e-mail address.")
+@click.option("--password", default=None, help="Prompted for (hidden) when omitted on a terminal.")
+@click.option("--name", "display_name", default="Auditor", show_default=True, help="Display name.")
+def users_create_auditor(email: str, password: str | None, display_name: str) -> None:
+    """Create a mystery-shopper auditor, or turn an existing account into one."""
+    from app.auth.services import create_auditor
+
+    _create_account_with_role(create_auditor, "Auditor", email, password, display_name)
+
+
+def _create_account_with_role(create, label: str, email: str, password: str | None, display_name: str) -> None:
+    """Ask for a missing password on a terminal, call ``create`` and report the outcome (exit 1 on bad fields)."""
     from app.errors import ValidationFailed
 
     if password is None:
@@ -76,7 +93,7 @@ def users_create_admin(email: str, password: str | None, display_name: str) -> N
             raise click.UsageError("No --password given and standard input is not a terminal to ask for one.")
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        user = create_admin(email, password, display_name)
+        user = create(email, password, display_name)
     except ValidationFailed as error:
         db.session.rollback()
         click.echo(f"Error: {error.message}", err=True)
@@ -84,7 +101,7 @@ def users_create_admin(email: str, password: str | None, display_name: str) -> N
             click.echo(f"  {field}: {problem}", err=True)
         sys.exit(1)
     db.session.commit()
-    click.echo(f"Admin {user.email} is ready (id {user.id}).")
+    click.echo(f"{label} {user.email} is ready (id {user.id}).")
 
 
 discovery_cli = AppGroup("discovery", help="Discovery maintenance.")

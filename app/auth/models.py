@@ -18,12 +18,13 @@ class Role(StrEnum):
     MERCHANT = "merchant"
     STAFF = "staff"
     ADMIN = "admin"
+    AUDITOR = "auditor"
 
 
 class User(UserMixin, db.Model):
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint("role IN ('resident', 'merchant', 'staff', 'admin')", name="role_known"),
+        CheckConstraint("role IN ('resident', 'merchant', 'staff', 'admin', 'auditor')", name="role_known"),
         CheckConstraint("email = lower(email)", name="email_lowercase"),
         CheckConstraint("failed_logins >= 0 AND lockouts >= 0", name="login_counts_not_negative"),
         CheckConstraint("locale IN ('en', 'zh_CN')", name="locale_known"),

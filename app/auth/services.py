@@ -319,16 +319,29 @@ def create_admin(email: str, password: str, display_name: str = "Admin") -> User
 
     :raises ValidationFailed: on bad fields.
     """
+    return create_with_role(email, password, display_name, Role.ADMIN)
+
+
+def create_auditor(email: str, password: str, display_name: str = "Auditor") -> User:
+    """Create a mystery-shopper auditor, or turn an existing account into one.
+
+    :raises ValidationFailed: on bad fields.
+    """
+    return create_with_role(email, password, display_name, Role.AUDITOR)
+
+
+def create_with_role(email: str, password: str, display_name: str, role: Role) -> User:
+    """Create an account with ``role``, or give an existing account that role and the new password."""
     errors = validate_account_fields(email, password, display_name)
     if errors:
         raise ValidationFailed(details=errors)
     existing = find_user_by_email(email)
     if existing is not None:
-        existing.role = Role.ADMIN
+        existing.role = role
         existing.password_hash = hash_password(password)
         return existing
     user = User(email=normalise_email(email), password_hash=hash_password(password),
-                display_name=display_name, role=Role.ADMIN)
+                display_name=display_name, role=role)
     db.session.add(user)
     db.session.flush()
     return user
