@@ -81,3 +81,13 @@ def test_saved_page_shows_free_times_today_or_offers_the_waitlist(client, auth, 
     page = client.get("/saved").get_data(as_text=True)
     assert page.count('data-testid="free-today"') == 1
     assert f'action="/slots/{full_slot.id}/waitlist"' in page
+
+
+def test_merchant_dashboard_counts_followers(client, auth, db):
+    store = f.create_store(name="Glaze studio")
+    for _ in range(2):
+        auth.login(f.create_user().email)
+        auth.post(f"/stores/{store.id}/follow", {"next": "/saved"})
+        auth.logout()
+    auth.login(store.business.owner.email)
+    assert "2 followers" in client.get("/merchant/").get_data(as_text=True)
