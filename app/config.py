@@ -125,6 +125,8 @@ class Config:
     REVIEW_BURST_PER_HOUR = int(os.environ.get("REVIEW_BURST_PER_HOUR", 5))
     REVIEW_SAME_DAY_ACCOUNTS = int(os.environ.get("REVIEW_SAME_DAY_ACCOUNTS", 3))
     REVIEW_POSTS_PER_USER = os.environ.get("REVIEW_POSTS_PER_USER", "10 per hour")
+    # Disputes opened per resident (trust/api/disputes.py), pages and API together.
+    DISPUTE_OPENS_PER_USER = os.environ.get("DISPUTE_OPENS_PER_USER", "5 per hour")
     # The integrity score (trust/score.py): fewer visits in 90 days than this shows "new"; below WARN the merchant
     # is warned (inbox and e-mail, at most weekly); below HIDE its experiences leave "Best match".
     INTEGRITY_MIN_VISITS = int(os.environ.get("INTEGRITY_MIN_VISITS", 10))

@@ -321,3 +321,11 @@ def test_the_booking_page_links_to_report_a_problem_or_to_the_dispute(client, au
     assert f"/disputes/{dispute.id}" in client.get(f"/bookings/{world.ended.id}").get_data(as_text=True)
     assert f"/bookings/{world.booking.id}/dispute" not in client.get(f"/bookings/{world.booking.id}").get_data(
         as_text=True)
+
+
+def test_opening_disputes_is_rate_limited_per_resident(client, world, app, monkeypatch):
+    monkeypatch.setitem(app.config, "DISPUTE_OPENS_PER_USER", "1 per hour")
+    path = f"/api/v1/bookings/{world.ended.id}/dispute"
+    codes = [api(client, world.resident, "POST", path, json=GOOD).status_code for _ in range(2)]
+    assert codes == [201, 429]  # without the limit the second is 409 already_disputed
+    assert api(client, world.resident, "POST", path, json=GOOD).json["error"]["code"] == "rate_limited"

@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import File, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf
-from flask import request
+from flask import current_app, request
 
 from app import clock
 from app.auth.security import actor, api_auth
-from app.extensions import db
+from app.extensions import db, limiter
 from app.fields import Amount, Flag, amount_schema
 from app.media.services import picture
 from app.merchants.services import get_store
@@ -171,6 +171,17 @@ class LedgerOut(Schema):
     entries = List(Nested(LedgerEntryOut))
 
 
+def _opener() -> str:
+    return f"dispute-opens:{actor().id if actor() else request.remote_addr}"
+
+
+# Opening disputes: one budget per resident, pages and API alike (DISPUTE_OPENS_PER_USER); only opened disputes
+# (201 from the API, the page's redirect) spend it, so refusals and form errors can be corrected and resent.
+opens_limit = limiter.shared_limit(lambda: current_app.config["DISPUTE_OPENS_PER_USER"], scope="dispute-opens",
+                                   key_func=_opener, methods=["POST"],
+                                   deduct_when=lambda response: response.status_code in (201, 302))
+
+
 def _iso(moment, zone) -> str | None:
     return moment.astimezone(zone).isoformat() if moment is not None else None
 
@@ -233,7 +244,8 @@ def _answer(dispute: Dispute) -> dict:
 @bp.input(DisputeIn, arg_name="body")
 @bp.output(DisputeOut, status_code=201)
 @bp.doc(responses={**WRITE_ERRORS, 409: "not_disputable, dispute_window_closed or already_disputed",
-                   422: "validation_failed, reason_not_applicable or not_overcharged"})
+                   422: "validation_failed, reason_not_applicable or not_overcharged", 429: "rate_limited"})
+@opens_limit
 def open_dispute(booking_id: int, body):
     """Report a problem with your visit: from the slot's start until 7 days after its end, or within 7 days
     after the store cancelled, declined or marked it a no-show; once per booking.

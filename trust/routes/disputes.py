@@ -16,6 +16,7 @@ from app.extensions import db
 from app.merchants.services import get_store
 from bookings.services import get_booking
 from trust import services
+from trust.api.disputes import opens_limit
 from trust.models import DISPUTE_TEXT, MAX_DISPUTE_PHOTOS, DisputeAsk, DisputeReason
 from trust.states import ASK_LABELS, LABELS, OFFER_LABELS, REASON_LABELS, MerchantOffer
 
@@ -66,6 +67,7 @@ def _fail(error: Conflict | ValidationFailed, back: str):
 
 @bp.route("/bookings/<int:booking_id>/dispute", methods=["GET", "POST"])
 @login_required
+@opens_limit
 def open_form(booking_id: int):
     booking = get_booking(current_user, booking_id)
     if booking.resident_id != current_user.id:
