@@ -63,7 +63,7 @@ class ReadIn(Schema):
     seq = Integer(required=True, validate=Range(0, MAX_ID), metadata={"description": "Read up to this seq."})
 
 
-class ReportIn(Schema):
+class MessageReportIn(Schema):
     reason = String(required=True, validate=OneOf([r.value for r in ReportReason]))
     note = String(load_default="", validate=Length(max=500))
 
@@ -113,7 +113,7 @@ class MessagePageOut(Schema):
     has_more = Boolean()
 
 
-class ReportOut(Schema):
+class MessageReportOut(Schema):
     id = Integer()
     message_id = Integer()
     reason = String()
@@ -264,8 +264,8 @@ def unblock(store_id: int):
 
 @bp.post("/messages/<int:message_id>/report")
 @bp.auth_required(api_auth)
-@bp.input(ReportIn, arg_name="body")
-@bp.output(ReportOut, status_code=201)
+@bp.input(MessageReportIn, arg_name="body")
+@bp.output(MessageReportOut, status_code=201)
 @bp.doc(responses=WRITE_ERRORS)
 def report(message_id: int, body):
     """Report a message you received to the operator's queue: spam, abuse, scam or other."""

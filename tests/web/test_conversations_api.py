@@ -123,3 +123,27 @@ def test_the_booking_page_opens_the_visit_thread(client, auth, db, clock):
     assert opened.status_code == 302
     again = client.post(f"/bookings/{booking.id}/conversation", data={"csrf_token": auth.csrf("/")})
     assert again.headers["Location"] == opened.headers["Location"]
+
+
+def test_the_experience_and_store_pages_offer_the_conversation(client, auth, db, clock):
+    from datetime import timedelta
+
+    from app.conversations import services
+
+    store = f.create_store()
+    offering = f.create_offering(store)
+    anonymous = client.get(f"/experiences/{offering.id}").get_data(as_text=True)
+    assert 'data-testid="ask-shop"' in anonymous and "/auth/login?next=" in anonymous
+    assert 'data-testid="reply-time"' not in anonymous
+    earlier = f.create_user()
+    thread = services.start_enquiry(earlier, store.id, clock.now() - timedelta(days=1))
+    services.send_message(earlier, thread.id, "?", clock.now() - timedelta(days=1))
+    services.send_message(store.business.owner, thread.id, "!", clock.now() - timedelta(days=1, minutes=-25))
+    auth.login(f.create_user().email)
+    page = client.get(f"/experiences/{offering.id}").get_data(as_text=True)
+    assert f'action="/offerings/{offering.id}/ask"' in page
+    assert "usually replies within 1 h" in page
+    assert "usually replies within 1 h" in client.get(f"/stores/{store.id}").get_data(as_text=True)
+    auth.logout()
+    auth.login(store.business.owner.email)
+    assert f'action="/offerings/{offering.id}/ask"' not in client.get(f"/experiences/{offering.id}").get_data(as_text=True)
