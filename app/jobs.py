@@ -23,11 +23,12 @@ log = logging.getLogger("onsite.jobs")
 
 def _sweep(now: datetime) -> str:
     from bookings.services import sweep
-    from trust.services import sweep_disputes
+    from trust.services import invite_reviews, sweep_disputes
 
     counts = sweep(now)
     # bookings/ knows nothing of disputes: the app runs trust's deadlines beside the booking sweep.
     counts["disputes_escalated"] = sweep_disputes(now)
+    counts["review_invites"] = invite_reviews(now)
     return ", ".join(f"{key}: {value}" for key, value in counts.items())
 
 

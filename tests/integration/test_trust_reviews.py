@@ -21,7 +21,7 @@ from app.errors import NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.merchants.models import Business, Store
 from app.offerings.models import Category, Offering
-from bookings.models import Booking, CheckIn
+from bookings.models import Booking, CheckIn, OutboxEmail
 from tests import factories as f
 from trust import services
 from trust.models import Review, ReviewRevision, ReviewStatus, ReviewVote
@@ -355,6 +355,7 @@ def committed(app, clock):
     finally:
         with app.app_context():
             db.session.execute(delete(Booking).where(Booking.offering_id == ids.offering))
+            db.session.execute(delete(OutboxEmail).where(OutboxEmail.subject.contains("Review race store")))
             db.session.execute(delete(Business).where(Business.id == ids.business))
             db.session.execute(delete(User).where(User.id.in_(ids.users)))
             db.session.commit()
@@ -468,3 +469,28 @@ def test_a_flagged_review_tells_the_store_nothing(db, now):
     assert review.status == ReviewStatus.FLAGGED
     assert not db.session.scalar(select(func.count()).select_from(Notification)
                                  .where(Notification.kind == "review_posted"))
+
+
+def test_the_sweep_invites_a_review_the_day_after_a_checked_in_visit_once(db, clock, now):
+    from app.jobs import JOBS
+    from bookings.models import Notification
+
+    booking = visit(now)
+    ended = booking.slot.ends_at
+    reviewed = visit(now)
+    services.create_review(reviewed.resident, reviewed.id, GOOD, [], now, limits=LOOSE)
+    no_show = visit(now, checked_in=False)
+    sweep = dict(JOBS)["sweep"]
+    clock.travel(ended, tick=False)
+    assert "review_invites: 0" in sweep(clock.now())  # the visit's own day: not yet
+    clock.travel(ended + timedelta(days=1), tick=False)
+    assert "review_invites: 1" in sweep(clock.now())
+    assert "review_invites: 0" in sweep(clock.now() + timedelta(hours=1))  # once per booking
+    invites = db.session.scalars(select(Notification).where(Notification.kind == "review_invite")).all()
+    assert [(n.user_id, n.booking_id) for n in invites] == [(booking.resident_id, booking.id)]
+    assert f"/bookings/{booking.id}/review" in invites[0].body and no_show.id != invites[0].booking_id
+
+
+def test_no_invite_once_the_review_window_closed(db, now):
+    booking = visit(now)
+    assert services.invite_reviews(booking.slot.ends_at + timedelta(days=31)) == 0

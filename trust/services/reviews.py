@@ -46,8 +46,8 @@ from app.media.services import picture, store_image
 from app.merchants.models import Business, Store, StoreStaff
 from app.merchants.services import can_view_store_private
 from app.offerings.models import Offering
-from bookings.models import Booking, CheckIn, Slot
-from bookings.services import get_booking, notify_account
+from bookings.models import Booking, CheckIn, Notification, Slot
+from bookings.services import get_booking, notify_account, queue_notice
 from trust.models import (
     MAX_REVIEW_PHOTOS,
     REPLY_TEXT,
@@ -63,7 +63,8 @@ from trust.models import (
 
 __all__ = [
     "EDIT_WINDOW", "MAX_REVIEW_PHOTOS", "PRIOR_WEIGHT", "REVIEW_WINDOW", "ReviewError", "ReviewLimits", "ReviewPage",
-    "add_review_photos", "can_reply", "create_review", "edit_review", "get_review", "mark_helpful", "open_reports",
+    "add_review_photos", "can_reply", "create_review", "edit_review", "get_review", "invite_reviews", "mark_helpful",
+    "open_reports",
     "rating_fields", "recount", "reply_to_review", "report_review", "rescore_all", "review_json_photos",
     "review_of_booking", "review_window", "reviewable_booking_ids", "reviews_for_merchant", "reviews_of",
     "voted_by", "why_not_reviewable",
@@ -356,6 +357,34 @@ def _tell_store_of_review(store_id: int, review: Review) -> None:
             body = _("A visitor rated %(store)s %(rating)d of 5. Read it and reply on your reviews page.",
                      store=store.name, rating=review.rating)
         notify_account(person, "review_posted", title, body)
+
+
+def invite_reviews(now: datetime) -> int:
+    """'Review your visit': from the store-local day after a checked-in visit's slot (while its review window is
+    open), one inbox notice (with the review page's address) and e-mail per booking; return how many.
+
+    Bookings are claimed with ``FOR UPDATE SKIP LOCKED`` and the notice itself marks the booking as told, so
+    overlapping runs tell no one twice.
+    """
+    local_day = lambda moment: cast(func.timezone(Store.timezone, moment), Date)  # noqa: E731
+    told = exists().where(Notification.booking_id == Booking.id, Notification.kind == "review_invite")
+    reviewed = exists().where(Review.booking_id == Booking.id)
+    due = db.session.scalars(
+        select(Booking).join(Slot, Slot.id == Booking.slot_id).join(Store, Store.id == Booking.store_id)
+        .where(exists().where(CheckIn.booking_id == Booking.id), Slot.ends_at > now - REVIEW_WINDOW,
+               local_day(Slot.ends_at) < local_day(now), ~told, ~reviewed)
+        .order_by(Booking.id).limit(500).with_for_update(of=Booking, skip_locked=True)).all()
+    for booking in due:
+        resident = booking.resident
+        with in_locale_of(resident):
+            title = _("Review your visit: %(title)s", title=booking.offering.title)
+            body = _("How was %(title)s at %(store)s? Rate your visit and help others choose: %(link)s",
+                     title=booking.offering.title, store=booking.store.name, link=f"/bookings/{booking.id}/review")
+        db.session.add(Notification(user_id=resident.id, kind="review_invite", title=title[:200], body=body,
+                                    booking_id=booking.id))
+        queue_notice(resident.email, title, body)
+    db.session.flush()
+    return len(due)
 
 
 def edit_review(actor: User, review_id: int, data: Mapping[str, Any], now: datetime) -> Review:
