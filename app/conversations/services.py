@@ -25,10 +25,11 @@ from app.conversations.models import (
 )
 from app.errors import NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
+from app.i18n import in_locale_of
 from app.merchants.models import Store, StoreStaff
 from app.merchants.services import can_view_store_private, get_store
 from app.offerings.services import get_offering
-from bookings.models import Booking
+from bookings.models import Booking, Notification
 from bookings.services import get_booking
 
 PAGE_MAX = 100
@@ -193,10 +194,49 @@ def send_message(actor: User, conversation_id: int, body: str, now: datetime) ->
                 conversation.first_response_seconds = max(0, int((now - conversation.awaiting_since).total_seconds()))
             conversation.awaiting_since = None
     db.session.flush()
+    _notice_other_side(conversation, side)
     payload = json.dumps({"c": conversation.id, "s": seq, "store": conversation.store_id,
                           "resident": conversation.resident_id})
     db.session.execute(text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": payload})
     return message
+
+
+NOTICE_KIND = "message"
+
+
+def thread_link(conversation_id: int) -> str:
+    return f"/conversations/{conversation_id}"
+
+
+def _readers(conversation: Conversation, side: Side) -> list[User]:
+    """Who reads the thread for ``side``: the resident, or the store's owner and staff."""
+    if side == Side.RESIDENT:
+        return [db.session.get(User, conversation.resident_id)]
+    staff = db.session.scalars(select(User).join(StoreStaff, StoreStaff.user_id == User.id)
+                               .where(StoreStaff.store_id == conversation.store_id)).all()
+    return [conversation.store.business.owner, *(u for u in staff if u.id != conversation.store.business.owner_id)]
+
+
+def _notice_other_side(conversation: Conversation, sender: Side) -> None:
+    """One unread inbox notice per thread and reader, with the thread's address on its last line.
+
+    A reader who has not yet opened the notice about this thread gets no second one.
+    """
+    link = thread_link(conversation.id)
+    to_side = Side.STORE if sender == Side.RESIDENT else Side.RESIDENT
+    readers = _readers(conversation, to_side)
+    waiting = set(db.session.scalars(select(Notification.user_id).where(
+        Notification.user_id.in_([u.id for u in readers]), Notification.kind == NOTICE_KIND,
+        Notification.read_at.is_(None), Notification.body.endswith("\n" + link, autoescape=True))))
+    name = (conversation.store.name if sender == Side.STORE
+            else db.session.get(User, conversation.resident_id).display_name)
+    for reader in readers:
+        if reader.id in waiting:
+            continue
+        with in_locale_of(reader):
+            title = _("New message from %(name)s", name=name)
+            body = _("You have a new message. Open the conversation to read and reply:") + "\n" + link
+        db.session.add(Notification(user_id=reader.id, kind=NOTICE_KIND, title=title[:200], body=body))
 
 
 def messages_after(actor: User, conversation_id: int, since: int = 0, limit: int = 50) -> list[Message]:

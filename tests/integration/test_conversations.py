@@ -215,3 +215,32 @@ def test_demo_conversations_one_answered_one_waiting(db, shop):
     assert [c.awaiting_since is not None for c in sorted(threads, key=lambda c: c.id)] == [False, True]
     assert conv.unanswered_count(store.id) == 1
     assert conv.median_first_response_seconds(store.id, NOW) == 35 * 60
+
+
+def _message_notices(user: User) -> list:
+    from bookings.models import Notification
+
+    return list(_db.session.scalars(select(Notification).where(Notification.user_id == user.id,
+                                                               Notification.kind == "message")))
+
+
+def test_a_message_leaves_one_unread_notice_per_thread_for_the_other_side(db, shop):
+    store, _offering, clerk = shop
+    owner = store.business.owner
+    resident = f.create_user(display_name="Mei")
+    thread = conv.start_enquiry(resident, store.id, NOW)
+    conv.send_message(resident, thread.id, "Hello", NOW)
+    conv.send_message(resident, thread.id, "Are you open on Sunday?", NOW)
+    for reader in (owner, clerk):
+        [notice] = _message_notices(reader)
+        assert notice.body.endswith(f"\n/conversations/{thread.id}") and "Mei" in notice.title
+    assert _message_notices(resident) == []  # the sender is not told of their own message
+    conv.send_message(clerk, thread.id, "Yes, 10 to 6", NOW)
+    [told] = _message_notices(resident)
+    assert store.name in told.title and told.body.endswith(f"/conversations/{thread.id}")
+    told.read_at = NOW
+    conv.send_message(clerk, thread.id, "See you", NOW)
+    assert len(_message_notices(resident)) == 2  # once read, the next message gets a fresh notice
+    other = conv.start_enquiry(resident, store.id, NOW, offering_id=f.create_offering(store).id)
+    conv.send_message(resident, other.id, "And this one?", NOW)
+    assert len(_message_notices(owner)) == 2  # a second thread has its own notice
