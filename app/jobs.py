@@ -63,8 +63,15 @@ def _followers(now: datetime) -> str:
     return f"notices: {notify_followers(now)}"  # a store's news to its followers, once a local day at most
 
 
+def _message_digest(now: datetime) -> str:
+    from app.conversations.services import digest_unread
+
+    return f"e-mails: {digest_unread(now)}"  # one list per reader of threads unread for 15 minutes
+
+
 JOBS: list[tuple[str, Callable[[datetime], str]]] = [("sweep", _sweep), ("outbox", _outbox), ("radar", _radar),
-                                                     ("integrity", _integrity), ("followers", _followers)]
+                                                     ("integrity", _integrity), ("followers", _followers),
+                                                     ("message_digest", _message_digest)]
 
 
 def run_jobs(names: list[str] | None = None) -> dict[str, str]:

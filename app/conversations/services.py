@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import exists, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from app import clock
 from app.auth.models import User
 from app.conversations.live import CHANNEL  # payload {"c": conversation, "s": seq, "store", "resident"}
 from app.conversations.models import (
@@ -30,9 +31,10 @@ from app.merchants.models import Store, StoreStaff
 from app.merchants.services import can_view_store_private, get_store
 from app.offerings.services import get_offering
 from bookings.models import Booking, Notification
-from bookings.services import get_booking
+from bookings.services import get_booking, queue_notice
 
 PAGE_MAX = 100
+DIGEST_AFTER = timedelta(minutes=15)
 RESPONSE_WINDOW = timedelta(days=30)
 
 
@@ -194,7 +196,7 @@ def send_message(actor: User, conversation_id: int, body: str, now: datetime) ->
                 conversation.first_response_seconds = max(0, int((now - conversation.awaiting_since).total_seconds()))
             conversation.awaiting_since = None
     db.session.flush()
-    _notice_other_side(conversation, side)
+    _notice_other_side(conversation, side, now)
     payload = json.dumps({"c": conversation.id, "s": seq, "store": conversation.store_id,
                           "resident": conversation.resident_id})
     db.session.execute(text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": payload})
@@ -202,6 +204,7 @@ def send_message(actor: User, conversation_id: int, body: str, now: datetime) ->
 
 
 NOTICE_KIND = "message"
+MAILED_KIND = "message_mailed"  # the same unread notice once the e-mail digest has listed its thread
 
 
 def thread_link(conversation_id: int) -> str:
@@ -217,7 +220,7 @@ def _readers(conversation: Conversation, side: Side) -> list[User]:
     return [conversation.store.business.owner, *(u for u in staff if u.id != conversation.store.business.owner_id)]
 
 
-def _notice_other_side(conversation: Conversation, sender: Side) -> None:
+def _notice_other_side(conversation: Conversation, sender: Side, now: datetime) -> None:
     """One unread inbox notice per thread and reader, with the thread's address on its last line.
 
     A reader who has not yet opened the notice about this thread gets no second one.
@@ -226,7 +229,7 @@ def _notice_other_side(conversation: Conversation, sender: Side) -> None:
     to_side = Side.STORE if sender == Side.RESIDENT else Side.RESIDENT
     readers = _readers(conversation, to_side)
     waiting = set(db.session.scalars(select(Notification.user_id).where(
-        Notification.user_id.in_([u.id for u in readers]), Notification.kind == NOTICE_KIND,
+        Notification.user_id.in_([u.id for u in readers]), Notification.kind.in_((NOTICE_KIND, MAILED_KIND)),
         Notification.read_at.is_(None), Notification.body.endswith("\n" + link, autoescape=True))))
     name = (conversation.store.name if sender == Side.STORE
             else db.session.get(User, conversation.resident_id).display_name)
@@ -236,7 +239,39 @@ def _notice_other_side(conversation: Conversation, sender: Side) -> None:
         with in_locale_of(reader):
             title = _("New message from %(name)s", name=name)
             body = _("You have a new message. Open the conversation to read and reply:") + "\n" + link
-        db.session.add(Notification(user_id=reader.id, kind=NOTICE_KIND, title=title[:200], body=body))
+        db.session.add(Notification(user_id=reader.id, kind=NOTICE_KIND, title=title[:200], body=body,
+                                    created_at=now))
+
+
+def digest_unread(now: datetime, limit: int = 500) -> int:
+    """E-mail each reader ONE list of the threads whose message notice has waited unread over 15 minutes.
+
+    The notices listed become ``message_mailed`` (still unread in the inbox), so no thread is mailed twice for
+    the same unread messages; threads the reader's side has read meanwhile are left out and marked too.
+    Notices are claimed with ``FOR UPDATE SKIP LOCKED``, so overlapping runs mail no one twice. Returns
+    how many e-mails were queued.
+    """
+    due = db.session.scalars(
+        select(Notification).where(Notification.kind == NOTICE_KIND, Notification.read_at.is_(None),
+                                   Notification.created_at <= now - DIGEST_AFTER)
+        .order_by(Notification.user_id, Notification.id).limit(limit).with_for_update(skip_locked=True)).all()
+    by_reader: dict[int, list[Notification]] = {}
+    for notice in due:
+        notice.kind = MAILED_KIND
+        conversation = db.session.get(Conversation, int(notice.body.rsplit("/", 1)[1]))
+        reader = db.session.get(User, notice.user_id)
+        side = side_of(reader, conversation) if conversation is not None else None
+        if side is not None and unread_for(side, conversation) > 0:
+            by_reader.setdefault(reader.id, []).append(notice)
+    for reader_id, notices in by_reader.items():
+        reader = db.session.get(User, reader_id)
+        lines = [f"- {n.title}: {n.body.rsplit(chr(10), 1)[1]}" for n in notices]
+        with in_locale_of(reader):
+            title = _("You have unread messages")
+            body = _("These conversations have messages waiting for you:") + "\n" + "\n".join(lines)
+        queue_notice(reader.email, title, body)
+    db.session.flush()
+    return len(by_reader)
 
 
 def messages_after(actor: User, conversation_id: int, since: int = 0, limit: int = 50) -> list[Message]:
@@ -262,6 +297,11 @@ def mark_read(actor: User, conversation_id: int, seq: int) -> Conversation:
     db.session.execute(update(Conversation).where(Conversation.id == conversation.id)
                        .values({column: func.greatest(getattr(Conversation, column), seq)}))
     db.session.refresh(conversation)
+    if unread_for(_side(actor, conversation), conversation) == 0:  # caught up: the thread's notice is read too
+        db.session.execute(update(Notification).where(
+            Notification.user_id == actor.id, Notification.kind.in_((NOTICE_KIND, MAILED_KIND)),
+            Notification.read_at.is_(None), Notification.body.endswith("\n" + thread_link(conversation.id),
+                                                                       autoescape=True)).values(read_at=clock.now()))
     return conversation
 
 

@@ -244,3 +244,36 @@ def test_a_message_leaves_one_unread_notice_per_thread_for_the_other_side(db, sh
     other = conv.start_enquiry(resident, store.id, NOW, offering_id=f.create_offering(store).id)
     conv.send_message(resident, other.id, "And this one?", NOW)
     assert len(_message_notices(owner)) == 2  # a second thread has its own notice
+
+
+def test_digest_mails_each_reader_one_list_of_threads_unread_for_15_minutes(db, shop, clock):
+    from bookings.models import OutboxEmail
+
+    def mails_to(user):
+        return list(_db.session.scalars(select(OutboxEmail).where(OutboxEmail.to_email == user.email)))
+
+    store, offering, clerk = shop
+    owner = store.business.owner
+    resident = f.create_user()
+    first = conv.start_enquiry(resident, store.id, NOW)
+    second = conv.start_enquiry(resident, store.id, NOW, offering_id=offering.id)
+    for n in range(3):
+        conv.send_message(resident, first.id, f"question {n}", NOW)
+    conv.send_message(resident, second.id, "and this", NOW + timedelta(minutes=1))
+    assert conv.digest_unread(NOW + timedelta(minutes=14)) == 0
+    clock.travel(NOW + timedelta(minutes=16), tick=False)
+    assert conv.digest_unread(clock.now()) == 2  # the owner's and the clerk's, one each for both threads
+    for reader in (owner, clerk):
+        [mail] = mails_to(reader)
+        assert f"/conversations/{first.id}" in mail.body and f"/conversations/{second.id}" in mail.body
+    conv.send_message(resident, first.id, "hello?", clock.now())  # still unread: no new notice, no new mail
+    assert conv.digest_unread(NOW + timedelta(hours=2)) == 0
+    assert len(mails_to(owner)) == 1
+    conv.mark_read(clerk, first.id, 99)  # the store has read it: its notice is read, and nothing more is mailed
+    conv.send_message(clerk, first.id, "Yes!", clock.now())
+    assert conv.digest_unread(clock.now() + timedelta(minutes=10)) == 0
+    conv.mark_read(owner, second.id, 99)
+    assert conv.digest_unread(clock.now() + timedelta(minutes=20)) == 1  # the resident's reply waited 20 min
+    [mail] = mails_to(resident)
+    assert f"/conversations/{first.id}" in mail.body and f"/conversations/{second.id}" not in mail.body
+    assert mails_to(owner) == [mails_to(owner)[0]] and len(mails_to(clerk)) == 1
