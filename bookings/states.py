@@ -67,6 +67,11 @@ ALLOWED: dict[BookingStatus, frozenset[BookingStatus]] = {
     S.NO_SHOW: frozenset(),
 }
 
+# Not an ordinary transition (a no-show stays terminal for the store, the resident and the sweep): the one
+# correction Onsite's operator makes when it upholds a "wrongly marked as a no-show" dispute
+# (services.overturn_no_show) — the resident came, so the booking is completed.
+OVERTURNED = {S.NO_SHOW: S.COMPLETED}
+
 # A booking in one of these holds its seats in the slot; the others gave them back.
 SEAT_HOLDING = frozenset({S.PENDING, S.CONFIRMED, S.CHECKED_IN, S.COMPLETED, S.NO_SHOW})
 # A resident may hold one of these per slot at a time.

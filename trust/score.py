@@ -172,7 +172,9 @@ def no_shows_part(c: Counts) -> Part:
     turned_away = c.upheld.get("turned_away", 0)
     overturned = c.upheld.get("wrongly_marked_no_show", 0)
     count = turned_away + overturned
-    trials = c.visits + count  # a turned-away or wrongly marked booking was not a visit
+    # a turned-away booking was not a visit; an overturned no-show mark made its booking completed (bookings'
+    # overturn_no_show), so it is among the visits already and is not counted twice
+    trials = c.visits + turned_away
     return Part("no_shows", WEIGHTS["no_shows"], _rate_part(count, trials, NO_SHOWS_ZERO_AT),
                 {"count": count, "turned_away": turned_away, "overturned_no_shows": overturned,
                  "visits": c.visits, "share": count / trials if trials else 0.0})

@@ -34,7 +34,7 @@ from bookings.services.idempotency import (
     request_fingerprint,
 )
 from bookings.services.lifecycle import book, cancel, cutoff_of, reschedule
-from bookings.services.merchant import confirm, mark_no_show, reject
+from bookings.services.merchant import confirm, mark_no_show, overturn_no_show, reject
 from bookings.services.notices import (
     mark_notifications_read,
     notifications_of,
@@ -63,7 +63,7 @@ __all__ = [
     "CODE_ALPHABET", "MAX_PARTY", "book", "cancel", "cutoff_of", "new_code", "record_event", "reschedule",
     "transition",
     # merchant
-    "confirm", "mark_no_show", "reject",
+    "confirm", "mark_no_show", "overturn_no_show", "reject",
     # waitlist
     "join_waitlist", "leave_waitlist", "promote_waitlist",
     # housekeeping

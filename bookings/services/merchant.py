@@ -1,4 +1,4 @@
-"""What the store does to a booking: confirm, reject, mark a no-show."""
+"""What the store does to a booking: confirm, reject, mark a no-show (and Onsite overturning that mark)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,17 @@ from typing import Any
 from flask_babel import gettext as _
 
 from app.auth.models import User
-from app.errors import Conflict, NotFound
+from app.errors import Conflict, NotFound, PermissionDenied
+from app.extensions import db
 from app.i18n import in_locale_of
+from bookings.errors import InvalidTransition
 from bookings.models import Booking
 from bookings.services.notices import _local, _notify
 from bookings.services.queries import can_work_store, get_booking
-from bookings.services.records import _locked, _reason, transition
+from bookings.services.records import _locked, _reason, record_event, transition
 from bookings.services.seats import _lock_slots, _release_seats
 from bookings.services.waitlist import promote_waitlist
-from bookings.states import BookingStatus
+from bookings.states import OVERTURNED, BookingStatus
 
 S = BookingStatus
 
@@ -74,4 +76,26 @@ def mark_no_show(actor: User | None, booking_id: int, now: datetime) -> Booking:
     if now < booking.slot.ends_at:
         raise Conflict(_("Wait until the slot is over to mark a no-show."), code="slot_not_over")
     transition(booking, S.NO_SHOW, actor, "marked by the store")
+    return booking
+
+
+def overturn_no_show(booking_id: int, actor: User, now: datetime, reason: str) -> Booking:
+    """Onsite's operator overturns a store's no-show mark (an upheld ``wrongly_marked_no_show`` dispute):
+    the booking becomes completed (the resident came; ``states.OVERTURNED``), with an audit row saying who
+    overturned it and why.
+
+    :raises PermissionDenied: unless the actor is an admin.
+    :raises InvalidTransition: unless the booking is a no-show.
+    """
+    if actor is None or not actor.is_admin:
+        raise PermissionDenied(_("Only the Onsite operator can do that."))
+    booking = _locked(booking_id)
+    if booking.status not in OVERTURNED:
+        raise InvalidTransition(_("Only a no-show mark can be overturned."),
+                                details={"from": booking.status, "to": S.COMPLETED})
+    reason = (str(reason or "").strip() or "no-show mark overturned by Onsite")[:300]
+    dst = OVERTURNED[S(booking.status)]
+    record_event(booking, booking.status, dst, actor, reason, overturned_no_show=True, at=now.isoformat())
+    booking.status = dst
+    db.session.flush()
     return booking

@@ -28,8 +28,9 @@ from bookings import services as bookings
 from bookings.errors import InvalidTransition
 from bookings.models import Booking, BookingEvent, Notification, OfflinePayment, OutboxEmail
 from tests import factories as f
-from trust import services
+from trust import score, services
 from trust.models import CompensationEntry, Dispute, DisputeEvent, DisputePhoto, Party
+from trust.services import integrity
 from trust.states import ALLOWED, OPEN, DisputeStatus, assert_transition, can_transition
 
 NOW = datetime(2031, 3, 10, 0, 0, tzinfo=UTC)  # Mon 10 Mar 2031, 08:00 Asia/Shanghai
@@ -581,6 +582,42 @@ def test_figures_for_the_integrity_score(db, shop):
     assert services.overturned_no_shows(business, since, until) == 1
     assert services.overturned_no_shows(f.create_business().id, since, until) == 0
 
+
+def test_an_upheld_no_show_dispute_overturns_the_mark_on_the_booking(db, shop):
+    no_show = visit(shop, hours=-5, status="no_show")
+    wrongly = open_on(shop, no_show, reason="wrongly_marked_no_show")
+    services.sweep_disputes(NOW + timedelta(hours=49))
+    services.decide_dispute(shop.admin, wrongly.id, {"outcome": "upheld", "note": "Check-in photo at 10:02."},
+                            NOW + timedelta(days=3))
+    db.session.refresh(no_show)
+    assert no_show.status == "completed"
+    last = no_show.events[-1]
+    assert (last.from_status, last.to_status, last.actor_id) == ("no_show", "completed", shop.admin.id)
+    assert "Check-in photo at 10:02." in last.reason and last.data["overturned_no_show"] is True
+    # the integrity score counts it once: a visit now, and an overturned mark in the no-show part
+    counts = integrity.gather_counts([shop.store.business_id], NOW + timedelta(days=4))[shop.store.business_id]
+    assert counts.upheld == {"wrongly_marked_no_show": 1} and counts.visits >= 1
+    part = score.no_shows_part(counts)
+    assert part.data["overturned_no_shows"] == 1 and part.data["share"] == pytest.approx(1 / counts.visits)
+
+
+def test_a_rejected_no_show_dispute_leaves_the_mark(db, shop):
+    no_show = visit(shop, hours=-5, status="no_show")
+    wrongly = open_on(shop, no_show, reason="wrongly_marked_no_show")
+    services.sweep_disputes(NOW + timedelta(hours=49))
+    services.decide_dispute(shop.admin, wrongly.id, {"outcome": "rejected", "note": "No sign of them."},
+                            NOW + timedelta(days=3))
+    db.session.refresh(no_show)
+    assert no_show.status == "no_show"
+
+
+def test_only_an_admin_overturns_a_no_show_in_bookings(db, shop):
+    no_show = visit(shop, hours=-5, status="no_show")
+    with pytest.raises(PermissionDenied):
+        bookings.overturn_no_show(no_show.id, shop.owner, NOW, "mine")
+    done = visit(shop)
+    with pytest.raises(InvalidTransition):
+        bookings.overturn_no_show(done.id, shop.admin, NOW, "not a no-show")
 
 def test_lists_for_each_side(db, shop):
     mine = open_on(shop, visit(shop))

@@ -41,7 +41,7 @@ from app.merchants.services import can_view_store_private
 from bookings.checkin import effective_payments
 from bookings.errors import InvalidTransition
 from bookings.models import Booking, BookingEvent
-from bookings.services import get_booking, notify_account
+from bookings.services import get_booking, notify_account, overturn_no_show
 from bookings.states import BookingStatus
 from trust.models import (
     DISPUTE_TEXT,
@@ -626,6 +626,8 @@ def decide_dispute(actor: User, dispute_id: int, data: Mapping[str, Any], now: d
                               "“%(note)s”", note=note, **f))
         recompute_business(dispute.store.business_id, now)  # the merchant's score moves at once
         return dispute
+    if dispute.reason == DisputeReason.WRONGLY_MARKED_NO_SHOW and dispute.booking.status == B.NO_SHOW:
+        overturn_no_show(dispute.booking_id, actor, now, f"no-show mark overturned by Onsite: {note}")
     if amount is not None:
         common = {"dispute_id": dispute.id, "amount": amount, "currency": dispute.currency,
                   "status": EntryStatus.OWED, "recorded_by_id": actor.id, "created_at": now}
