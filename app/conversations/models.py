@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.auth.models import User
 from app.extensions import db
 from app.merchants.models import Store
 
@@ -74,6 +75,8 @@ class Conversation(db.Model):
     first_response_seconds: Mapped[int | None] = mapped_column(Integer)
 
     store: Mapped[Store] = relationship()
+    # The store's people see the resident by display name only, never the account's e-mail.
+    resident: Mapped[User] = relationship(foreign_keys=[resident_id])
 
 
 class Message(db.Model):

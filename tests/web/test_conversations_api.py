@@ -146,4 +146,35 @@ def test_the_experience_and_store_pages_offer_the_conversation(client, auth, db,
     assert "usually replies within 1 h" in client.get(f"/stores/{store.id}").get_data(as_text=True)
     auth.logout()
     auth.login(store.business.owner.email)
-    assert f'action="/offerings/{offering.id}/ask"' not in client.get(f"/experiences/{offering.id}").get_data(as_text=True)
+    own_page = client.get(f"/experiences/{offering.id}").get_data(as_text=True)
+    assert f'action="/offerings/{offering.id}/ask"' not in own_page
+
+
+def test_threads_show_display_names_never_account_emails(client, db, auth):
+    store = f.create_store(name="Kiln and Co")
+    offering = f.create_offering(store)
+    clerk = f.add_staff(store, f.create_user(Role.STAFF, email="clerk.private@test.onsite"))
+    owner = store.business.owner
+    resident = f.create_user(email="mei.private@test.onsite", display_name="Mei L.")
+    thread = _thread(client, store, offering, resident)
+    for who, body in ((resident, "Hello"), (clerk, "Hi Mei")):
+        assert client.post(f"/api/v1/conversations/{thread}/messages", json={"body": body},
+                           headers=f.token_for(who)).status_code == 201
+    hidden = {resident: (clerk.email, owner.email), clerk: (resident.email, owner.email)}
+    for viewer, others in hidden.items():
+        api = [client.get(path, headers=f.token_for(viewer)) for path in (
+            f"/api/v1/conversations/{thread}", f"/api/v1/conversations/{thread}/messages",
+            "/api/v1/conversations" + (f"?store_id={store.id}" if viewer is clerk else ""))]
+        auth.login(viewer.email)
+        pages = [client.get(path) for path in (
+            f"/conversations/{thread}",
+            f"/merchant/stores/{store.id}/conversations" if viewer is clerk else "/conversations")]
+        auth.logout()
+        for response in api + pages:
+            assert response.status_code == 200
+            text = response.get_data(as_text=True)
+            for email in others:
+                assert email not in text
+    auth.login(clerk.email)
+    assert "Mei L." in client.get(f"/merchant/stores/{store.id}/conversations").get_data(as_text=True)
+    assert "Mei L." in client.get(f"/conversations/{thread}").get_data(as_text=True)
