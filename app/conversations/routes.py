@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -10,7 +12,8 @@ from flask_login import current_user, login_required
 from app import clock
 from app.conversations import services
 from app.extensions import db
-from app.offerings.services import get_offering
+from app.merchants.models import Store
+from app.offerings.services import get_offering, offerings_of_store
 
 bp = Blueprint("conversations", __name__)
 
@@ -27,10 +30,19 @@ def inbox():
 @login_required
 def store_inbox(store_id: int):
     unanswered = request.args.get("unanswered") == "1"
-    threads = services.store_inbox(current_user, store_id, unanswered=unanswered)
-    replies = services.quick_replies_of(current_user, store_id)
+    offering_id = request.args.get("offering_id", type=int)
+    day, day_error = request.args.get("day", ""), None
+    try:
+        booking_day = date.fromisoformat(day) if day else None
+    except ValueError:
+        booking_day, day_error = None, _("Enter a date like 2030-03-05.")
+    threads = services.store_inbox(current_user, store_id, unanswered=unanswered, offering_id=offering_id,
+                                   booking_day=booking_day)
+    store = db.session.get(Store, store_id)  # store_inbox checked the actor works there
     return render_template("conversations/inbox.html", threads=threads, side=services.Side.STORE,
-                           unread=services.unread_for, store_id=store_id, unanswered=unanswered, replies=replies)
+                           unread=services.unread_for, store_id=store_id, unanswered=unanswered,
+                           offerings=offerings_of_store(store, include_archived=True), offering_id=offering_id,
+                           day=day, day_error=day_error)
 
 
 @bp.get("/conversations/<int:conversation_id>")
@@ -39,7 +51,9 @@ def thread(conversation_id: int):
     conversation = services.get_conversation(current_user, conversation_id)
     messages = services.messages_after(current_user, conversation_id, 0, services.PAGE_MAX)
     side = services.side_of(current_user, conversation)
-    return render_template("conversations/thread.html", conversation=conversation, messages=messages, side=side)
+    replies = services.quick_replies_of(current_user, conversation.store_id) if side == services.Side.STORE else []
+    return render_template("conversations/thread.html", conversation=conversation, messages=messages, side=side,
+                           replies=replies)
 
 
 @bp.post("/offerings/<int:offering_id>/ask")

@@ -178,3 +178,42 @@ def test_threads_show_display_names_never_account_emails(client, db, auth):
     auth.login(clerk.email)
     assert "Mei L." in client.get(f"/merchant/stores/{store.id}/conversations").get_data(as_text=True)
     assert "Mei L." in client.get(f"/conversations/{thread}").get_data(as_text=True)
+
+
+def test_store_inbox_filters_by_experience_and_booking_day_and_offers_quick_replies(client, db, auth, clock):
+    from datetime import UTC, datetime
+
+    from app.conversations import services as conv
+    from app.extensions import db as _db
+
+    now = datetime(2030, 3, 5, 2, 0, tzinfo=UTC)  # 10:00 in the store's city
+    clock.travel(now, tick=False)
+    store = f.create_store()
+    pottery, tea = f.create_offering(store, title="Pottery"), f.create_offering(store, title="Tea tasting")
+    clerk = f.add_staff(store, f.create_user(Role.STAFF))
+    asker = f.create_user(display_name="Asks about tea")
+    conv.send_message(asker, conv.start_enquiry(asker, store.id, now, offering_id=tea.id).id, "Tea?", now)
+    booking = f.create_booking_starting_in(24 * 60, now=now, offering=pottery)
+    booked = conv.booking_thread(booking.resident, booking.id, now)
+    conv.send_message(booking.resident, booked.id, "Booked pottery", now)
+    conv.save_quick_reply(clerk, store.id, "Parking", "Free parking behind the shop <b>", now)
+    _db.session.commit()
+    auth.login(clerk.email)
+    inbox = f"/merchant/stores/{store.id}/conversations"
+
+    def listed(query: str) -> set[str]:
+        page = client.get(inbox + query)
+        assert page.status_code == 200
+        return {m for m in ("Asks about tea", booking.resident.display_name) if m in page.get_data(as_text=True)}
+
+    assert listed("") == {"Asks about tea", booking.resident.display_name}
+    assert listed(f"?offering_id={tea.id}") == {"Asks about tea"}
+    assert listed("?day=2030-03-06") == {booking.resident.display_name}
+    assert listed("?day=2030-03-05") == set()
+    bad = client.get(inbox + "?day=tomorrow&offering_id=x")
+    assert bad.status_code == 200 and "Enter a date like 2030-03-05." in bad.get_data(as_text=True)
+    thread = client.get(f"/conversations/{booked.id}").get_data(as_text=True)
+    assert 'data-body="Free parking behind the shop &lt;b&gt;"' in thread and ">Parking</button>" in thread
+    auth.logout()
+    auth.login(booking.resident.email)
+    assert "quick-replies" not in client.get(f"/conversations/{booked.id}").get_data(as_text=True)

@@ -65,6 +65,9 @@
   if (!form) return;
   var input = document.getElementById("send-body");
   var error = document.getElementById("send-error");
+  document.querySelectorAll(".quick-reply").forEach(function (button) {
+    button.addEventListener("click", function () { input.value = button.dataset.body; input.focus(); });
+  });
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var text = input.value.trim();
