@@ -211,6 +211,13 @@ def thread_link(conversation_id: int) -> str:
     return f"/conversations/{conversation_id}"
 
 
+def _unread_notices(user_ids: list[int], conversation_id: int) -> tuple:
+    """Conditions on Notification: these users' unread message notices about the thread (its link ends them)."""
+    return (Notification.user_id.in_(user_ids), Notification.kind.in_((NOTICE_KIND, MAILED_KIND)),
+            Notification.read_at.is_(None),
+            Notification.body.endswith("\n" + thread_link(conversation_id), autoescape=True))
+
+
 def _readers(conversation: Conversation, side: Side) -> list[User]:
     """Who reads the thread for ``side``: the resident, or the store's owner and staff."""
     if side == Side.RESIDENT:
@@ -229,8 +236,7 @@ def _notice_other_side(conversation: Conversation, sender: Side, now: datetime) 
     to_side = Side.STORE if sender == Side.RESIDENT else Side.RESIDENT
     readers = _readers(conversation, to_side)
     waiting = set(db.session.scalars(select(Notification.user_id).where(
-        Notification.user_id.in_([u.id for u in readers]), Notification.kind.in_((NOTICE_KIND, MAILED_KIND)),
-        Notification.read_at.is_(None), Notification.body.endswith("\n" + link, autoescape=True))))
+        *_unread_notices([u.id for u in readers], conversation.id))))
     name = (conversation.store.name if sender == Side.STORE
             else db.session.get(User, conversation.resident_id).display_name)
     for reader in readers:
@@ -298,10 +304,8 @@ def mark_read(actor: User, conversation_id: int, seq: int) -> Conversation:
                        .values({column: func.greatest(getattr(Conversation, column), seq)}))
     db.session.refresh(conversation)
     if unread_for(_side(actor, conversation), conversation) == 0:  # caught up: the thread's notice is read too
-        db.session.execute(update(Notification).where(
-            Notification.user_id == actor.id, Notification.kind.in_((NOTICE_KIND, MAILED_KIND)),
-            Notification.read_at.is_(None), Notification.body.endswith("\n" + thread_link(conversation.id),
-                                                                       autoescape=True)).values(read_at=clock.now()))
+        db.session.execute(update(Notification).where(*_unread_notices([actor.id], conversation.id))
+                           .values(read_at=clock.now()))
     return conversation
 
 
