@@ -94,11 +94,15 @@ ERROR_CODES: dict[str, ErrorCode] = _codes(
     ("reason_not_applicable", 422, "The dispute reason does not fit what happened to the booking."),
     ("not_overcharged", 422, "The payment recorded at the store is not more than the listed price x party."),
     ("answer_window_closed", 409, "The store's 48 hours to answer are over: the dispute goes to the operator."),
+    ("escalation_window_closed", 409,
+     "The 14 days to ask Onsite to decide an accepted dispute are over (details: escalate_by)."),
     ("nothing_to_confirm", 409, "No refund, voucher or compensation of this dispute is waiting for confirmation."),
     # -- the operator's console (trust/services/moderation.py) --------------------------------------
     ("already_suspended", 409, "The merchant is suspended already: reinstate it first."),
     ("not_suspended", 409, "The merchant is not suspended: there is nothing to reinstate."),
     ("report_decided", 409, "This review report has been decided already."),
+    # -- mystery-shopper audits (trust/services/audits.py) ------------------------------------------
+    ("no_eligible_auditor", 409, "No auditor may audit a drawn merchant (owner, staff, or its auditor within a year)."),
 )
 
 

@@ -316,4 +316,5 @@ class CompensationEntry(db.Model):
 
 
 from trust.models_admin import AdminAuditEntry  # noqa: E402, F401 - the operator's console's audit log
+from trust.models_audits import Audit  # noqa: E402, F401 - mystery-shopper audits (issue 14)
 from trust.models_score import BusinessIntegrity, IntegrityWeek  # noqa: E402, F401 - Trust II's score tables

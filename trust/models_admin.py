@@ -29,8 +29,10 @@ class AdminAction:
     REVIEW_KEEP = "review_keep"
     STRIKE_AUTHOR = "strike_author"
     STRIKE_MERCHANT = "strike_merchant"
+    AUDIT_SCHEDULE = "audit_schedule"  # the mystery-shopper audits scheduled for a merchant (trust/services/audits.py)
 
-    ALL = (VERIFY, UNVERIFY, WARN, SUSPEND, REINSTATE, REVIEW_HIDE, REVIEW_KEEP, STRIKE_AUTHOR, STRIKE_MERCHANT)
+    ALL = (VERIFY, UNVERIFY, WARN, SUSPEND, REINSTATE, REVIEW_HIDE, REVIEW_KEEP, STRIKE_AUTHOR, STRIKE_MERCHANT,
+           AUDIT_SCHEDULE)
 
 
 class AdminAuditEntry(db.Model):

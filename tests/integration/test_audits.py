@@ -1,0 +1,109 @@
+"""Scheduling mystery-shopper audits on PostGIS (trust/services/audits.py): n distinct merchants drawn by risk,
+each given to an auditor who is not linked to it (owner, staff, its auditor within a year); none eligible is a
+stable error and schedules nothing; each audit is logged; only admins schedule."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from app.auth.models import Role
+from app.errors import PermissionDenied, ValidationFailed
+from tests import factories as f
+from trust.models_admin import AdminAction, AdminAuditEntry
+from trust.models_audits import Audit, AuditStatus
+from trust.services import audits
+
+
+@pytest.fixture
+def now(clock):
+    return clock.now()
+
+
+def _merchants(count: int):
+    stores = []
+    for i in range(count):
+        business = f.create_business(f.create_merchant(email=f"owner{i}@audits.test"), name=f"Shop {i}")
+        stores.append(f.create_store(business, name=f"Shop {i} street"))
+    return stores
+
+
+def test_schedule_picks_n_distinct_merchants_and_logs_each(db, now):
+    _merchants(6)
+    auditors = [f.create_user(Role.AUDITOR, email=f"a{i}@audits.test") for i in range(2)]
+    admin = f.create_user(Role.ADMIN)
+
+    made = audits.schedule(admin, 4, "2026Q4", now, seed=7)
+
+    assert len(made) == 4
+    assert len({audit.business_id for audit in made}) == 4
+    assert {audit.status for audit in made} == {AuditStatus.SCHEDULED}
+    assert sorted(audit.auditor_id for audit in made) == sorted([auditors[0].id] * 2 + [auditors[1].id] * 2)
+    logged = db.session.scalars(select(AdminAuditEntry).where(AdminAuditEntry.action == AdminAction.AUDIT_SCHEDULE))
+    assert sorted(entry.business_id for entry in logged) == sorted(audit.business_id for audit in made)
+    # the same quarter again draws only merchants not audited this quarter
+    again = audits.schedule(admin, 10, "2026Q4", now, seed=7)
+    assert len(again) == 2
+    assert not {audit.business_id for audit in again} & {audit.business_id for audit in made}
+
+
+def test_same_seed_same_picks(db, now):
+    _merchants(5)
+    f.create_user(Role.AUDITOR, email="a@audits.test")
+    admin = f.create_user(Role.ADMIN)
+    first = [audit.business_id for audit in audits.schedule(admin, 2, "2026Q3", now, seed="x")]
+    db.session.execute(Audit.__table__.delete())
+    assert [audit.business_id for audit in audits.schedule(admin, 2, "2026Q3", now, seed="x")] == first
+
+
+def test_an_owner_staff_member_or_recent_auditor_is_never_assigned(db, now):
+    (store,) = _merchants(1)
+    owner = store.business.owner
+    owner.role = Role.AUDITOR  # linked as owner
+    staff = f.add_staff(store, f.create_user(Role.AUDITOR, email="staff@audits.test"))
+    recent = f.create_user(Role.AUDITOR, email="recent@audits.test")
+    db.session.add(Audit(business_id=store.business_id, store_id=store.id, auditor_id=recent.id, quarter="2026Q1",
+                         status=AuditStatus.PASSED, checklist={}, notes="", created_at=now - timedelta(days=200)))
+    db.session.flush()
+    admin = f.create_user(Role.ADMIN)
+    before = db.session.scalar(select(func.count()).select_from(Audit))
+
+    with pytest.raises(audits.NoEligibleAuditor) as refused:
+        audits.schedule(admin, 1, "2026Q4", now)
+    assert refused.value.code == "no_eligible_auditor"
+    assert db.session.scalar(select(func.count()).select_from(Audit)) == before
+    assert staff.role == Role.AUDITOR
+
+    free = f.create_user(Role.AUDITOR, email="free@audits.test")
+    (audit,) = audits.schedule(admin, 1, "2026Q4", now)
+    assert audit.auditor_id == free.id
+
+
+def test_an_auditor_of_the_merchant_over_a_year_ago_may_audit_again(db, now):
+    (store,) = _merchants(1)
+    old = f.create_user(Role.AUDITOR, email="old@audits.test")
+    db.session.add(Audit(business_id=store.business_id, store_id=store.id, auditor_id=old.id, quarter="2025Q3",
+                         status=AuditStatus.PASSED, checklist={}, notes="", created_at=now - timedelta(days=400)))
+    db.session.flush()
+    (audit,) = audits.schedule(f.create_user(Role.ADMIN), 1, "2026Q4", now)
+    assert audit.auditor_id == old.id
+
+
+@pytest.mark.parametrize("role", [Role.RESIDENT, Role.AUDITOR, Role.MERCHANT])
+def test_only_admins_schedule(db, now, role):
+    _merchants(1)
+    f.create_user(Role.AUDITOR, email="a@audits.test")
+    with pytest.raises(PermissionDenied):
+        audits.schedule(f.create_user(role), 1, "2026Q4", now)
+    with pytest.raises(PermissionDenied):
+        audits.schedule(None, 1, "2026Q4", now)
+
+
+@pytest.mark.parametrize("n, quarter, field", [(0, "2026Q4", "n"), (51, "2026Q4", "n"), ("3", "2026Q4", "n"),
+                                               (True, "2026Q4", "n"), (1, "2026Q5", "quarter"), (1, None, "quarter")])
+def test_bad_inputs_are_validation_errors(db, now, n, quarter, field):
+    with pytest.raises(ValidationFailed) as refused:
+        audits.schedule(f.create_user(Role.ADMIN), n, quarter, now)
+    assert field in refused.value.details

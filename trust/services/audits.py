@@ -1,0 +1,132 @@
+"""Mystery-shopper audits (issue 14): the operator schedules a quarter's audits.
+
+``schedule`` reads each active merchant's risk from the integrity tables (its score, its score about 30 days
+ago, disputes opened at its stores in the last 90 days, how long it has been on Onsite), draws ``n`` distinct
+merchants with ``trust.audit_sampling.sample`` and gives each to an eligible auditor: an active account with
+the auditor role that is not the merchant's owner or staff at any of its stores and has not audited the same
+merchant within a year. The auditor with the fewest open audits gets it (ties: the lowest id). Merchants with
+an audit this quarter already, or without an open store, are not drawn. Each scheduled audit appends an admin
+audit-log row.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from app.auth.models import Role, User
+from app.errors import DomainError, ValidationFailed
+from app.extensions import db
+from app.merchants.models import Business, BusinessStatus, Store, StoreStaff, StoreStatus
+from trust.audit_sampling import MerchantRisk, sample
+from trust.models import Dispute
+from trust.models_admin import AdminAction
+from trust.models_audits import Audit, AuditStatus
+from trust.models_score import BusinessIntegrity, IntegrityWeek
+from trust.services.moderation import _log, require_admin
+
+__all__ = ["MAX_PER_SCHEDULE", "NoEligibleAuditor", "merchant_risks", "quarter_of", "schedule"]
+
+MAX_PER_SCHEDULE = 50
+RELINK_DAYS = 365  # an auditor does not audit the same merchant again within a year
+QUARTER = re.compile(r"^[0-9]{4}Q[1-4]$")
+
+
+class NoEligibleAuditor(DomainError):
+    code = "no_eligible_auditor"
+
+
+def quarter_of(now: datetime) -> str:
+    """The quarter ``now`` falls in (UTC), as "2026Q4"."""
+    return f"{now.year}Q{(now.month - 1) // 3 + 1}"
+
+
+def _checked(n: Any, quarter: Any) -> tuple[int, str]:
+    details = {}
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_PER_SCHEDULE:
+        details["n"] = _("Give a whole number from 1 to %(max)d.", max=MAX_PER_SCHEDULE)
+    if not isinstance(quarter, str) or not QUARTER.match(quarter):
+        details["quarter"] = _("Give a quarter such as 2026Q4.")
+    if details:
+        raise ValidationFailed(details=details)
+    return n, quarter
+
+
+def merchant_risks(now: datetime, *, exclude: set[int] = frozenset()) -> list[MerchantRisk]:
+    """What the sampling knows of each active merchant with an open store (see trust/audit_sampling.py)."""
+    open_store = select(Store.id).where(Store.business_id == Business.id, Store.status == StoreStatus.ACTIVE).exists()
+    rows = db.session.execute(
+        select(Business.id, Business.created_at, BusinessIntegrity.score)
+        .outerjoin(BusinessIntegrity, BusinessIntegrity.business_id == Business.id)
+        .where(Business.status == BusinessStatus.ACTIVE, open_store)).all()
+    ids = [row[0] for row in rows if row[0] not in exclude]
+    if not ids:
+        return []
+    month_ago = now - timedelta(days=30)
+    earlier: dict[int, int | None] = {}
+    for business_id, score in db.session.execute(  # the last week at least 30 days back wins
+            select(IntegrityWeek.business_id, IntegrityWeek.score)
+            .where(IntegrityWeek.business_id.in_(ids), IntegrityWeek.week <= month_ago.date())
+            .order_by(IntegrityWeek.business_id, IntegrityWeek.week)):
+        earlier[business_id] = score
+    disputes = dict(db.session.execute(
+        select(Store.business_id, func.count(Dispute.id)).join(Store, Store.id == Dispute.store_id)
+        .where(Store.business_id.in_(ids), Dispute.opened_at >= now - timedelta(days=90), Dispute.opened_at < now)
+        .group_by(Store.business_id)).all())
+    return [MerchantRisk(business_id=business_id, score=None if score is None else float(score),
+                         score_30_days_ago=None if earlier.get(business_id) is None else float(earlier[business_id]),
+                         disputes_90_days=disputes.get(business_id, 0),
+                         days_active=max((now - created_at).days, 0))
+            for business_id, created_at, score in rows if business_id not in exclude]
+
+
+def _auditor_for(business_id: int, auditors: list[User], load: dict[int, int], now: datetime) -> User:
+    linked = set(db.session.scalars(select(Business.owner_id).where(Business.id == business_id)))
+    linked |= set(db.session.scalars(select(StoreStaff.user_id).join(Store, Store.id == StoreStaff.store_id)
+                                     .where(Store.business_id == business_id)))
+    linked |= set(db.session.scalars(select(Audit.auditor_id).where(
+        Audit.business_id == business_id, Audit.created_at >= now - timedelta(days=RELINK_DAYS))))
+    eligible = [auditor for auditor in auditors if auditor.id not in linked]
+    if not eligible:
+        raise NoEligibleAuditor(_("No auditor can audit this merchant: each is linked to it (owner, staff, or "
+                                  "its auditor within the last year)."), details={"business_id": business_id})
+    return min(eligible, key=lambda auditor: (load.get(auditor.id, 0), auditor.id))
+
+
+def schedule(admin: User | None, n: Any, quarter: Any, now: datetime, seed: int | str | None = None) -> list[Audit]:
+    """Schedule ``n`` audits for ``quarter`` (all eligible merchants when fewer), drawn by risk with ``seed``
+    (the quarter when None). All or nothing: if a drawn merchant has no eligible auditor, nothing is scheduled.
+
+    :raises PermissionDenied: unless ``admin`` is an admin.
+    :raises ValidationFailed: ``n`` not 1..50, or ``quarter`` not like "2026Q4".
+    :raises NoEligibleAuditor: a drawn merchant has no auditor who may audit it.
+    """
+    require_admin(admin)
+    n, quarter = _checked(n, quarter)
+    auditors = list(db.session.scalars(select(User).where(User.role == Role.AUDITOR, User.is_active_account.is_(True))
+                                       .order_by(User.id)))
+    load = dict(db.session.execute(select(Audit.auditor_id, func.count()).where(Audit.status.in_(AuditStatus.OPEN))
+                                   .group_by(Audit.auditor_id)).all())
+    done = set(db.session.scalars(select(Audit.business_id).where(Audit.quarter == quarter)))
+    picked = sample(merchant_risks(now, exclude=done), n, seed=quarter if seed is None else seed)
+    assigned = []
+    for business_id in picked:  # every assignment first, so a refusal leaves nothing half scheduled
+        auditor = _auditor_for(business_id, auditors, load, now)
+        load[auditor.id] = load.get(auditor.id, 0) + 1
+        assigned.append((business_id, auditor))
+    audits = []
+    for business_id, auditor in assigned:
+        store_id = db.session.scalar(select(Store.id).where(Store.business_id == business_id,
+                                                            Store.status == StoreStatus.ACTIVE).order_by(Store.id))
+        audit = Audit(business_id=business_id, store_id=store_id, auditor_id=auditor.id, quarter=quarter,
+                      status=AuditStatus.SCHEDULED, checklist={}, notes="", created_at=now)
+        db.session.add(audit)
+        db.session.flush()
+        _log(admin, AdminAction.AUDIT_SCHEDULE, now, business_id=business_id, audit_id=audit.id, quarter=quarter,
+             auditor_id=auditor.id)
+        audits.append(audit)
+    return audits
