@@ -583,6 +583,24 @@ def test_figures_for_the_integrity_score(db, shop):
     assert services.overturned_no_shows(f.create_business().id, since, until) == 0
 
 
+def test_an_accepted_dispute_can_be_escalated_for_14_days_after_the_answer(db, shop):
+    accepted = open_on(shop, visit(shop))
+    services.answer_dispute(shop.owner, accepted.id, {"action": "accept", "offer": "refund_at_store",
+                                                      "amount": "20"}, [], NOW + timedelta(hours=3))
+    until = NOW + timedelta(hours=3, days=14)
+    assert services.escalate_by(accepted) == until
+    assert "escalate" in services.actions_for(shop.resident, accepted, until)
+    late = until + timedelta(seconds=1)
+    assert "escalate" not in services.actions_for(shop.resident, accepted, late)
+    with pytest.raises(Conflict) as excinfo:
+        services.escalate_dispute(shop.resident, accepted.id, "They never gave the refund.", late)
+    assert excinfo.value.code == "escalation_window_closed"
+    assert excinfo.value.details == {"escalate_by": until.isoformat()}
+    assert accepted.status == "merchant_accepted"
+    services.escalate_dispute(shop.resident, accepted.id, "They never gave the refund.", until)
+    assert accepted.status == "escalated" and services.escalate_by(accepted) is None
+
+
 def test_an_upheld_no_show_dispute_overturns_the_mark_on_the_booking(db, shop):
     no_show = visit(shop, hours=-5, status="no_show")
     wrongly = open_on(shop, no_show, reason="wrongly_marked_no_show")

@@ -257,6 +257,23 @@ def test_report_a_problem_from_the_booking_page_to_the_disputes_page(client, aut
     assert client.get(f"/bookings/{world.ended.id}/dispute").headers["Location"].endswith(f"/disputes/{dispute.id}")
 
 
+def test_the_resident_sees_until_when_to_ask_onsite_and_is_refused_after(client, auth, world):
+    dispute = accepted(world)
+    until = services.escalate_by(dispute)
+    login(auth, world.resident)
+    page = client.get(f"/disputes/{dispute.id}").get_data(as_text=True)
+    local = until.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Shanghai"))
+    assert 'data-testid="escalate-deadline"' in page and f"{local:%H:%M}" in page
+    assert api(client, world.resident, "GET", f"/api/v1/disputes/{dispute.id}").json["escalate_by"] == \
+        local.isoformat()
+    clock.travel(until + timedelta(minutes=1), tick=False)
+    late = api(client, world.resident, "POST", f"/api/v1/disputes/{dispute.id}/escalate",
+               json={"note": "They never gave the refund at the counter."})
+    assert late.status_code == 409 and late.json["error"]["code"] == "escalation_window_closed"
+    page = client.get(f"/disputes/{dispute.id}").get_data(as_text=True)
+    assert 'data-testid="escalate-deadline"' not in page and f"/disputes/{dispute.id}/escalate" not in page
+
+
 def test_the_form_says_what_is_wrong_without_a_500(client, auth, world):
     login(auth, world.resident)
     bad = auth.post(f"/bookings/{world.ended.id}/dispute",

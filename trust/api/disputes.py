@@ -140,6 +140,8 @@ class DisputeOut(Schema):
     merchant_offer_amount = Nested(DisputeMoneyOut, allow_none=True)
     answered_at = String(allow_none=True)
     escalated_at = String(allow_none=True)
+    escalate_by = String(allow_none=True, metadata={
+        "description": "Until when the resident may ask Onsite to decide a dispute the store accepted (else null)."})
     decided_at = String(allow_none=True)
     decision_note = String(allow_none=True)
     closed_at = String(allow_none=True)
@@ -222,6 +224,7 @@ def dispute_json(dispute: Dispute) -> dict:
         "merchant_answer": dispute.merchant_answer, "merchant_offer": dispute.merchant_offer,
         "merchant_offer_amount": _money(dispute.merchant_offer_amount, dispute.currency),
         "answered_at": _iso(dispute.answered_at, zone), "escalated_at": _iso(dispute.escalated_at, zone),
+        "escalate_by": _iso(services.escalate_by(dispute), zone),
         "decided_at": _iso(dispute.decided_at, zone), "decision_note": dispute.decision_note,
         "closed_at": _iso(dispute.closed_at, zone),
         "photos": [{"side": p.side, **{k: v for k, v in picture(p.image.digest, p.image.widths, p.image.width,
@@ -332,10 +335,10 @@ def withdraw(dispute_id: int, body):
 @bp.auth_required(api_auth)
 @bp.input(DisputeNoteIn, arg_name="body")
 @bp.output(DisputeOut)
-@bp.doc(responses={**WRITE_ERRORS, 409: "invalid_transition"})
+@bp.doc(responses={**WRITE_ERRORS, 409: "invalid_transition or escalation_window_closed"})
 def escalate(dispute_id: int, body):
     """Ask Onsite's operator to decide: the store accepted but did not do what it said, or it did not answer
-    by `respond_by`. Say why in `note`."""
+    by `respond_by`. Say why in `note`; an accepted dispute until `escalate_by` (14 days after the answer)."""
     return _answer(services.escalate_dispute(actor(), dispute_id, body["note"], clock.now()))
 
 

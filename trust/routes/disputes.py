@@ -105,6 +105,7 @@ def _detail_page(dispute, errors: dict | None = None, values=None, status: int =
     return render_template("trust/disputes_detail.html", dispute=dispute, zone=ZoneInfo(dispute.store.timezone),
                            now=now, actions=services.actions_for(current_user, dispute, now),
                            entries=services.dispute_entries(dispute), errors=errors or {}, values=values or {},
+                           escalate_by=services.escalate_by(dispute),
                            offers=list(MerchantOffer), max_photos=MAX_DISPUTE_PHOTOS,
                            is_resident=dispute.resident_id == current_user.id,
                            is_store=services.is_merchant_side(current_user, dispute.store)), status

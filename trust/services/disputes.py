@@ -59,8 +59,8 @@ from trust.services.integrity import recompute_business
 from trust.states import OPEN, REASON_LABELS, DisputeStatus, MerchantOffer, assert_transition
 
 __all__ = [
-    "ANSWER_WINDOW", "DISPUTE_WINDOW", "MAX_AMOUNT", "actions_for", "add_dispute_photos", "answer_dispute",
-    "confirm_received", "dispute_entries",
+    "ANSWER_WINDOW", "DISPUTE_WINDOW", "ESCALATE_WINDOW", "MAX_AMOUNT", "actions_for", "add_dispute_photos",
+    "answer_dispute", "confirm_received", "dispute_entries", "escalate_by",
     "decide_dispute", "dispute_of_booking", "dispute_window", "disputes_of_resident", "disputes_of_store",
     "escalate_dispute", "escalated_disputes", "get_dispute", "is_merchant_side", "open_dispute", "sweep_disputes",
     "withdraw_dispute",
@@ -70,6 +70,7 @@ D = DisputeStatus
 B = BookingStatus
 DISPUTE_WINDOW = timedelta(days=7)
 ANSWER_WINDOW = timedelta(hours=48)
+ESCALATE_WINDOW = timedelta(days=14)  # after the store accepted: time to tell Onsite it did not do it
 MAX_AMOUNT = Decimal("99999999.99")
 NOTE_MAX = 2000
 # Bookings where the store did something to the visit: the window runs from that change.
@@ -145,6 +146,14 @@ def escalated_disputes(actor: User, limit: int = 200) -> list[Dispute]:
                                    .order_by(Dispute.escalated_at, Dispute.id).limit(limit)))
 
 
+def escalate_by(dispute: Dispute) -> datetime | None:
+    """Until when the resident may ask Onsite to decide a dispute the store accepted (14 days from its answer);
+    None in every other state (an unanswered dispute goes to Onsite by itself after the store's 48 hours)."""
+    if dispute.status != D.MERCHANT_ACCEPTED or dispute.answered_at is None:
+        return None
+    return dispute.answered_at + ESCALATE_WINDOW
+
+
 def actions_for(actor: User | None, dispute: Dispute, now: datetime) -> list[str]:
     """What the actor may do to the dispute now (answer, add_photos, withdraw, escalate, confirm, decide): what
     pages offer and the API tells clients. The verbs check again; this only saves a refused click."""
@@ -155,7 +164,8 @@ def actions_for(actor: User | None, dispute: Dispute, now: datetime) -> list[str
     if dispute.resident_id == actor.id:
         if status in OPEN:
             actions += ["add_photos", "withdraw"]
-        if status == D.MERCHANT_ACCEPTED or (status == D.OPENED and now > dispute.respond_by):
+        if (status == D.MERCHANT_ACCEPTED and now <= escalate_by(dispute)) or \
+                (status == D.OPENED and now > dispute.respond_by):
             actions.append("escalate")
         if status in (D.MERCHANT_ACCEPTED, D.UPHELD) and db.session.scalar(select(func.count(CompensationEntry.id))
                                                                            .where(*_owed_to_resident_filter(dispute))):
@@ -486,6 +496,7 @@ def escalate_dispute(actor: User, dispute_id: int, note: Any, now: datetime) -> 
 
     :raises NotFound, PermissionDenied: unless the actor is its resident.
     :raises InvalidTransition: from any other state, or before the store's deadline.
+    :raises Conflict: ``escalation_window_closed`` more than 14 days after the store accepted (``escalate_by``).
     :raises ValidationFailed: without a note saying why (10 characters at least).
     """
     dispute = _resident_action(actor, dispute_id)
@@ -501,6 +512,11 @@ def escalate_dispute(actor: User, dispute_id: int, note: Any, now: datetime) -> 
     if dispute.status not in (D.OPENED, D.MERCHANT_ACCEPTED):
         raise InvalidTransition(_("Only a dispute the store accepted (or left unanswered) can be sent to Onsite."),
                                 details={"from": dispute.status, "to": D.ESCALATED})
+    until = escalate_by(dispute)
+    if until is not None and now > until:
+        raise Conflict(_("The 14 days to ask Onsite to decide ended on %(deadline)s.",
+                         deadline=format_when(until, dispute.store.timezone, "long")),
+                       code="escalation_window_closed", details={"escalate_by": until.isoformat()})
     _event(dispute, D.ESCALATED, actor, note, now)
     _tell(_owner(dispute), dispute, lambda f: _("Dispute sent to Onsite: %(title)s", **f),
           lambda f: _("%(name)s asked Onsite's operator to decide their dispute about the visit on %(visit)s.", **f))
