@@ -107,3 +107,22 @@ def test_bad_inputs_are_validation_errors(db, now, n, quarter, field):
     with pytest.raises(ValidationFailed) as refused:
         audits.schedule(f.create_user(Role.ADMIN), n, quarter, now)
     assert field in refused.value.details
+
+
+def test_risks_are_read_from_the_integrity_tables(db, now):
+    from trust.audit_sampling import weight
+    from trust.models_score import BusinessIntegrity, IntegrityWeek
+
+    store, calm = _merchants(2)
+    db.session.add(BusinessIntegrity(business_id=store.business_id, score=40, visits=30, parts=[], counts={},
+                                     computed_at=now))
+    monday = (now - timedelta(days=35)).date()
+    monday -= timedelta(days=monday.weekday())
+    db.session.add(IntegrityWeek(business_id=store.business_id, week=monday, score=60, parts=[], computed_at=now))
+    db.session.flush()
+
+    risks = {risk.business_id: risk for risk in audits.merchant_risks(now)}
+    assert (risks[store.business_id].score, risks[store.business_id].score_30_days_ago) == (40.0, 60.0)
+    assert risks[calm.business_id].score is None
+    assert weight(risks[store.business_id]) > weight(risks[calm.business_id])
+    assert audits.merchant_risks(now, exclude={store.business_id, calm.business_id}) == []
