@@ -103,6 +103,7 @@ ERROR_CODES: dict[str, ErrorCode] = _codes(
     ("report_decided", 409, "This review report has been decided already."),
     # -- mystery-shopper audits (trust/services/audits.py) ------------------------------------------
     ("no_eligible_auditor", 409, "No auditor may audit a drawn merchant (owner, staff, or its auditor within a year)."),
+    ("audit_decided", 409, "The audit's checklist has been filled already: it passed or failed."),
 )
 
 

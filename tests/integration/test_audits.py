@@ -126,3 +126,57 @@ def test_risks_are_read_from_the_integrity_tables(db, now):
     assert risks[calm.business_id].score is None
     assert weight(risks[store.business_id]) > weight(risks[calm.business_id])
     assert audits.merchant_risks(now, exclude={store.business_id, calm.business_id}) == []
+
+
+ALL_YES = dict.fromkeys(audits.CHECKLIST, True)
+
+
+@pytest.fixture
+def scheduled(db, now):
+    (store,) = _merchants(1)
+    auditor = f.create_user(Role.AUDITOR, email="shopper@audits.test")
+    (audit,) = audits.schedule(f.create_user(Role.ADMIN), 1, "2026Q4", now)
+    return audit, auditor, store
+
+
+def test_all_yes_passes_any_no_fails_and_it_is_filled_once(db, now, scheduled):
+    audit, auditor, store = scheduled
+    offering = f.create_offering(store)
+    booking = f.create_booking(f.create_slot(offering, now - timedelta(days=1)), auditor, status="completed")
+
+    done = audits.record_checklist(auditor, audit.id, ALL_YES, "  Lovely  ", now, booking_id=booking.id)
+    assert (done.status, done.notes, done.booking_id, done.decided_at) == (AuditStatus.PASSED, "Lovely", booking.id,
+                                                                           now)
+    with pytest.raises(audits.Conflict) as refused:
+        audits.record_checklist(auditor, audit.id, ALL_YES, "", now)
+    assert refused.value.code == "audit_decided"
+
+    other = Audit(business_id=store.business_id, store_id=store.id, auditor_id=auditor.id, quarter="2026Q3",
+                  status=AuditStatus.SCHEDULED, checklist={}, notes="", created_at=now)
+    db.session.add(other)
+    db.session.flush()
+    failed = audits.record_checklist(auditor, other.id, {**ALL_YES, "hygiene": False}, None, now)
+    assert failed.status == AuditStatus.FAILED and failed.checklist["hygiene"] is False
+
+
+@pytest.mark.parametrize("who", ["other_auditor", "admin", "owner", "anonymous"])
+def test_only_the_assigned_auditor_may_fill_it(db, now, scheduled, who):
+    audit, auditor, store = scheduled
+    actor = {"other_auditor": lambda: f.create_user(Role.AUDITOR), "admin": lambda: f.create_user(Role.ADMIN),
+             "owner": lambda: store.business.owner, "anonymous": lambda: None}[who]()
+    with pytest.raises(audits.NotFound):
+        audits.record_checklist(actor, audit.id, ALL_YES, "", now)
+    assert audit.status == AuditStatus.SCHEDULED
+    assert audits.audits_of(actor) == []
+    assert audits.audits_of(auditor) == [audit]
+
+
+def test_missing_answers_long_notes_and_someone_elses_booking_are_refused(db, now, scheduled):
+    audit, auditor, store = scheduled
+    stranger_booking = f.create_booking(f.create_slot(f.create_offering(store), now - timedelta(days=1)))
+    with pytest.raises(ValidationFailed) as refused:
+        audits.record_checklist(auditor, audit.id, {"hygiene": "yes"}, "x" * 2001, now, booking_id=stranger_booking.id)
+    assert set(refused.value.details) == {*audits.CHECKLIST, "notes", "booking_id"}
+    with pytest.raises(audits.NotFound):
+        audits.record_checklist(auditor, "1", ALL_YES, "", now)
+    assert audit.status == AuditStatus.SCHEDULED

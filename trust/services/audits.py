@@ -19,9 +19,10 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from app.auth.models import Role, User
-from app.errors import DomainError, ValidationFailed
+from app.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.extensions import db
 from app.merchants.models import Business, BusinessStatus, Store, StoreStaff, StoreStatus
+from bookings.models import Booking
 from trust.audit_sampling import MerchantRisk, sample
 from trust.models import Dispute
 from trust.models_admin import AdminAction
@@ -29,9 +30,13 @@ from trust.models_audits import Audit, AuditStatus
 from trust.models_score import BusinessIntegrity, IntegrityWeek
 from trust.services.moderation import _log, require_admin
 
-__all__ = ["MAX_PER_SCHEDULE", "NoEligibleAuditor", "merchant_risks", "quarter_of", "schedule"]
+__all__ = ["CHECKLIST", "MAX_PER_SCHEDULE", "NoEligibleAuditor", "audits_of", "get_audit", "merchant_risks",
+           "quarter_of", "record_checklist", "schedule"]
 
 MAX_PER_SCHEDULE = 50
+NOTES_MAX = 2000
+# The checklist's questions, in the order the auditor's form asks them: all "yes" passes, any "no" fails.
+CHECKLIST = ("price_as_listed", "as_described", "duration_kept", "hygiene", "staff_courtesy")
 RELINK_DAYS = 365  # an auditor does not audit the same merchant again within a year
 QUARTER = re.compile(r"^[0-9]{4}Q[1-4]$")
 
@@ -130,3 +135,61 @@ def schedule(admin: User | None, n: Any, quarter: Any, now: datetime, seed: int 
              auditor_id=auditor.id)
         audits.append(audit)
     return audits
+
+
+# -- the auditor's side ---------------------------------------------------------------------------------------
+
+def audits_of(auditor: User | None) -> list[Audit]:
+    """The auditor's audits, open ones first, newest first."""
+    if auditor is None or auditor.role != Role.AUDITOR:
+        return []
+    return list(db.session.scalars(select(Audit).where(Audit.auditor_id == auditor.id)
+                                   .order_by(Audit.status.in_(AuditStatus.OPEN).desc(), Audit.created_at.desc(),
+                                             Audit.id.desc())))
+
+
+def get_audit(actor: User | None, audit_id: Any) -> Audit:
+    """The audit, for its assigned auditor only.
+
+    :raises NotFound: no such audit, or the actor is not its auditor (others do not learn it exists).
+    """
+    audit = db.session.get(Audit, audit_id) if isinstance(audit_id, int) and 0 < audit_id < 2**31 else None
+    if audit is None or actor is None or audit.auditor_id != actor.id:
+        raise NotFound(_("No such audit."))
+    return audit
+
+
+def record_checklist(actor: User | None, audit_id: Any, answers: Any, notes: Any, now: datetime,
+                     booking_id: Any = None) -> Audit:
+    """The assigned auditor's checklist: a yes/no answer (bool) to each of ``CHECKLIST`` and notes; all yes
+    passes, any no fails. ``booking_id``, when given, must be the auditor's own booking at the audited store.
+
+    :raises NotFound: not the audit's auditor (or no such audit).
+    :raises Conflict: ``audit_decided`` when the checklist was filled already.
+    :raises ValidationFailed: a missing or non-yes/no answer, notes too long, or a booking not theirs there.
+    """
+    audit = get_audit(actor, audit_id)
+    if audit.status not in AuditStatus.OPEN:
+        raise Conflict(_("This audit's checklist has been filled already."), code="audit_decided")
+    answers = answers if isinstance(answers, dict) else {}
+    details = {key: _("Answer yes or no.") for key in CHECKLIST if not isinstance(answers.get(key), bool)}
+    text = notes.strip() if isinstance(notes, str) else ""
+    if notes is not None and not isinstance(notes, str):
+        details["notes"] = _("Write text.")
+    elif len(text) > NOTES_MAX:
+        details["notes"] = _("Write at most %(max)d characters.", max=NOTES_MAX)
+    if booking_id is not None:
+        booking = (db.session.get(Booking, booking_id)
+                   if isinstance(booking_id, int) and not isinstance(booking_id, bool) and 0 < booking_id < 2**31
+                   else None)
+        if booking is None or booking.resident_id != actor.id or booking.store_id != audit.store_id:
+            details["booking_id"] = _("Choose one of your own bookings at the audited store.")
+    if details:
+        raise ValidationFailed(details=details)
+    audit.checklist = {key: answers[key] for key in CHECKLIST}
+    audit.notes = text
+    audit.booking_id = booking_id
+    audit.status = AuditStatus.PASSED if all(audit.checklist.values()) else AuditStatus.FAILED
+    audit.decided_at = now
+    db.session.flush()
+    return audit
