@@ -45,6 +45,9 @@ TABLE: dict[str, str] = {
     'GET /admin/merchants': 'L 403 403 403 403 403 403 200',
     'GET /admin/merchants/<int:business_id>': 'L 403 403 403 403 403 403 200',
     'GET /admin/queues': 'L 403 403 403 403 403 403 200',
+    'GET /audits': 'L 200 200 200 200 200 200 200',  # a list of one's own audits: empty unless an auditor
+    'GET /audits/<int:audit_id>': 'L 404 404 404 404 404 404 404',
+    'POST /audits/<int:audit_id>': 'L 404 404 404 404 404 404 404',
     'POST /admin/merchants/<int:business_id>/<any(verify, unverify, warn, suspend, reinstate):action>': 'L 403 403 403 403 403 403 302',  # noqa: E501
     'POST /admin/review-reports/<int:report_id>': 'L 403 403 403 403 403 403 404',
     'GET /api/v1/admin/merchants': '401 403 403 403 403 403 403 200',
@@ -154,6 +157,7 @@ TABLE: dict[str, str] = {
     'POST /api/v1/bookings/<int:booking_id>/self-checkin': '401 422 422 422 422 422 422 422',
     'POST /api/v1/businesses': '401 422 422 422 422 422 422 422',
     'POST /api/v1/checkins': '401 422 422 422 422 422 422 422',
+    'POST /api/v1/compensation/<int:compensation_id>/close': '401 422 422 422 422 422 422 422',
     'POST /api/v1/disputes/<int:dispute_id>/answer': '401 422 422 422 422 422 422 422',
     'POST /api/v1/disputes/<int:dispute_id>/confirm-received': '401 409 404 403 404 403 404 403',
     'POST /api/v1/disputes/<int:dispute_id>/decide': '401 422 422 422 422 422 422 422',
@@ -274,7 +278,8 @@ def _value(name: str, converter: str, world) -> str:
         "token": "no-such-invitation", "filename": "css/site.css", "name": "no-such-photo.jpg",
         "photo_id": world.photo_id, "dispute_id": world.dispute_id, "review_id": world.review_id,
         "conversation_id": world.conversation_id, "message_id": world.message_id,
-        "report_id": NO_SUCH_ID, "resident_id": world.users["resident"].id,
+        "report_id": NO_SUCH_ID, "resident_id": world.users["resident"].id, "compensation_id": NO_SUCH_ID,
+        "audit_id": NO_SUCH_ID,  # none of the visitors is an auditor: every audit page is "not found" to them
     }
     assert name in values, f"no value for path parameter <{name}>: add one to _value() in {__file__}"
     return str(values[name])

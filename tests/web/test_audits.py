@@ -1,0 +1,78 @@
+"""The auditor's pages (trust/routes/audits.py): the assigned auditor lists and fills the checklist (all yes
+passes, a missing answer is marked on the form and nothing is lost), anyone else gets 404; the merchant's
+booking page and API for the auditor's booking carry no trace of the audit."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from app import clock
+from app.auth.models import Role
+from app.extensions import db
+from tests import factories as f
+from trust.models_audits import AuditStatus
+from trust.services import audits
+
+YES = dict.fromkeys(audits.CHECKLIST, "yes")
+
+
+@pytest.fixture
+def world(app, db):
+    now = clock.now()
+    owner = f.create_merchant(email="owner@glaze.test")
+    store = f.create_store(f.create_business(owner, name="Glaze Lab"), name="Glaze Lab street")
+    auditor = f.create_user(Role.AUDITOR, email="mei@glaze.test")
+    (audit,) = audits.schedule(f.create_user(Role.ADMIN), 1, "2026Q4", now)
+    booking = f.create_booking(f.create_slot(f.create_offering(store), now - timedelta(days=1)), auditor,
+                               status="completed")
+    db.session.commit()
+    return audit, auditor, owner, booking
+
+
+def test_the_auditor_fills_the_checklist_and_it_passes(world, auth, client):
+    audit, auditor, _, booking = world
+    auth.login(auditor.email)
+    assert f"/audits/{audit.id}" in client.get("/audits").get_data(as_text=True)
+
+    missing = auth.post(f"/audits/{audit.id}", {**YES, "hygiene": "", "notes": "Kept my notes"})
+    page = missing.get_data(as_text=True)
+    assert missing.status_code == 422 and 'data-testid="error-hygiene"' in page and "Kept my notes" in page
+
+    done = auth.post(f"/audits/{audit.id}", {**YES, "notes": "Fine", "booking_id": str(booking.id)})
+    assert done.status_code == 302
+    db.session.refresh(audit)
+    assert (audit.status, audit.booking_id, audit.notes) == (AuditStatus.PASSED, booking.id, "Fine")
+    again = auth.post(f"/audits/{audit.id}", {**YES, "hygiene": "no"}, follow_redirects=True)
+    assert "filled already" in again.get_data(as_text=True)
+    db.session.refresh(audit)
+    assert audit.status == AuditStatus.PASSED
+
+
+def test_someone_else_gets_not_found(world, auth, client):
+    audit, _, owner, _ = world
+    other = f.create_user(Role.AUDITOR, email="lin@glaze.test")
+    db.session.commit()
+    for who in (other, owner):
+        auth.login(who.email)
+        assert client.get(f"/audits/{audit.id}").status_code == 404
+        assert auth.post(f"/audits/{audit.id}", YES).status_code == 404
+        assert f"/audits/{audit.id}" not in client.get("/audits").get_data(as_text=True)
+        auth.logout()
+    db.session.refresh(audit)
+    assert audit.status == AuditStatus.SCHEDULED
+
+
+def test_the_merchant_sees_nothing_of_the_audit_on_the_booking(world, auth, client):
+    audit, auditor, owner, booking = world
+    auth.login(auditor.email)
+    auth.post(f"/audits/{audit.id}", {**YES, "booking_id": str(booking.id)})
+    auth.logout()
+    auth.login(owner.email)
+    page = client.get(f"/bookings/{booking.id}")
+    listing = client.get(f"/merchant/stores/{booking.store_id}/bookings")
+    api = client.get(f"/api/v1/bookings/{booking.id}", headers=f.token_for(owner))
+    assert (page.status_code, listing.status_code, api.status_code) == (200, 200, 200)
+    for text in (page.get_data(as_text=True), listing.get_data(as_text=True), api.get_data(as_text=True)):
+        assert "audit" not in text.lower()
