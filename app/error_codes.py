@@ -94,6 +94,7 @@ ERROR_CODES: dict[str, ErrorCode] = _codes(
     ("reason_not_applicable", 422, "The dispute reason does not fit what happened to the booking."),
     ("not_overcharged", 422, "The payment recorded at the store is not more than the listed price x party."),
     ("answer_window_closed", 409, "The store's 48 hours to answer are over: the dispute goes to the operator."),
+    ("entry_not_owed", 409, "The compensation entry is settled or waived already (details: status)."),
     ("escalation_window_closed", 409,
      "The 14 days to ask Onsite to decide an accepted dispute are over (details: escalate_by)."),
     ("nothing_to_confirm", 409, "No refund, voucher or compensation of this dispute is waiting for confirmation."),

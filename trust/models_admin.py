@@ -30,9 +30,11 @@ class AdminAction:
     STRIKE_AUTHOR = "strike_author"
     STRIKE_MERCHANT = "strike_merchant"
     AUDIT_SCHEDULE = "audit_schedule"  # the mystery-shopper audits scheduled for a merchant (trust/services/audits.py)
+    LEDGER_SETTLE = "ledger_settle"  # a compensation entry marked settled (trust/services/ledger.py close_entry)
+    LEDGER_WAIVE = "ledger_waive"  # a compensation entry waived
 
     ALL = (VERIFY, UNVERIFY, WARN, SUSPEND, REINSTATE, REVIEW_HIDE, REVIEW_KEEP, STRIKE_AUTHOR, STRIKE_MERCHANT,
-           AUDIT_SCHEDULE)
+           AUDIT_SCHEDULE, LEDGER_SETTLE, LEDGER_WAIVE)
 
 
 class AdminAuditEntry(db.Model):

@@ -30,6 +30,7 @@ from bookings.models import Booking, BookingEvent, Notification, OfflinePayment,
 from tests import factories as f
 from trust import score, services
 from trust.models import CompensationEntry, Dispute, DisputeEvent, DisputePhoto, Party
+from trust.models_admin import AdminAuditEntry
 from trust.services import integrity
 from trust.states import ALLOWED, OPEN, DisputeStatus, assert_transition, can_transition
 
@@ -581,6 +582,35 @@ def test_figures_for_the_integrity_score(db, shop):
     assert services.merchant_response_times(business, since, until) == [timedelta(hours=2), timedelta(hours=30)]
     assert services.overturned_no_shows(business, since, until) == 1
     assert services.overturned_no_shows(f.create_business().id, since, until) == 0
+
+
+def test_the_operator_settles_or_waives_ledger_entries_with_an_audit_row(db, shop):
+    dispute = escalated(shop)
+    services.decide_dispute(shop.admin, dispute.id, {"outcome": "upheld", "note": "Photos show a short class.",
+                                                     "compensation": "60.00"}, NOW + timedelta(days=1))
+    advance, recovery = db.session.scalars(select(CompensationEntry).where(CompensationEntry.dispute_id == dispute.id)
+                                           .order_by(CompensationEntry.id)).all()
+    with pytest.raises(PermissionDenied):
+        services.close_entry(shop.owner, recovery.id, "waive", "We never agreed.", NOW + timedelta(days=2))
+    with pytest.raises(ValidationFailed) as excinfo:
+        services.close_entry(shop.admin, recovery.id, "pay", "Paid by transfer.", NOW + timedelta(days=2))
+    assert "action" in excinfo.value.details
+    with pytest.raises(ValidationFailed):
+        services.close_entry(shop.admin, recovery.id, "settle", "", NOW + timedelta(days=2))
+    with pytest.raises(NotFound):
+        services.close_entry(shop.admin, 2**31 - 1, "settle", "Paid by transfer.", NOW + timedelta(days=2))
+    services.close_entry(shop.admin, recovery.id, "settle", "Paid by bank transfer.", NOW + timedelta(days=2))
+    services.close_entry(shop.admin, advance.id, "waive", "Resident declined it.", NOW + timedelta(days=2))
+    assert (recovery.status, recovery.settled_at, advance.status) == ("settled", NOW + timedelta(days=2), "waived")
+    assert services.balances_of("business", shop.store.business_id) == []
+    with pytest.raises(Conflict) as again:
+        services.close_entry(shop.admin, recovery.id, "waive", "Oops, twice.", NOW + timedelta(days=3))
+    assert again.value.code == "entry_not_owed"
+    log = db.session.scalars(select(AdminAuditEntry).where(AdminAuditEntry.dispute_id == dispute.id)
+                             .order_by(AdminAuditEntry.id)).all()
+    assert [(a.action, a.actor_id, a.business_id, a.reason, a.details["entry_id"]) for a in log] == [
+        ("ledger_settle", shop.admin.id, shop.store.business_id, "Paid by bank transfer.", recovery.id),
+        ("ledger_waive", shop.admin.id, None, "Resident declined it.", advance.id)]
 
 
 def test_an_accepted_dispute_can_be_escalated_for_14_days_after_the_answer(db, shop):

@@ -274,6 +274,25 @@ def test_the_resident_sees_until_when_to_ask_onsite_and_is_refused_after(client,
     assert 'data-testid="escalate-deadline"' not in page and f"/disputes/{dispute.id}/escalate" not in page
 
 
+def test_only_the_operator_settles_a_ledger_entry_through_the_api(client, world):
+    dispute = escalated(world)
+    services.decide_dispute(world.users["admin"], dispute.id, {"outcome": "upheld", "note": "Upheld.",
+                                                               "compensation": "25"}, clock.now())
+    db.session.commit()
+    entry = db.session.scalars(select(CompensationEntry).where(CompensationEntry.dispute_id == dispute.id,
+                                                               CompensationEntry.reason == "recovery")).one()
+    path = f"/api/v1/compensation/{entry.id}/close"
+    body = {"action": "settle", "note": "Paid by bank transfer."}
+    assert api(client, world.owner, "POST", path, json=body).status_code == 403
+    assert api(client, world.users["admin"], "POST", path, json={"action": "pay", "note": "x"}).status_code == 422
+    done = api(client, world.users["admin"], "POST", path, json=body)
+    assert done.status_code == 200 and done.json["status"] == "settled" and done.json["settled_at"]
+    again = api(client, world.users["admin"], "POST", path, json=body)
+    assert again.status_code == 409 and again.json["error"]["code"] == "entry_not_owed"
+    ledger = api(client, world.owner, "GET", f"/api/v1/businesses/{world.store.business_id}/ledger").json
+    assert ledger["balances"] == [] and {e["status"] for e in ledger["entries"]} == {"settled"}
+
+
 def test_the_form_says_what_is_wrong_without_a_500(client, auth, world):
     login(auth, world.resident)
     bad = auth.post(f"/bookings/{world.ended.id}/dispute",

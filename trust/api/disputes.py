@@ -62,6 +62,12 @@ class DisputeNoteIn(Schema):
         "description": "Why (to escalate: 10-2000 characters, required)."})
 
 
+class LedgerCloseIn(Schema):
+    action = String(required=True, validate=OneOf(["settle", "waive"]), metadata={
+        "description": "settle (paid outside Onsite) or waive"})
+    note = String(required=True, validate=Length(min=2, max=500), metadata={"description": "Why (2-500 characters)."})
+
+
 class DisputeDecisionIn(Schema):
     outcome = String(required=True, validate=OneOf(["upheld", "rejected"]))
     note = String(required=True, validate=Length(max=2200), metadata={"description": "The decision's reasons."})
@@ -386,6 +392,23 @@ def business_ledger(business_id: int):
     """What your business owes residents and Onsite, and is owed, newest first (the owner)."""
     business, entries, balances = services.business_ledger(actor(), business_id)
     return _ledger("business", business.id, entries, balances)
+
+
+
+class ClosedEntryOut(LedgerEntryOut):
+    """A compensation entry just settled or waived (the ledger's entry, as its own schema in /docs)."""
+
+
+@bp.post("/compensation/<int:compensation_id>/close")
+@bp.auth_required(api_auth)
+@bp.input(LedgerCloseIn, arg_name="body")
+@bp.output(ClosedEntryOut)
+@bp.doc(tags=["Compensation"], responses={**WRITE_ERRORS, 409: "entry_not_owed"})
+def close_compensation(compensation_id: int, body):
+    """Mark an owed compensation entry settled or waived, saying why (admins; written to the admin audit log)."""
+    entry = services.close_entry(actor(), compensation_id, body["action"], body["note"], clock.now())
+    db.session.commit()
+    return entry_json(entry)
 
 
 UPLOAD_ENDPOINTS = {"trust_disputes_api.add_photos", "trust_disputes.open_form", "trust_disputes.answer"}

@@ -10,17 +10,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from flask_babel import gettext as _
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from app.auth.models import User
+from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
 from app.merchants.models import Business, Store
 from app.merchants.services import get_business
 from trust.models import CompensationEntry, Dispute, DisputeEvent, DisputeReason, EntryStatus, Party
+from trust.models_admin import AdminAction
+from trust.services.moderation import _log, _reason, require_admin
 from trust.states import DisputeStatus as D
 
-__all__ = ["Balance", "balances_of", "business_ledger", "merchant_response_times", "overturned_no_shows",
+__all__ = ["LEDGER_ACTIONS", "Balance", "balances_of", "business_ledger", "close_entry", "merchant_response_times",
+           "overturned_no_shows",
            "resident_ledger", "upheld_by_reason"]
 
 
@@ -75,6 +80,38 @@ def business_ledger(actor: User, business_id: int, limit: int = 200) -> tuple[Bu
     """
     business = get_business(actor, business_id, manage=True)
     return business, _entries_of(Party.BUSINESS, business.id, limit), balances_of(Party.BUSINESS, business.id)
+
+
+LEDGER_ACTIONS = {"settle": (EntryStatus.SETTLED, AdminAction.LEDGER_SETTLE),
+                  "waive": (EntryStatus.WAIVED, AdminAction.LEDGER_WAIVE)}
+
+
+def close_entry(actor: User, entry_id: int, action: str, note: str, now: datetime) -> CompensationEntry:
+    """The operator marks an owed entry settled (paid outside Onsite) or waives it, saying why; one admin audit
+    row (``ledger_settle`` / ``ledger_waive``) on the business it concerns and the dispute.
+
+    :raises PermissionDenied: unless the actor is an admin. :raises NotFound: when there is no such entry.
+    :raises ValidationFailed: on an unknown action or no note. :raises Conflict: ``entry_not_owed``.
+    """
+    require_admin(actor)
+    if action not in LEDGER_ACTIONS:
+        raise ValidationFailed(details={"action": _("Choose settle or waive.")})
+    note = _reason(note, field="note")
+    entry = db.session.scalar(select(CompensationEntry).where(CompensationEntry.id == entry_id).with_for_update()
+                              .execution_options(populate_existing=True))
+    if entry is None:
+        raise NotFound(_("No such ledger entry."))
+    if entry.status != EntryStatus.OWED:
+        raise Conflict(_("This entry is %(status)s already.", status=entry.status), code="entry_not_owed",
+                       details={"status": entry.status})
+    status, audit_action = LEDGER_ACTIONS[action]
+    entry.status, entry.settled_at = status, now
+    business_id = (entry.debtor_id if entry.debtor_kind == Party.BUSINESS
+                   else entry.creditor_id if entry.creditor_kind == Party.BUSINESS else None)
+    _log(actor, audit_action, now, business_id=business_id, dispute_id=entry.dispute_id, reason=note,
+         entry_id=entry.id, amount=f"{entry.amount:.2f}", currency=entry.currency, debtor=entry.debtor_kind,
+         creditor=entry.creditor_kind)
+    return entry
 
 
 # -- figures Trust II counts ------------------------------------------------------------------------------------
