@@ -27,8 +27,8 @@ response_time         10    median time from a dispute's opening to the store's 
                             disputes' worth of prior at full marks.
 review_fraud          10    review-fraud strikes: days on which reviews of its stores were held as a burst or
                             as same-day accounts' (and not released): -25 each.
-audits                 5    failed mystery-shopper audits: -50 each. Audits do not exist yet (Trust II's
-                            later part): this part has its weight and no data, so it stays at 100.
+audits                 5    failed mystery-shopper audits decided in the window (trust/models_audits.py):
+                            -50 each; with no audits decided the part stays at 100.
 ==================  ======  ==============================================================================
 
 Few data never make a score swing: every rate is a Wilson lower bound (z = 1.96) of the bad events' share, so

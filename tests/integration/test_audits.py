@@ -180,3 +180,17 @@ def test_missing_answers_long_notes_and_someone_elses_booking_are_refused(db, no
     with pytest.raises(audits.NotFound):
         audits.record_checklist(auditor, "1", ALL_YES, "", now)
     assert audit.status == AuditStatus.SCHEDULED
+
+
+def test_a_failed_audit_within_90_days_counts_in_the_score(db, now, scheduled):
+    from trust.models_score import BusinessIntegrity
+    from trust.services.integrity import gather_counts
+
+    audit, auditor, store = scheduled
+    audits.record_checklist(auditor, audit.id, {**ALL_YES, "price_as_listed": False}, "", now)
+    counts = gather_counts([store.business_id], now + timedelta(days=1))[store.business_id]
+    assert (counts.audits, counts.failed_audits) == (1, 1)
+    part = next(p for p in db.session.get(BusinessIntegrity, store.business_id).parts if p["key"] == "audits")
+    assert part["score"] == 50
+    later = gather_counts([store.business_id], now + timedelta(days=91))[store.business_id]
+    assert (later.audits, later.failed_audits) == (0, 0)

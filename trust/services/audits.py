@@ -28,6 +28,7 @@ from trust.models import Dispute
 from trust.models_admin import AdminAction
 from trust.models_audits import Audit, AuditStatus
 from trust.models_score import BusinessIntegrity, IntegrityWeek
+from trust.services.integrity import recompute_business
 from trust.services.moderation import _log, require_admin
 
 __all__ = ["CHECKLIST", "MAX_PER_SCHEDULE", "NoEligibleAuditor", "audits_of", "get_audit", "merchant_risks",
@@ -192,4 +193,5 @@ def record_checklist(actor: User | None, audit_id: Any, answers: Any, notes: Any
     audit.status = AuditStatus.PASSED if all(audit.checklist.values()) else AuditStatus.FAILED
     audit.decided_at = now
     db.session.flush()
+    recompute_business(audit.business_id, now)  # a failed audit counts in the score's audits part
     return audit

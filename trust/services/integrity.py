@@ -28,6 +28,7 @@ from bookings.services import notify_account
 from bookings.states import BookingStatus as B
 from trust import score as formula
 from trust.models import Dispute, DisputeEvent, Review, ReviewStatus
+from trust.models_audits import Audit, AuditStatus
 from trust.models_score import BusinessIntegrity, IntegrityWeek
 from trust.states import DisputeStatus as D
 
@@ -129,6 +130,14 @@ def gather_counts(ids: list[int], now: datetime,
                    Review.created_at >= since, Review.created_at < now).group_by(Store.business_id)):
         data[business_id]["fraud_strikes"] = strikes
 
+    decided = and_(Audit.decided_at >= since, Audit.decided_at <= now)  # one decided at this instant counts
+    for business_id, audits, failed in db.session.execute(
+            select(Audit.business_id, func.count(), func.count().filter(Audit.status == AuditStatus.FAILED))
+            .where(Audit.business_id.in_(ids) if len(ids) < 50 else Audit.business_id == func.any(ids), decided,
+                   Audit.status.in_((AuditStatus.PASSED, AuditStatus.FAILED)))
+            .group_by(Audit.business_id)):
+        data[business_id].update(audits=audits, failed_audits=failed)
+
     counts = {}
     for business_id, values in data.items():
         values["category_detail"] = categories.get(category_of.get(business_id), {})
@@ -228,7 +237,8 @@ def due_merchants(now: datetime, *, full: bool = False) -> list[int]:
         exists().where(DisputeEvent.dispute_id == Dispute.id, Dispute.store_id == Store.id, of_business,
                        DisputeEvent.created_at > since),
         exists().where(Review.store_id == Store.id, of_business, Review.created_at > since - EDIT_WINDOW,
-                       or_(Review.created_at > since, Review.edited_at > since)))
+                       or_(Review.created_at > since, Review.edited_at > since)),
+        exists().where(Audit.business_id == Business.id, Audit.decided_at > since))
     return list(db.session.scalars(base.where(changed)))
 
 
