@@ -76,3 +76,16 @@ def test_the_merchant_sees_nothing_of_the_audit_on_the_booking(world, auth, clie
     assert (page.status_code, listing.status_code, api.status_code) == (200, 200, 200)
     for text in (page.get_data(as_text=True), listing.get_data(as_text=True), api.get_data(as_text=True)):
         assert "audit" not in text.lower()
+
+
+def test_a_passed_audit_shows_on_the_store_page_a_failed_one_does_not(world, auth, client):
+    audit, auditor, _, booking = world
+    store_page = f"/stores/{booking.store_id}"
+    assert 'data-testid="audit-badge"' not in client.get(store_page).get_data(as_text=True)
+    auth.login(auditor.email)
+    auth.post(f"/audits/{audit.id}", {**YES, "hygiene": "no"})
+    assert 'data-testid="audit-badge"' not in client.get(store_page).get_data(as_text=True)
+    audit.status, audit.decided_at = AuditStatus.PASSED, clock.now()
+    db.session.commit()
+    page = client.get(store_page).get_data(as_text=True)
+    assert 'data-testid="audit-badge"' in page and "Audited on" in page and ", passed" in page

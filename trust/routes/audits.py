@@ -26,6 +26,12 @@ STATUS_LABELS = {"scheduled": _l("scheduled"), "visited": _l("visited"), "passed
                  "failed": _l("failed")}
 
 
+@bp.app_template_global()
+def passed_audit_of(business_id: int):
+    """The merchant's latest passed audit, for the public line on the store page."""
+    return service.last_passed(business_id)
+
+
 @bp.route("/audits")
 @login_required
 def mine():

@@ -31,8 +31,8 @@ from trust.models_score import BusinessIntegrity, IntegrityWeek
 from trust.services.integrity import recompute_business
 from trust.services.moderation import _log, require_admin
 
-__all__ = ["CHECKLIST", "MAX_PER_SCHEDULE", "NoEligibleAuditor", "audits_of", "get_audit", "merchant_risks",
-           "quarter_of", "record_checklist", "schedule"]
+__all__ = ["CHECKLIST", "MAX_PER_SCHEDULE", "NoEligibleAuditor", "audits_of", "get_audit", "last_passed",
+           "merchant_risks", "quarter_of", "record_checklist", "schedule"]
 
 MAX_PER_SCHEDULE = 50
 NOTES_MAX = 2000
@@ -195,3 +195,9 @@ def record_checklist(actor: User | None, audit_id: Any, answers: Any, notes: Any
     db.session.flush()
     recompute_business(audit.business_id, now)  # a failed audit counts in the score's audits part
     return audit
+
+
+def last_passed(business_id: int) -> Audit | None:
+    """The merchant's latest passed audit (shown publicly as "audited on <date>, passed"), if any."""
+    return db.session.scalar(select(Audit).where(Audit.business_id == business_id, Audit.status == AuditStatus.PASSED)
+                             .order_by(Audit.decided_at.desc()).limit(1))
