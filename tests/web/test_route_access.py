@@ -45,6 +45,8 @@ TABLE: dict[str, str] = {
     'GET /admin/merchants': 'L 403 403 403 403 403 403 200',
     'GET /admin/merchants/<int:business_id>': 'L 403 403 403 403 403 403 200',
     'GET /admin/queues': 'L 403 403 403 403 403 403 200',
+    'GET /admin/audits': 'L 403 403 403 403 403 403 200',
+    'POST /admin/audits': 'L 403 403 403 403 403 403 302',
     'GET /audits': 'L 200 200 200 200 200 200 200',  # a list of one's own audits: empty unless an auditor
     'GET /audits/<int:audit_id>': 'L 404 404 404 404 404 404 404',
     'POST /audits/<int:audit_id>': 'L 404 404 404 404 404 404 404',
@@ -192,6 +194,7 @@ TABLE: dict[str, str] = {
     'POST /disputes/<int:dispute_id>/<any(withdraw, escalate, confirm):action>': 'L 302 404 403 404 403 404 403',
     'POST /disputes/<int:dispute_id>/answer': 'L 403 404 422 404 422 404 403',
     'POST /disputes/<int:dispute_id>/decide': 'L 403 404 403 404 403 404 422',
+    'POST /operator/compensation/<int:compensation_id>/close': 'L 403 403 403 403 403 403 302',
     'POST /disputes/<int:dispute_id>/photos': 'L 302 404 302 404 302 404 403',
     'POST /language': '302 302 302 302 302 302 302 302',
     'POST /me/inbox/read': 'L 302 302 302 302 302 302 302',

@@ -19,6 +19,7 @@ from tests import factories as f
 from tests.web._bookings_world import ACTORS, add_dispute, build_world
 from trust import services
 from trust.models import CompensationEntry, Dispute, DisputePhoto
+from trust.models_admin import AdminAuditEntry
 
 GOOD = {"reason": "turned_away", "description": "We came on time and nobody let us in.", "asks": "refund",
         "asked_amount": "88.00"}
@@ -291,6 +292,33 @@ def test_only_the_operator_settles_a_ledger_entry_through_the_api(client, world)
     assert again.status_code == 409 and again.json["error"]["code"] == "entry_not_owed"
     ledger = api(client, world.owner, "GET", f"/api/v1/businesses/{world.store.business_id}/ledger").json
     assert ledger["balances"] == [] and {e["status"] for e in ledger["entries"]} == {"settled"}
+
+
+def test_the_operator_settles_an_entry_from_the_dispute_page(client, auth, world):
+    dispute = escalated(world)
+    services.decide_dispute(world.users["admin"], dispute.id, {"outcome": "upheld", "note": "Upheld.",
+                                                               "compensation": "25"}, clock.now())
+    db.session.commit()
+    entry = db.session.scalars(select(CompensationEntry).where(CompensationEntry.dispute_id == dispute.id,
+                                                               CompensationEntry.reason == "recovery")).one()
+    login(auth, world.resident)
+    assert 'data-testid="close-entry"' not in client.get(f"/disputes/{dispute.id}").get_data(as_text=True)
+    auth.logout()
+    login(auth, world.users["admin"])
+    page = client.get(f"/disputes/{dispute.id}").get_data(as_text=True)
+    assert f"/operator/compensation/{entry.id}/close" in page
+    empty = auth.post(f"/operator/compensation/{entry.id}/close", data={"action": "settle", "note": ""})
+    assert empty.status_code == 302 and empty.headers["Location"].endswith(f"/disputes/{dispute.id}")
+    db.session.expire_all()
+    assert db.session.get(CompensationEntry, entry.id).status == "owed"
+    done = auth.post(f"/operator/compensation/{entry.id}/close", data={"action": "settle", "note": "Bank transfer."})
+    assert done.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(CompensationEntry, entry.id).status == "settled"
+    assert db.session.scalar(select(AdminAuditEntry.reason).where(AdminAuditEntry.action == "ledger_settle")) == \
+        "Bank transfer."
+    page = client.get(f"/disputes/{dispute.id}").get_data(as_text=True)
+    assert f"/operator/compensation/{entry.id}/close" not in page
 
 
 def test_the_form_says_what_is_wrong_without_a_500(client, auth, world):

@@ -17,7 +17,7 @@ from app.merchants.services import get_store
 from bookings.services import get_booking
 from trust import services
 from trust.api.disputes import opens_limit
-from trust.models import DISPUTE_TEXT, MAX_DISPUTE_PHOTOS, DisputeAsk, DisputeReason
+from trust.models import DISPUTE_TEXT, MAX_DISPUTE_PHOTOS, CompensationEntry, DisputeAsk, DisputeReason
 from trust.states import ASK_LABELS, LABELS, OFFER_LABELS, REASON_LABELS, MerchantOffer
 
 bp = Blueprint("trust_disputes", __name__)
@@ -182,6 +182,25 @@ def decide(dispute_id: int):
     flash(_("Decision recorded; both sides are told."), "success")
     return redirect(url_for("trust_disputes.operator"))
 
+
+
+@bp.post("/operator/compensation/<int:compensation_id>/close")
+@login_required
+def close_compensation(compensation_id: int):
+    """The operator settles or waives an owed ledger entry from its dispute's page (admins)."""
+    try:
+        entry = services.close_entry(current_user, compensation_id, request.form.get("action", ""),
+                                     request.form.get("note", ""), clock.now())
+    except (ValidationFailed, Conflict) as error:
+        db.session.rollback()
+        entry = db.session.get(CompensationEntry, compensation_id)
+        back = url_for("trust_disputes.detail", dispute_id=entry.dispute_id) if entry and entry.dispute_id \
+            else url_for("trust_disputes.operator")
+        return _fail(error, back)
+    db.session.commit()
+    flash(_("Ledger entry marked %(status)s.", status=entry.status), "success")
+    return redirect(url_for("trust_disputes.detail", dispute_id=entry.dispute_id) if entry.dispute_id
+                    else url_for("trust_disputes.operator"))
 
 # -- lists and ledgers ------------------------------------------------------------------------------------------
 
