@@ -631,13 +631,18 @@ def test_an_accepted_dispute_can_be_escalated_for_14_days_after_the_answer(db, s
     assert accepted.status == "escalated" and services.escalate_by(accepted) is None
 
 
-def test_an_upheld_no_show_dispute_overturns_the_mark_on_the_booking(db, shop):
+def decided_no_show(shop, outcome: str, note: str) -> Booking:
+    """A no-show booking whose 'wrongly marked' dispute the operator decided with ``outcome``, refreshed."""
     no_show = visit(shop, hours=-5, status="no_show")
     wrongly = open_on(shop, no_show, reason="wrongly_marked_no_show")
     services.sweep_disputes(NOW + timedelta(hours=49))
-    services.decide_dispute(shop.admin, wrongly.id, {"outcome": "upheld", "note": "Check-in photo at 10:02."},
-                            NOW + timedelta(days=3))
-    db.session.refresh(no_show)
+    services.decide_dispute(shop.admin, wrongly.id, {"outcome": outcome, "note": note}, NOW + timedelta(days=3))
+    _db.session.refresh(no_show)
+    return no_show
+
+
+def test_an_upheld_no_show_dispute_overturns_the_mark_on_the_booking(db, shop):
+    no_show = decided_no_show(shop, "upheld", "Check-in photo at 10:02.")
     assert no_show.status == "completed"
     last = no_show.events[-1]
     assert (last.from_status, last.to_status, last.actor_id) == ("no_show", "completed", shop.admin.id)
@@ -650,13 +655,7 @@ def test_an_upheld_no_show_dispute_overturns_the_mark_on_the_booking(db, shop):
 
 
 def test_a_rejected_no_show_dispute_leaves_the_mark(db, shop):
-    no_show = visit(shop, hours=-5, status="no_show")
-    wrongly = open_on(shop, no_show, reason="wrongly_marked_no_show")
-    services.sweep_disputes(NOW + timedelta(hours=49))
-    services.decide_dispute(shop.admin, wrongly.id, {"outcome": "rejected", "note": "No sign of them."},
-                            NOW + timedelta(days=3))
-    db.session.refresh(no_show)
-    assert no_show.status == "no_show"
+    assert decided_no_show(shop, "rejected", "No sign of them.").status == "no_show"
 
 
 def test_only_an_admin_overturns_a_no_show_in_bookings(db, shop):

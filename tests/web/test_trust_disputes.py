@@ -275,13 +275,18 @@ def test_the_resident_sees_until_when_to_ask_onsite_and_is_refused_after(client,
     assert 'data-testid="escalate-deadline"' not in page and f"/disputes/{dispute.id}/escalate" not in page
 
 
-def test_only_the_operator_settles_a_ledger_entry_through_the_api(client, world):
+def upheld_with_recovery(world) -> tuple[Dispute, CompensationEntry]:
+    """An escalated dispute upheld with 25 of compensation (committed), and the business's recovery entry."""
     dispute = escalated(world)
     services.decide_dispute(world.users["admin"], dispute.id, {"outcome": "upheld", "note": "Upheld.",
                                                                "compensation": "25"}, clock.now())
     db.session.commit()
-    entry = db.session.scalars(select(CompensationEntry).where(CompensationEntry.dispute_id == dispute.id,
-                                                               CompensationEntry.reason == "recovery")).one()
+    return dispute, db.session.scalars(select(CompensationEntry).where(CompensationEntry.dispute_id == dispute.id,
+                                                                       CompensationEntry.reason == "recovery")).one()
+
+
+def test_only_the_operator_settles_a_ledger_entry_through_the_api(client, world):
+    dispute, entry = upheld_with_recovery(world)
     path = f"/api/v1/compensation/{entry.id}/close"
     body = {"action": "settle", "note": "Paid by bank transfer."}
     assert api(client, world.owner, "POST", path, json=body).status_code == 403
@@ -295,12 +300,7 @@ def test_only_the_operator_settles_a_ledger_entry_through_the_api(client, world)
 
 
 def test_the_operator_settles_an_entry_from_the_dispute_page(client, auth, world):
-    dispute = escalated(world)
-    services.decide_dispute(world.users["admin"], dispute.id, {"outcome": "upheld", "note": "Upheld.",
-                                                               "compensation": "25"}, clock.now())
-    db.session.commit()
-    entry = db.session.scalars(select(CompensationEntry).where(CompensationEntry.dispute_id == dispute.id,
-                                                               CompensationEntry.reason == "recovery")).one()
+    dispute, entry = upheld_with_recovery(world)
     login(auth, world.resident)
     assert 'data-testid="close-entry"' not in client.get(f"/disputes/{dispute.id}").get_data(as_text=True)
     auth.logout()
