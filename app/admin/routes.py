@@ -8,6 +8,7 @@ from functools import wraps
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from app import clock
@@ -85,6 +86,33 @@ def queues():
                            queues=services.queues(current_user),
                            disputes=services.escalated_disputes(current_user, limit=50),
                            reports=services.open_reports(limit=100), flagged=flagged_reviews(current_user))
+
+
+@bp.get("/audits")
+@admin_page
+def audits():
+    from trust.services import audits as audit_service  # mystery-shopper audits (issue 14)
+
+    return render_template("admin/audits.html", admin_section="audits", now=clock.now(),
+                           rows=audit_service.console_audits(current_user),
+                           quarter=audit_service.quarter_of(clock.now()))
+
+
+@bp.post("/audits")
+@admin_page
+def schedule_audits():
+    from trust.services import audits as audit_service
+
+    back = url_for("admin.audits")
+    raw = request.form.get("n", "")
+    try:
+        made = audit_service.schedule(current_user, int(raw) if raw.isdigit() and len(raw) < 4 else raw,
+                                      request.form.get("quarter", ""), clock.now())
+    except (ValidationFailed, Conflict, audit_service.NoEligibleAuditor) as error:
+        return _fail(error, back)
+    db.session.commit()
+    flash(ngettext("%(num)d audit scheduled.", "%(num)d audits scheduled.", len(made)), "success")
+    return redirect(back)
 
 
 @bp.post("/review-reports/<int:report_id>")

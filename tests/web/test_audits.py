@@ -89,3 +89,21 @@ def test_a_passed_audit_shows_on_the_store_page_a_failed_one_does_not(world, aut
     db.session.commit()
     page = client.get(store_page).get_data(as_text=True)
     assert 'data-testid="audit-badge"' in page and "Audited on" in page and ", passed" in page
+
+
+def test_the_console_schedules_audits_and_lists_the_failed_ones(world, auth, client):
+    audit, auditor, _, _ = world
+    admin = f.create_user(Role.ADMIN, email="op@glaze.test")
+    f.create_store(f.create_business(name="Second Shop"), name="Second street")
+    db.session.commit()
+    auth.login(auditor.email)
+    auth.post(f"/audits/{audit.id}", {**YES, "hygiene": "no"})
+    auth.logout()
+    auth.login(admin.email)
+    page = client.get("/admin/audits").get_data(as_text=True)
+    assert 'data-status="failed"' in page and "Glaze Lab" in page and 'href="/admin/audits"' in page
+    bad = auth.post("/admin/audits", {"n": "0", "quarter": "2026Q4"}, follow_redirects=True)
+    assert "1 to 50" in bad.get_data(as_text=True)
+    done = auth.post("/admin/audits", {"n": "3", "quarter": "2026Q4"}, follow_redirects=True)
+    text = done.get_data(as_text=True)
+    assert "1 audit scheduled." in text and 'data-status="scheduled"' in text and "Second Shop" in text

@@ -31,8 +31,8 @@ from trust.models_score import BusinessIntegrity, IntegrityWeek
 from trust.services.integrity import recompute_business
 from trust.services.moderation import _log, require_admin
 
-__all__ = ["CHECKLIST", "MAX_PER_SCHEDULE", "NoEligibleAuditor", "audits_of", "get_audit", "last_passed",
-           "merchant_risks", "quarter_of", "record_checklist", "schedule"]
+__all__ = ["CHECKLIST", "MAX_PER_SCHEDULE", "NoEligibleAuditor", "audits_of", "console_audits", "get_audit",
+           "last_passed", "merchant_risks", "quarter_of", "record_checklist", "schedule"]
 
 MAX_PER_SCHEDULE = 50
 NOTES_MAX = 2000
@@ -201,3 +201,15 @@ def last_passed(business_id: int) -> Audit | None:
     """The merchant's latest passed audit (shown publicly as "audited on <date>, passed"), if any."""
     return db.session.scalar(select(Audit).where(Audit.business_id == business_id, Audit.status == AuditStatus.PASSED)
                              .order_by(Audit.decided_at.desc()).limit(1))
+
+
+def console_audits(admin: User | None, limit: int = 200) -> list[tuple[Audit, str]]:
+    """The console's audits queue: scheduled / visited and failed audits with the merchant's name, oldest first.
+
+    :raises PermissionDenied: unless ``admin`` is an admin.
+    """
+    require_admin(admin)
+    return [(audit, name) for audit, name in db.session.execute(
+        select(Audit, Business.name).join(Business, Business.id == Audit.business_id)
+        .where(Audit.status.in_((*AuditStatus.OPEN, AuditStatus.FAILED)))
+        .order_by(Audit.created_at, Audit.id).limit(limit)).all()]
