@@ -198,7 +198,7 @@ def close_compensation(compensation_id: int):
             else url_for("trust_disputes.operator")
         return _fail(error, back)
     db.session.commit()
-    flash(_("Ledger entry marked %(status)s.", status=entry.status), "success")
+    flash(_("Ledger entry marked %(status)s.", status=services.ENTRY_STATUS_LABELS[entry.status]), "success")
     return redirect(url_for("trust_disputes.detail", dispute_id=entry.dispute_id) if entry.dispute_id
                     else url_for("trust_disputes.operator"))
 

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import joinedload
 
@@ -24,8 +25,8 @@ from trust.models_admin import AdminAction
 from trust.services.moderation import _log, _reason, require_admin
 from trust.states import DisputeStatus as D
 
-__all__ = ["LEDGER_ACTIONS", "Balance", "balances_of", "business_ledger", "close_entry", "merchant_response_times",
-           "overturned_no_shows",
+__all__ = ["ENTRY_STATUS_LABELS", "LEDGER_ACTIONS", "Balance", "balances_of", "business_ledger", "close_entry",
+           "merchant_response_times", "overturned_no_shows",
            "resident_ledger", "upheld_by_reason"]
 
 
@@ -82,6 +83,8 @@ def business_ledger(actor: User, business_id: int, limit: int = 200) -> tuple[Bu
     return business, _entries_of(Party.BUSINESS, business.id, limit), balances_of(Party.BUSINESS, business.id)
 
 
+ENTRY_STATUS_LABELS = {EntryStatus.OWED: _l("owed"), EntryStatus.SETTLED: _l("settled"),
+                       EntryStatus.WAIVED: _l("waived")}
 LEDGER_ACTIONS = {"settle": (EntryStatus.SETTLED, AdminAction.LEDGER_SETTLE),
                   "waive": (EntryStatus.WAIVED, AdminAction.LEDGER_WAIVE)}
 
@@ -102,7 +105,8 @@ def close_entry(actor: User, entry_id: int, action: str, note: str, now: datetim
     if entry is None:
         raise NotFound(_("No such ledger entry."))
     if entry.status != EntryStatus.OWED:
-        raise Conflict(_("This entry is %(status)s already.", status=entry.status), code="entry_not_owed",
+        label = ENTRY_STATUS_LABELS.get(entry.status, entry.status)
+        raise Conflict(_("This entry is %(status)s already.", status=label), code="entry_not_owed",
                        details={"status": entry.status})
     status, audit_action = LEDGER_ACTIONS[action]
     entry.status, entry.settled_at = status, now
