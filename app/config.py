@@ -132,6 +132,10 @@ class Config:
     INTEGRITY_MIN_VISITS = int(os.environ.get("INTEGRITY_MIN_VISITS", 10))
     INTEGRITY_WARN_BELOW = int(os.environ.get("INTEGRITY_WARN_BELOW", 60))
     INTEGRITY_HIDE_BELOW = int(os.environ.get("INTEGRITY_HIDE_BELOW", 40))
+    # The demand radar (app/insights): a cell shows only with at least RADAR_K distinct searchers, and days and
+    # hours of the roll-ups are counted in RADAR_TIMEZONE.
+    RADAR_K = int(os.environ.get("RADAR_K", 10))
+    RADAR_TIMEZONE = os.environ.get("RADAR_TIMEZONE", "Asia/Shanghai")
     SMTP_HOST = os.environ.get("SMTP_HOST")
     SMTP_PORT = int(os.environ.get("SMTP_PORT", 587))
     SMTP_USER = os.environ.get("SMTP_USER")
