@@ -31,7 +31,7 @@ from app.merchants.models import Store, StoreStaff
 from app.merchants.services import can_view_store_private, get_store
 from app.offerings.services import get_offering
 from bookings.models import Booking, Notification
-from bookings.services import get_booking, queue_notice
+from bookings.services import get_booking, inbox_notice, queue_notice
 
 PAGE_MAX = 100
 DIGEST_AFTER = timedelta(minutes=15)
@@ -245,8 +245,7 @@ def _notice_other_side(conversation: Conversation, sender: Side, now: datetime) 
         with in_locale_of(reader):
             title = _("New message from %(name)s", name=name)
             body = _("You have a new message. Open the conversation to read and reply:") + "\n" + link
-        db.session.add(Notification(user_id=reader.id, kind=NOTICE_KIND, title=title[:200], body=body,
-                                    created_at=now))
+        inbox_notice(reader, NOTICE_KIND, title, body, created_at=now)
 
 
 def digest_unread(now: datetime, limit: int = 500) -> int:

@@ -36,6 +36,7 @@ from bookings.services.idempotency import (
 from bookings.services.lifecycle import book, cancel, cutoff_of, reschedule
 from bookings.services.merchant import confirm, mark_no_show, overturn_no_show, reject
 from bookings.services.notices import (
+    inbox_notice,
     mark_notifications_read,
     notifications_of,
     notify_account,
@@ -71,7 +72,8 @@ __all__ = [
     # idempotency
     "IDEMPOTENCY_TTL", "claim_idempotency_key", "remember_response", "request_fingerprint",
     # notices
-    "mark_notifications_read", "notifications_of", "notify_account", "queue_notice", "unread_count", "zones_of",
+    "inbox_notice", "mark_notifications_read", "notifications_of", "notify_account", "queue_notice", "unread_count",
+    "zones_of",
     # queries
     "bookings_of_resident", "bookings_of_store_day", "can_work_store", "get_booking", "has_room_on",
     "waiting_of", "waitlist_of",

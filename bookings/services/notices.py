@@ -55,10 +55,18 @@ def notify_account(user: User, kind: str, title: str, body: str) -> None:
     _notify(user, kind, title, body, None)
 
 
-def queue_notice(to_email: str, title: str, body: str, *, user: User | None = None, kind: str = "notice") -> None:
+def inbox_notice(user: User, kind: str, title: str, body: str, *, booking_id: int | None = None,
+                 created_at: datetime | None = None) -> None:
+    """Leave an inbox message for ``user`` (no e-mail); ``created_at`` defaults to the clock's now."""
+    db.session.add(Notification(user_id=user.id, kind=kind, title=title[:200], body=body, booking_id=booking_id,
+                                **({"created_at": created_at} if created_at is not None else {})))
+
+
+def queue_notice(to_email: str, title: str, body: str, *, user: User | None = None, kind: str = "notice",
+                 booking_id: int | None = None) -> None:
     """Queue an e-mail to an address and, when ``user`` (the address's account) is given, an inbox message."""
     if user is not None:
-        db.session.add(Notification(user_id=user.id, kind=kind, title=title[:200], body=body))
+        inbox_notice(user, kind, title, body, booking_id=booking_id)
     with in_locale_of(user):
         subject = _subject(title)
     db.session.add(OutboxEmail(to_email=to_email, subject=subject, body=body))

@@ -380,9 +380,7 @@ def invite_reviews(now: datetime) -> int:
             title = _("Review your visit: %(title)s", title=booking.offering.title)
             body = _("How was %(title)s at %(store)s? Rate your visit and help others choose: %(link)s",
                      title=booking.offering.title, store=booking.store.name, link=f"/bookings/{booking.id}/review")
-        db.session.add(Notification(user_id=resident.id, kind="review_invite", title=title[:200], body=body,
-                                    booking_id=booking.id))
-        queue_notice(resident.email, title, body)
+        queue_notice(resident.email, title, body, user=resident, kind="review_invite", booking_id=booking.id)
     db.session.flush()
     return len(due)
 
