@@ -18,7 +18,9 @@ INSTANT_TESTS ?= tests/unit/test_clock.py tests/unit/test_schedule.py tests/unit
 	tests/integration/test_overnight_hours.py tests/integration/test_jobs.py tests/integration/test_demo.py \
 	tests/web/test_bookings_api.py tests/web/test_bookings_pages.py tests/web/test_offering_changes_reach_slots.py \
 	tests/web/test_schedule_limits.py tests/web/test_overnight_hours.py tests/web/test_access_matrix.py \
-	tests/web/test_nearby_when_and_ranking.py \
+	tests/web/test_nearby_when_and_ranking.py tests/web/test_favourites.py tests/web/test_conversations_api.py \
+	tests/integration/test_admin_console.py tests/integration/test_audits.py tests/integration/test_conversations.py \
+	tests/integration/test_favourites.py tests/integration/test_trust_disputes.py tests/integration/test_trust_reviews.py \
 	tests/e2e/test_clock.py tests/e2e/test_booking_journey.py tests/e2e/test_checkin_journey.py \
 	tests/e2e/test_counter.py tests/e2e/test_explore.py
 TEST_INSTANTS ?= 2026-11-28 00:05 Asia/Shanghai;2026-11-28 06:10 Asia/Shanghai;2026-11-28 16:13 Asia/Shanghai;\
