@@ -9,8 +9,12 @@ never meet an earlier booking; ``archive`` takes it out of the listings afterwar
 from __future__ import annotations
 
 import http.cookiejar
+import io
 import json
+import os
 import re
+import subprocess
+import sys
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -18,8 +22,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import Message
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import psycopg
+from PIL import Image
 
 from app import clock
 
@@ -27,6 +35,7 @@ DEMO_MERCHANT = ("merchant@demo.onsite", "demo-merchant-pass")
 DEMO_STAFF = ("staff@demo.onsite", "demo-staff-pass")
 DEMO_RESIDENT = ("resident@demo.onsite", "demo-resident-pass")
 VISIT_PRICE = "168.00"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -122,6 +131,47 @@ def open_visit(base: str, studio: Studio, resident_token: str, *, store: dict | 
                    token=resident_token)
     assert booking.status == 201 and booking.body["status"] == "confirmed", booking.body
     return Visit(booking.body, offering_id, store)
+
+
+def _database_url() -> str:
+    return re.sub(r"^postgresql\+psycopg://", "postgresql://", os.environ["E2E_DATABASE_URL"])
+
+
+def move_visit_into_the_past(booking_id: int, hours: int = 1) -> None:
+    """Shift the visit's slot, booking and check-in ``hours`` back, as if it had happened earlier."""
+    shift = f"{hours} hours"
+    with psycopg.connect(_database_url()) as connection:
+        connection.execute("UPDATE slots SET starts_at = starts_at - %s::interval, ends_at = ends_at - %s::interval "
+                           "WHERE id = (SELECT slot_id FROM bookings WHERE id = %s)", (shift, shift, booking_id))
+        connection.execute("UPDATE bookings SET starts_at = starts_at - %s::interval WHERE id = %s",
+                           (shift, booking_id))
+        connection.execute("UPDATE check_ins SET checked_in_at = checked_in_at - %s::interval WHERE booking_id = %s",
+                           (shift, booking_id))
+
+
+def checked_in_visit(base: str, studio: Studio, resident_token: str, *, hours_ago: int = 1) -> Visit:
+    """A visit of the token's resident that the demo staff checked in (staff-verified), ``hours_ago`` back."""
+    visit = open_visit(base, studio, resident_token)
+    checked = call(base, "POST", "/api/v1/checkins", {"code": visit.code, "store_id": visit.store["id"]},
+                   token=token_of(base, *DEMO_STAFF))
+    assert checked.status == 200 and checked.body["check_in"]["verification"] == "staff_verified", checked.body
+    move_visit_into_the_past(visit.booking["id"], hours_ago)
+    return visit
+
+
+def create_admin(email: str, password: str) -> None:
+    """An operator account, made as a deployment makes one: ``flask users create-admin``."""
+    env = {**os.environ, "DATABASE_URL": os.environ["E2E_DATABASE_URL"], "FLASK_APP": "wsgi:app"}
+    done = subprocess.run([sys.executable, "-m", "flask", "users", "create-admin", "--email", email, "--password",
+                           password, "--name", "E2E Operator"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def photo_bytes(colour: tuple[int, int, int] = (60, 90, 180)) -> bytes:
+    """A small JPEG to upload."""
+    out = io.BytesIO()
+    Image.new("RGB", (640, 480), colour).save(out, "JPEG")
+    return out.getvalue()
 
 
 def archive(base: str, studio: Studio, visit: Visit) -> None:

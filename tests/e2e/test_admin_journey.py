@@ -15,26 +15,21 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.checkin_setup import (
     DEMO_RESIDENT,
-    DEMO_STAFF,
     archive,
     call,
+    checked_in_visit,
+    create_admin,
     demo_studio,
-    open_visit,
     token_of,
 )
 from tests.e2e.conftest import new_context
 from tests.e2e.test_checkin_journey import guard_outside, log_in
-from tests.e2e.test_dispute_journey import create_admin, move_visit_into_the_past
 
 pytestmark = pytest.mark.e2e
 
 
 def escalated_dispute(base: str, studio, resident_token: str):
-    visit = open_visit(base, studio, resident_token)
-    checked = call(base, "POST", "/api/v1/checkins", {"code": visit.code, "store_id": visit.store["id"]},
-                   token=token_of(base, *DEMO_STAFF))
-    assert checked.status == 200, checked.body
-    move_visit_into_the_past(visit.booking["id"])
+    visit = checked_in_visit(base, studio, resident_token)
     opened = call(base, "POST", f"/api/v1/bookings/{visit.booking['id']}/dispute",
                   {"reason": "not_as_described", "description": "Half the class was missing.", "asks": "apology"},
                   token=resident_token)

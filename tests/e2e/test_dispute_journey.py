@@ -10,71 +10,33 @@ server's database, as if the visit had happened then.
 
 from __future__ import annotations
 
-import io
-import os
 import re
-import subprocess
-import sys
 import uuid
-from pathlib import Path
 
-import psycopg
 import pytest
-from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.checkin_setup import (
     DEMO_MERCHANT,
     DEMO_RESIDENT,
-    DEMO_STAFF,
     archive,
     call,
+    checked_in_visit,
+    create_admin,
     demo_studio,
-    open_visit,
+    photo_bytes,
     token_of,
 )
 from tests.e2e.conftest import new_context
 from tests.e2e.test_checkin_journey import guard_outside, log_in
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _database_url() -> str:
-    return re.sub(r"^postgresql\+psycopg://", "postgresql://", os.environ["E2E_DATABASE_URL"])
-
-
-def move_visit_into_the_past(booking_id: int, hours: int = 1) -> None:
-    shift = f"{hours} hours"
-    with psycopg.connect(_database_url()) as connection:
-        connection.execute("UPDATE slots SET starts_at = starts_at - %s::interval, ends_at = ends_at - %s::interval "
-                           "WHERE id = (SELECT slot_id FROM bookings WHERE id = %s)", (shift, shift, booking_id))
-        connection.execute("UPDATE bookings SET starts_at = starts_at - %s::interval WHERE id = %s",
-                           (shift, booking_id))
-
-
-def create_admin(email: str, password: str) -> None:
-    """An operator account, made as a deployment makes one: ``flask users create-admin``."""
-    env = {**os.environ, "DATABASE_URL": os.environ["E2E_DATABASE_URL"], "FLASK_APP": "wsgi:app"}
-    done = subprocess.run([sys.executable, "-m", "flask", "users", "create-admin", "--email", email, "--password",
-                           password, "--name", "E2E Operator"], cwd=ROOT, env=env, capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout + done.stderr
-
-
-def photo_bytes() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (640, 480), (60, 90, 180)).save(out, "JPEG")
-    return out.getvalue()
 
 
 def test_a_resident_disputes_the_merchant_contests_the_operator_upholds_with_compensation(
         browser: Browser, page: Page, live_server: str, outside_requests):
     studio = demo_studio(live_server)
-    visit = open_visit(live_server, studio, token_of(live_server, *DEMO_RESIDENT))
-    checked = call(live_server, "POST", "/api/v1/checkins", {"code": visit.code, "store_id": visit.store["id"]},
-                   token=token_of(live_server, *DEMO_STAFF))
-    assert checked.status == 200, checked.body
-    move_visit_into_the_past(visit.booking["id"])
+    visit = checked_in_visit(live_server, studio, token_of(live_server, *DEMO_RESIDENT))
     operator_email, operator_password = f"operator-{uuid.uuid4().hex[:8]}@e2e.onsite", "harbour-lantern-57"
     create_admin(operator_email, operator_password)
     words = f"The class ended after twenty minutes {uuid.uuid4().hex[:6]}."

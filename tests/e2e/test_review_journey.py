@@ -10,24 +10,19 @@ server's database, as if the visit had happened then.
 
 from __future__ import annotations
 
-import io
-import os
-import re
 import uuid
 
-import psycopg
 import pytest
-from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.checkin_setup import (
     DEMO_MERCHANT,
     DEMO_RESIDENT,
-    DEMO_STAFF,
     archive,
     call,
+    checked_in_visit,
     demo_studio,
-    open_visit,
+    photo_bytes,
     token_of,
 )
 from tests.e2e.conftest import new_context
@@ -36,33 +31,10 @@ from tests.e2e.test_checkin_journey import guard_outside, log_in
 pytestmark = pytest.mark.e2e
 
 
-def move_visit_into_the_past(booking_id: int, hours: int = 3) -> None:
-    url = re.sub(r"^postgresql\+psycopg://", "postgresql://", os.environ["E2E_DATABASE_URL"])
-    shift = f"{hours} hours"
-    with psycopg.connect(url) as connection:
-        connection.execute("UPDATE slots SET starts_at = starts_at - %s::interval, ends_at = ends_at - %s::interval "
-                           "WHERE id = (SELECT slot_id FROM bookings WHERE id = %s)", (shift, shift, booking_id))
-        connection.execute("UPDATE bookings SET starts_at = starts_at - %s::interval WHERE id = %s",
-                           (shift, booking_id))
-        connection.execute("UPDATE check_ins SET checked_in_at = checked_in_at - %s::interval WHERE booking_id = %s",
-                           (shift, booking_id))
-
-
-def photo_bytes() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (640, 480), (180, 90, 60)).save(out, "JPEG")
-    return out.getvalue()
-
-
 def test_a_resident_reviews_the_merchant_replies_another_resident_sees_it(browser: Browser, page: Page,
                                                                           live_server: str, outside_requests):
     studio = demo_studio(live_server)
-    visit = open_visit(live_server, studio, token_of(live_server, *DEMO_RESIDENT))
-    staff = token_of(live_server, *DEMO_STAFF)
-    checked = call(live_server, "POST", "/api/v1/checkins", {"code": visit.code, "store_id": visit.store["id"]},
-                   token=staff)
-    assert checked.status == 200 and checked.body["check_in"]["verification"] == "staff_verified", checked.body
-    move_visit_into_the_past(visit.booking["id"])
+    visit = checked_in_visit(live_server, studio, token_of(live_server, *DEMO_RESIDENT), hours_ago=3)
     words = f"Lovely hour at the wheel, patient teacher {uuid.uuid4().hex[:6]}."
     merchant_context = new_context(browser)
     other_context = new_context(browser)
@@ -78,7 +50,7 @@ def test_a_resident_reviews_the_merchant_replies_another_resident_sees_it(browse
             page.locator(f"#{name}-{stars}").check()
         page.get_by_label("Your review").fill(words)
         page.get_by_label("Photos (optional)").set_input_files(
-            files=[{"name": "visit.jpg", "mimeType": "image/jpeg", "buffer": photo_bytes()}])
+            files=[{"name": "visit.jpg", "mimeType": "image/jpeg", "buffer": photo_bytes((180, 90, 60))}])
         page.get_by_role("button", name="Publish review").click()
         expect(page.get_by_text("Thank you for your review!")).to_be_visible()
         mine = page.locator("[data-testid=review]", has_text=words)
