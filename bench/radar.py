@@ -16,7 +16,9 @@ On its own database (onsite_bench_radar from scripts/devdb.sh, or BENCH_DATABASE
      most of an hour), committed every batch: rows per second against 500 searches a second;
   3. a merchant's store at the centre, and its radar page for a 5 km view over the last 7 days
      (/merchant/stores/<id>/demand?radius=5000, through the Flask test client, logged in): p50 and p95 of
-     --requests requests against 200 ms; the page's two SQL reads are timed alone too.
+     --requests requests against 200 ms (the page keeps its sums and map per roll-up version); the first
+     view after a roll-up (version moved on, map cache cleared) is timed too, and the page's two SQL reads
+     alone, uncached.
 """
 
 from __future__ import annotations
@@ -136,13 +138,12 @@ def main() -> int:
         since = today - timedelta(days=6)
         cells = services.cells_within(CENTRE[0], CENTRE[1], 5000, services.RES_FINE)
         query_ms = {"cells": [], "opportunities": []}
-        for _ in range(args.requests):
+        for _ in range(args.requests):  # the reads themselves, not the answers the pages keep per roll-up
             t = time.perf_counter()
-            shown = services.demand_by_cell(res=services.RES_FINE, since=since, until=today, k=10, cells=cells)
+            shown = services._demand_by_cell(services.RES_FINE, since, today, 10, services.ALL, tuple(cells))
             query_ms["cells"].append((time.perf_counter() - t) * 1000)
             t = time.perf_counter()
-            ranked = services.opportunities(lat=CENTRE[0], lng=CENTRE[1], radius_m=5000, since=since, until=today,
-                                            k=10, business_id=store.business_id)
+            ranked = services._area_demand(CENTRE[0], CENTRE[1], 5000, since, today, 10, 10)
             query_ms["opportunities"].append((time.perf_counter() - t) * 1000)
             db.session.rollback()
 
@@ -161,6 +162,20 @@ def main() -> int:
         if i >= 3:  # the first requests warm imports and caches
             page_ms.append(elapsed)
     body = response.get_data(as_text=True)
+
+    # The first view after a roll-up: a statement on demand_counts moves the counts' version on (as every
+    # roll-up batch does), so the page's sums are read again and its map drawn again.
+    from app.insights import routes as radar_routes
+
+    cold_ms = []
+    for _ in range(max(3, args.requests // 4)):
+        with app.app_context():
+            db.session.execute(text("UPDATE demand_counts SET searches = searches WHERE false"))
+            db.session.commit()
+        radar_routes._drawn_map.cache_clear()
+        t = time.perf_counter()
+        assert client.get(path).status_code == 200
+        cold_ms.append((time.perf_counter() - t) * 1000)
 
     def pct(values, p):
         values = sorted(values)
@@ -183,7 +198,12 @@ def main() -> int:
         print(f"  SQL {name:<14} p50 {statistics.median(values):6.1f} ms  p95 {pct(values, 95):6.1f} ms")
     p50 = statistics.median(page_ms)
     print(f"radar page ({args.requests} requests): p50 {p50:.0f} ms, p95 {pct(page_ms, 95):.0f} ms; "
-          f"target p50 < {PAGE_TARGET_MS} ms: {'PASS' if p50 < PAGE_TARGET_MS else 'MISS'}")
+          f"target p50 < {PAGE_TARGET_MS} ms: {'PASS' if p50 < PAGE_TARGET_MS else 'MISS'} "
+          "(answers kept per roll-up version)")
+    print(f"radar page, first view after a roll-up ({len(cold_ms)} requests): p50 {statistics.median(cold_ms):.0f} ms, "
+          f"p95 {pct(cold_ms, 95):.0f} ms")
+    load = os.getloadavg()
+    print(f"load average while measuring: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     return 0
 
 

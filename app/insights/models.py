@@ -49,3 +49,17 @@ class RollupMark(db.Model):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     last_id: Mapped[int] = mapped_column(BigInteger, default=0)
     last_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RadarVersion(db.Model):
+    """One row: the version of ``demand_counts``, moved on by a trigger at every statement that changes them.
+
+    Written only by the trigger (migration c3ad0a4c0008) from ``radar_version_seq``, so a value is never
+    handed out twice; read by ``app.insights.services.counts_version`` to keep the pages' answers per version.
+    """
+
+    __tablename__ = "radar_version"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import folium
@@ -17,6 +18,7 @@ from geoalchemy2.shape import to_shape
 
 from app import clock
 from app.errors import NotFound, PermissionDenied
+from app.i18n import current as current_locale
 from app.insights import dashboard, services
 from app.insights.models import ALL
 from app.merchants.services import can_view_store_private, get_store
@@ -64,9 +66,17 @@ def _category_label(category: str) -> str:
 
 def _radar_map(centre: tuple[float, float], zoom: int, cells, pins=()) -> dict:
     config = current_app.config
-    m = build_map(centre, zoom, config.get("TILE_URL"), config.get("TILE_ATTRIBUTION"), height="460px",
-                  control_scale=True, max_zoom=19)
+    return _drawn_map(centre, zoom, tuple(cells), tuple(pins), config.get("TILE_URL"), config.get("TILE_ATTRIBUTION"),
+                      current_locale())
+
+
+@lru_cache(maxsize=32)
+def _drawn_map(centre: tuple[float, float], zoom: int, cells: tuple, pins: tuple, tile_url: str | None,
+               attribution: str | None, locale: str) -> dict:
+    """The radar's folium map, drawn once for the same cells, pins, tiles and language (its only inputs)."""
+    m = build_map(centre, zoom, tile_url, attribution, height="460px", control_scale=True, max_zoom=19)
     top = max((c.searches for c in cells), default=0) or 1
+    tip = _("%(searches)s searches, %(unmet)s found little or nothing, %(overflows)s waitlist overflows")
     heat, features = [], []
     for c in cells:
         share = c.searches / top
@@ -76,8 +86,8 @@ def _radar_map(centre: tuple[float, float], zoom: int, cells, pins=()) -> dict:
         features.append({"type": "Feature", "id": str(c.cell), "geometry": {
             "type": "Polygon", "coordinates": [[*ring, ring[0]]]}, "properties": {
             "colour": colour, "opacity": round(0.15 + 0.55 * share, 1),
-            "tip": _("%(searches)s searches, %(unmet)s found little or nothing, %(overflows)s waitlist overflows",
-                     searches=c.searches, unmet=c.zero_results + c.few_results, overflows=c.waitlist_overflows)}})
+            "tip": tip % {"searches": c.searches, "unmet": c.zero_results + c.few_results,
+                          "overflows": c.waitlist_overflows}}})
         heat.append([*c.centre, share])
     if features:
         # One layer for every hexagon: folium renders it once, not once a cell.

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+import threading
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import h3
@@ -49,13 +51,19 @@ def cell_hex(cell: int) -> str:
     return h3.int_to_str(cell + _INT64 if cell < 0 else cell)
 
 
-def cell_boundary(cell: int) -> list[tuple[float, float]]:
+@lru_cache(maxsize=1 << 16)
+def cell_boundary(cell: int) -> tuple[tuple[float, float], ...]:
     """Return the cell's corners as (lat, lng) pairs."""
-    return list(h3.cell_to_boundary(cell_hex(cell)))
+    return tuple(h3.cell_to_boundary(cell_hex(cell)))
 
 
 def cells_within(lat: float, lng: float, radius_m: float, res: int) -> list[int]:
     """Return the cells at ``res`` whose centres lie within about ``radius_m`` of (lat, lng)."""
+    return list(_cells_within(lat, lng, radius_m, res))
+
+
+@lru_cache(maxsize=1024)  # a store's surroundings are asked for at every page view
+def _cells_within(lat: float, lng: float, radius_m: float, res: int) -> tuple[int, ...]:
     centre = h3.latlng_to_cell(lat, lng, res)
     step_m = h3.average_hexagon_edge_length(res, unit="m") * 3 ** 0.5  # centre to neighbouring centre
     rings = max(1, round(radius_m / step_m))
@@ -65,7 +73,7 @@ def cells_within(lat: float, lng: float, radius_m: float, res: int) -> list[int]
         if h3.great_circle_distance((lat, lng), (c_lat, c_lng), unit="m") <= radius_m + step_m / 2:
             value = h3.str_to_int(cell)
             out.append(value - _INT64 if value >= 1 << 63 else value)
-    return out
+    return tuple(out)
 
 
 def searcher_key(identity: str, salt: str) -> int:
@@ -257,6 +265,53 @@ def run_radar(now: datetime, *, zone: ZoneInfo, k: int, salt: str) -> dict[str, 
 
 # -- reading back, k-anonymously -----------------------------------------------------
 
+T = TypeVar("T")
+_ANSWERS: OrderedDict[tuple, object] = OrderedDict()
+_ANSWERS_KEPT = 512
+_ANSWERS_LOCK = threading.Lock()
+
+
+_VERSIONED: dict[str, bool] = {}  # database URL -> whether it has radar_version (migration c3ad0a4c0008)
+
+
+def counts_version() -> int | None:
+    """Return the committed version of ``demand_counts``: every statement that changes them moves it on.
+
+    A trigger sets ``radar_version.n`` from a sequence in the writer's transaction (see migration
+    c3ad0a4c0008), so it changes whoever writes the counts (the roll-up job, the demo loader, a test) and never
+    comes back to a value it had. None on a database migrated before that revision (then nothing is kept).
+    """
+    url = str(db.engine.url)
+    if url not in _VERSIONED:
+        _VERSIONED[url] = db.session.execute(text("SELECT to_regclass('radar_version') IS NOT NULL")).scalar_one()
+    if not _VERSIONED[url]:
+        return None
+    return db.session.execute(text("SELECT n FROM radar_version WHERE id = 1")).scalar_one()
+
+
+def _remembered(key: tuple, compute: Callable[[], T]) -> T:
+    """Return ``compute()``, kept in this process under the counts' version: never stale after a roll-up.
+
+    The version is read before and after computing; the answer is kept only when both agree, so no commit
+    to the counts fell between the reads it was computed from (each statement reads the latest commit).
+    Answers are immutable (frozen dataclasses, tuples): callers share them.
+    """
+    before = counts_version()
+    if before is None:
+        return compute()
+    with _ANSWERS_LOCK:
+        if (before, *key) in _ANSWERS:
+            _ANSWERS.move_to_end((before, *key))
+            return _ANSWERS[(before, *key)]  # type: ignore[return-value]
+    value = compute()
+    if counts_version() == before:
+        with _ANSWERS_LOCK:
+            _ANSWERS[(before, *key)] = value
+            while len(_ANSWERS) > _ANSWERS_KEPT:
+                _ANSWERS.popitem(last=False)
+    return value
+
+
 @dataclass(frozen=True)
 class CellDemand:
     cell: int
@@ -313,7 +368,18 @@ def _k_anonymous(group: str, source: str, params: dict) -> list:
 
 def demand_by_cell(*, res: int, since: date, until: date, k: int, category: str = ALL,
                    cells: Sequence[int] | None = None) -> list[CellDemand]:
-    """Return each cell's rounded demand over [since, until], only cells with at least k distinct searchers."""
+    """Return each cell's rounded demand over [since, until], only cells with at least k distinct searchers.
+
+    Kept per process under the counts' version (:func:`_remembered`): a page view after the first reads one
+    row; the k-anonymity is the computed answer's, unchanged.
+    """
+    asked = tuple(cells) if cells is not None else None
+    return list(_remembered(("cells", res, since, until, k, category, asked),
+                            lambda: tuple(_demand_by_cell(res, since, until, k, category, asked))))
+
+
+def _demand_by_cell(res: int, since: date, until: date, k: int, category: str,
+                    cells: Sequence[int] | None) -> list[CellDemand]:
     rows = _k_anonymous("cell", """
         FROM demand_counts WHERE res = :res AND category = :category AND day BETWEEN :since AND :until
           AND (NOT :some OR cell = ANY(:cells))""", {
@@ -347,27 +413,15 @@ def opportunities(*, lat: float, lng: float, radius_m: float, since: date, until
                   business_id: int | None = None, limit: int = 10) -> list[Opportunity]:
     """Rank what people searched for within ``radius_m`` of a point: most unmet demand first.
 
-    Each category's sums are shown only when k distinct searchers contributed to them in the area.
+    Each category's sums are shown only when k distinct searchers contributed to them in the area. The sums
+    and peak hours are kept per process under the counts' version (:func:`_remembered`); the offers and the
+    merchant's own experiences are read afresh.
     """
-    cells = cells_within(lat, lng, radius_m, RES_FINE)
-    totals = {r.key: [r.searches, r.zero, r.few, r.overflow] for r in _k_anonymous("category", """
-        FROM demand_counts WHERE res = :res AND cell = ANY(:cells) AND category <> ''
-          AND day BETWEEN :since AND :until""", {"res": RES_FINE, "cells": cells, "since": since, "until": until,
-                                                 "k": k})}
-    ranked = sorted(totals, key=lambda c: (-(totals[c][1] + totals[c][2] + totals[c][3]), -totals[c][0], c))[:limit]
-    if not ranked:
+    area = _remembered(("area", lat, lng, radius_m, since, until, k, limit),
+                       lambda: _area_demand(lat, lng, radius_m, since, until, k, limit))
+    if not area:
         return []
-    categories = ranked
-    # The busiest hours of the week, from the city cells around the point (fine cells are kept by the day).
-    peaks: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for r in db.session.execute(text("""
-        SELECT category, EXTRACT(isodow FROM day)::int AS weekday, hour, sum(searches) + sum(waitlist_overflows) AS n
-        FROM demand_counts WHERE res = :res AND cell = ANY(:cells) AND category = ANY(:cats)
-        AND day BETWEEN :since AND :until GROUP BY 1, 2, 3 ORDER BY 1, 4 DESC, 2, 3
-    """), {"res": RES_CITY, "cells": cells_within(lat, lng, radius_m, RES_CITY), "cats": categories,
-           "since": since, "until": until}):
-        if len(peaks[r.category]) < 3:
-            peaks[r.category].append((r.weekday, r.hour))
+    categories = [c for c, _, _ in area]
     offers = dict(db.session.execute(text("""
         SELECT o.category, count(*) FROM offerings o JOIN stores s ON s.id = o.store_id
         JOIN businesses b ON b.id = s.business_id
@@ -382,5 +436,29 @@ def opportunities(*, lat: float, lng: float, radius_m: float, since: date, until
             WHERE s.business_id = :b AND o.category = ANY(:cats) AND o.status <> 'archived' ORDER BY o.id
         """), {"b": business_id, "cats": categories}):
             own[r.category].append((r.id, r.title))
-    return [Opportunity(c, *(rounded_count(n) for n in totals[c]), offers.get(c, 0), peaks[c], own[c])
-            for c in ranked]
+    return [Opportunity(c, *sums, offers.get(c, 0), list(peaks), own[c]) for c, sums, peaks in area]
+
+
+def _area_demand(lat: float, lng: float, radius_m: float, since: date, until: date, k: int,
+                 limit: int) -> tuple[tuple[str, tuple[int, ...], tuple[tuple[int, int], ...]], ...]:
+    """The ranked categories around a point with their rounded sums and peak hours, k-anonymous."""
+    cells = cells_within(lat, lng, radius_m, RES_FINE)
+    totals = {r.key: [r.searches, r.zero, r.few, r.overflow] for r in _k_anonymous("category", """
+        FROM demand_counts WHERE res = :res AND cell = ANY(:cells) AND category <> ''
+          AND day BETWEEN :since AND :until""", {"res": RES_FINE, "cells": cells, "since": since, "until": until,
+                                                 "k": k})}
+    ranked = sorted(totals, key=lambda c: (-(totals[c][1] + totals[c][2] + totals[c][3]), -totals[c][0], c))[:limit]
+    if not ranked:
+        return ()
+    categories = ranked
+    # The busiest hours of the week, from the city cells around the point (fine cells are kept by the day).
+    peaks: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for r in db.session.execute(text("""
+        SELECT category, EXTRACT(isodow FROM day)::int AS weekday, hour, sum(searches) + sum(waitlist_overflows) AS n
+        FROM demand_counts WHERE res = :res AND cell = ANY(:cells) AND category = ANY(:cats)
+        AND day BETWEEN :since AND :until GROUP BY 1, 2, 3 ORDER BY 1, 4 DESC, 2, 3
+    """), {"res": RES_CITY, "cells": cells_within(lat, lng, radius_m, RES_CITY), "cats": categories,
+           "since": since, "until": until}):
+        if len(peaks[r.category]) < 3:
+            peaks[r.category].append((r.weekday, r.hour))
+    return tuple((c, tuple(rounded_count(n) for n in totals[c]), tuple(peaks[c])) for c in ranked)

@@ -106,6 +106,31 @@ def test_the_kth_searcher_makes_the_cell_appear_with_rounded_counts(db, now):
     assert s.demand_by_cell(res=s.RES_FINE, since=first_day, until=first_day, k=10) == [] or first_day == today
 
 
+def test_a_kept_answer_is_never_served_once_the_counts_change_and_k_minus_1_stays_hidden(db, now):
+    # The pages keep their sums per version of the counts: a roll-up (or any write) makes them read afresh.
+    _searches_in_one_cell(db, now, searchers=9, per_searcher=3)  # 27 searches, 9 people
+    today = now.astimezone(SHANGHAI).date()
+    week = {"since": today - timedelta(days=7), "until": today, "k": 10}
+    area = {"lat": WULIN[0], "lng": WULIN[1], "radius_m": 3000, **week}
+    version = s.counts_version()
+    for _ in range(2):  # computed, then the kept answer: k-1 searchers are hidden on both paths
+        assert s.demand_by_cell(res=s.RES_FINE, **week) == []
+        assert s.opportunities(**area) == []
+    assert s.counts_version() == version
+
+    log(db, lat=WULIN[0], lng=WULIN[1], at=now - timedelta(hours=1), found=0, who=10_009)  # the 10th person
+    db.session.flush()
+    s.roll_up_searches(zone=SHANGHAI, k=10)
+    assert s.counts_version() > version
+    (cell,) = s.demand_by_cell(res=s.RES_FINE, **week)
+    assert cell.searches == 30
+    assert [o.searches for o in s.opportunities(**area)] == [30]
+
+    db.session.execute(text("DELETE FROM demand_counts WHERE res = :res"), {"res": s.RES_FINE})  # the demo's way
+    assert s.demand_by_cell(res=s.RES_FINE, **week) == []
+    assert s.opportunities(**area) == []
+
+
 def test_counts_shown_are_rounded(db, now):
     _searches_in_one_cell(db, now, searchers=11, per_searcher=1)  # 11 searches
     today = now.astimezone(SHANGHAI).date()
