@@ -108,6 +108,9 @@ def create_app(config: object | None = None) -> Flask:
 
     for module in (favourites_routes, favourites_api):
         app.register_blueprint(module.bp)
+    from app.insights import api as insights_api  # the demand radar in JSON (a store's, the city's)
+
+    app.register_blueprint(insights_api.bp)
     from trust.routes import audits as audits_routes  # the auditor's mystery-shopper audits
 
     app.register_blueprint(audits_routes.bp)

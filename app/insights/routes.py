@@ -26,8 +26,7 @@ from app.offerings.models import CATEGORY_LABELS, Category
 from geo.maps import add_pin, build_map, render_parts
 
 bp = Blueprint("insights", __name__)
-RADIUS_CHOICES = (1000, 3000, 5000)
-WINDOWS = (7, 28, 90)
+RADIUS_CHOICES, WINDOWS = services.RADIUS_CHOICES, services.WINDOWS
 
 
 def _settings() -> tuple[ZoneInfo, int]:
@@ -82,12 +81,11 @@ def _drawn_map(centre: tuple[float, float], zoom: int, cells: tuple, pins: tuple
         share = c.searches / top
         unmet_share = c.unmet / c.searches if c.searches else 0
         colour = "#d63384" if unmet_share >= 0.5 else "#fd7e14" if unmet_share >= 0.2 else "#0d6efd"
-        ring = [[lng, lat] for lat, lng in c.boundary]
-        features.append({"type": "Feature", "id": str(c.cell), "geometry": {
-            "type": "Polygon", "coordinates": [[*ring, ring[0]]]}, "properties": {
-            "colour": colour, "opacity": round(0.15 + 0.55 * share, 1),
-            "tip": tip % {"searches": c.searches, "unmet": c.zero_results + c.few_results,
-                          "overflows": c.waitlist_overflows}}})
+        properties = {"colour": colour, "opacity": round(0.15 + 0.55 * share, 1),
+                      "tip": tip % {"searches": c.searches, "unmet": c.zero_results + c.few_results,
+                                    "overflows": c.waitlist_overflows}}
+        features.append({"type": "Feature", "id": str(c.cell), "geometry": services.cell_polygon(c.cell),
+                         "properties": properties})
         heat.append([*c.centre, share])
     if features:
         # One layer for every hexagon: folium renders it once, not once a cell.

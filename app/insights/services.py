@@ -30,6 +30,8 @@ RES_CITY = 7  # about 5 km² a cell: the city
 RESOLUTIONS = (RES_CITY, RES_FINE)
 FEW_RESULTS = 3  # a search that found fewer than this (and no next page) found "few"
 RAW_LOG_DAYS = 90
+RADIUS_CHOICES = (1000, 3000, 5000)  # a store's "Demand near you" views, in metres
+WINDOWS = (7, 28, 90)  # the periods the pages and the API show, in days up to today
 DEFAULT_K = 10
 ROUND_TO = 5
 MAX_WORD = 38
@@ -55,6 +57,12 @@ def cell_hex(cell: int) -> str:
 def cell_boundary(cell: int) -> tuple[tuple[float, float], ...]:
     """Return the cell's corners as (lat, lng) pairs."""
     return tuple(h3.cell_to_boundary(cell_hex(cell)))
+
+
+def cell_polygon(cell: int) -> dict:
+    """Return the cell as a GeoJSON Polygon geometry: one closed ring of [lng, lat] corners."""
+    ring = [[lng, lat] for lat, lng in cell_boundary(cell)]
+    return {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
 
 
 def cells_within(lat: float, lng: float, radius_m: float, res: int) -> list[int]:
@@ -450,15 +458,38 @@ def _area_demand(lat: float, lng: float, radius_m: float, since: date, until: da
     ranked = sorted(totals, key=lambda c: (-(totals[c][1] + totals[c][2] + totals[c][3]), -totals[c][0], c))[:limit]
     if not ranked:
         return ()
-    categories = ranked
-    # The busiest hours of the week, from the city cells around the point (fine cells are kept by the day).
+    peaks = _peak_hours(lat, lng, radius_m, since, until, ranked)
+    return tuple((c, tuple(rounded_count(n) for n in totals[c]), tuple(peaks[c])) for c in ranked)
+
+
+def _peak_hours(lat: float, lng: float, radius_m: float, since: date, until: date,
+                categories: Sequence[str]) -> dict[str, list[tuple[int, int]]]:
+    """Each category's three busiest (ISO weekday, local hour) around a point, from the city cells (fine cells
+    are kept by the day). Only the order is given out, never the counts behind it."""
     peaks: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for r in db.session.execute(text("""
         SELECT category, EXTRACT(isodow FROM day)::int AS weekday, hour, sum(searches) + sum(waitlist_overflows) AS n
         FROM demand_counts WHERE res = :res AND cell = ANY(:cells) AND category = ANY(:cats)
         AND day BETWEEN :since AND :until GROUP BY 1, 2, 3 ORDER BY 1, 4 DESC, 2, 3
-    """), {"res": RES_CITY, "cells": cells_within(lat, lng, radius_m, RES_CITY), "cats": categories,
+    """), {"res": RES_CITY, "cells": cells_within(lat, lng, radius_m, RES_CITY), "cats": list(categories),
            "since": since, "until": until}):
         if len(peaks[r.category]) < 3:
             peaks[r.category].append((r.weekday, r.hour))
-    return tuple((c, tuple(rounded_count(n) for n in totals[c]), tuple(peaks[c])) for c in ranked)
+    return peaks
+
+
+def area_peak_hours(*, lat: float, lng: float, radius_m: float, since: date, until: date, k: int,
+                    category: str = ALL) -> list[tuple[int, int]]:
+    """The three busiest (ISO weekday, local hour) for ``category`` within ``radius_m`` of a point, busiest
+    first; empty unless k distinct searchers searched the area. Kept per counts' version like the rest."""
+    def compute() -> tuple[tuple[int, int], ...]:
+        enough = _k_anonymous("category", """
+            FROM demand_counts WHERE res = :res AND cell = ANY(:cells) AND category = :category
+              AND day BETWEEN :since AND :until""", {
+            "res": RES_FINE, "cells": cells_within(lat, lng, radius_m, RES_FINE), "category": category,
+            "since": since, "until": until, "k": k})
+        if not enough:
+            return ()
+        return tuple(_peak_hours(lat, lng, radius_m, since, until, [category])[category])
+
+    return list(_remembered(("peaks", lat, lng, radius_m, since, until, k, category), compute))

@@ -56,6 +56,8 @@ TABLE: dict[str, str] = {
     'GET /api/v1/admin/merchants/<int:business_id>': '401 403 403 403 403 403 403 200',
     'GET /api/v1/admin/queues': '401 403 403 403 403 403 403 200',
     'GET /api/v1/admin/overview': '401 403 403 403 403 403 403 200',
+    'GET /api/v1/admin/demand': '401 403 403 403 403 403 403 200',
+    'GET /api/v1/insights/stores/<int:store_id>/demand': '401 404 404 200 404 200 404 200',
     'POST /api/v1/admin/merchants/<int:business_id>/verify': '401 422 422 422 422 422 422 422',
     'POST /api/v1/admin/merchants/<int:business_id>/warn': '401 422 422 422 422 422 422 422',
     'POST /api/v1/admin/merchants/<int:business_id>/suspend': '401 422 422 422 422 422 422 422',
