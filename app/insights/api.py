@@ -33,17 +33,20 @@ CATEGORY = {"validate": OneOf([ALL, *Category]), "load_default": ALL, "metadata"
     "description": "Searches that named this category; empty (the default) for every search."}}
 
 
+def _days(default: int) -> Integer:
+    return Integer(load_default=default, validate=OneOf(services.WINDOWS),
+                   metadata={"description": "The period: the last 7, 28 or 90 days up to today (city time)."})
+
+
 class CityDemandQuery(Schema):
-    days = Integer(load_default=28, validate=OneOf(services.WINDOWS),
-                       metadata={"description": "The period: the last 7, 28 or 90 days up to today (city time)."})
+    days = _days(28)
     category = String(**CATEGORY)
 
 
 class StoreDemandQuery(CityDemandQuery):
     radius = Integer(load_default=3000, validate=OneOf(services.RADIUS_CHOICES),
-                         metadata={"description": "Metres around the store: 1000, 3000 or 5000."})
-    days = Integer(load_default=7, validate=OneOf(services.WINDOWS),
-                       metadata={"description": "The period: the last 7, 28 or 90 days up to today (city time)."})
+                     metadata={"description": "Metres around the store: 1000, 3000 or 5000."})
+    days = _days(7)
 
 
 class PeakHourOut(Schema):
