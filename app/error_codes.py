@@ -57,6 +57,7 @@ ERROR_CODES: dict[str, ErrorCode] = _codes(
     ("already_booked", 409, "The resident already holds a booking in this slot."),
     ("already_waiting", 409, "The resident is already on this slot's waitlist."),
     ("slot_has_room", 409, "The slot still has room: book it instead of waiting."),
+    ("seats_free", 409, "The experience has a seat to book now: book it instead of asking to be told."),
     ("same_slot", 409, "The booking is in that slot already."),
     ("past_cutoff", 409, "The free-change cut-off has passed; the booking can no longer be moved."),
     ("invalid_transition", 409, "A booking or dispute in its current state cannot do that."),

@@ -63,6 +63,12 @@ def _followers(now: datetime) -> str:
     return f"notices: {notify_followers(now)}"  # a store's news to its followers, once a local day at most
 
 
+def _seat_requests(now: datetime) -> str:
+    from app.favourites.services import notify_freed_seats
+
+    return f"notices: {notify_freed_seats(now)}"  # "a seat is free" to residents who asked
+
+
 def _message_digest(now: datetime) -> str:
     from app.conversations.services import digest_unread
 
@@ -71,6 +77,7 @@ def _message_digest(now: datetime) -> str:
 
 JOBS: list[tuple[str, Callable[[datetime], str]]] = [("sweep", _sweep), ("outbox", _outbox), ("radar", _radar),
                                                      ("integrity", _integrity), ("followers", _followers),
+                                                     ("seat_requests", _seat_requests),
                                                      ("message_digest", _message_digest)]
 
 

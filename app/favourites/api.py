@@ -1,5 +1,5 @@
 """Favourites endpoints: save/unsave an experience, follow/unfollow a store (PUT/DELETE, idempotent), and a
-resident's own lists (private: anyone else gets 404)."""
+resident's own lists (private: anyone else gets 404), and "tell me when a seat frees" requests (PUT/DELETE)."""
 
 from __future__ import annotations
 
@@ -96,5 +96,34 @@ def follow(store_id: int):
 def unfollow(store_id: int):
     """Stop following a store (idempotent)."""
     services.unfollow_store(actor(), store_id)
+    db.session.commit()
+    return ""
+
+
+class SeatRequestOut(Schema):
+    offering_id = Integer()
+    asked_at = DateTime()
+
+
+@bp.put("/seat-requests/<int:offering_id>")
+@bp.auth_required(api_auth)
+@bp.output(SeatRequestOut)
+@bp.doc(responses={**ERRORS, 409: "seats_free"})
+def ask_for_seat(offering_id: int):
+    """"Tell me when a seat frees": for an experience with nothing to book in the next 14 days. One inbox notice
+    (and e-mail) arrives when a seat can be booked; asking again keeps one request. 409 ``seats_free`` when a seat
+    is free now."""
+    interest = services.ask_for_seat(actor(), offering_id, clock.now())
+    db.session.commit()
+    return {"offering_id": interest.offering_id, "asked_at": interest.created_at}
+
+
+@bp.delete("/seat-requests/<int:offering_id>")
+@bp.auth_required(api_auth)
+@bp.output({}, status_code=204)
+@bp.doc(responses={401: "unauthenticated"})
+def withdraw_seat_request(offering_id: int):
+    """Withdraw a seat request (idempotent)."""
+    services.withdraw_seat_request(actor(), offering_id)
     db.session.commit()
     return ""

@@ -63,6 +63,15 @@ def toggle_follow(store_id: int):
                    lambda user: services.unfollow_store(user, store_id))
 
 
+@bp.post("/experiences/<int:offering_id>/seat-request")
+def toggle_seat_request(offering_id: int):
+    """Ask to be told when a seat frees, or withdraw the request when already asked."""
+    return _toggle(url_for("favourites.saved"),
+                   lambda user: offering_id in services.seat_requests_of(user),
+                   lambda user: services.ask_for_seat(user, offering_id, clock.now()),
+                   lambda user: services.withdraw_seat_request(user, offering_id))
+
+
 @bp.get("/saved")
 @login_required
 def saved():

@@ -1,4 +1,5 @@
-"""Save and unsave experiences, follow and unfollow stores (idempotent), and read a resident's own lists."""
+"""Save and unsave experiences, follow and unfollow stores, ask to be told when a seat frees (all idempotent), and
+read a resident's own lists."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from sqlalchemy.dialects.postgresql import insert
 
 from app import clock
 from app.auth.models import User
+from app.errors import Conflict
 from app.extensions import db
-from app.favourites.models import SavedExperience, StoreFollow
+from app.favourites.models import SavedExperience, SeatInterest, StoreFollow
 from app.i18n import in_locale_of
 from app.merchants.models import Store
 from app.merchants.services import get_store, is_publicly_listed
@@ -22,6 +24,10 @@ from app.offerings.services import get_offering, is_publicly_visible
 from bookings.models import Slot
 from bookings.services import queue_notice, slots_to_book
 from bookings.states import SlotStatus, WhyNotBookable
+
+
+class SeatsFree(Conflict):
+    code = "seats_free"
 
 
 def save_experience(actor: User, offering_id: int, now: datetime) -> None:
@@ -140,8 +146,10 @@ UPCOMING = timedelta(days=14)  # "all upcoming slots are full" looks this far ah
 
 def saved_with_slots(actor: User, now: datetime) -> list[dict]:
     """Each saved experience with its free slots today (in its store's zone) and, when every bookable slot in
-    the next 14 days is full, the first of them to wait for a seat on (``waitlist_slot``)."""
+    the next 14 days is full, the first of them to wait for a seat on (``waitlist_slot``); when there is nothing to
+    book or wait for at all, ``may_ask`` (and ``asked``, the resident's open seat request, if any)."""
     items = []
+    interests = seat_requests_of(actor)
     for row in saved_experiences(actor):
         offering = row.offering
         zone = ZoneInfo(offering.store.timezone)
@@ -154,5 +162,76 @@ def saved_with_slots(actor: User, now: datetime) -> list[dict]:
         waitlist_slot = None
         if open_or_full and all(why == WhyNotBookable.FULL for _slot, why in open_or_full):
             waitlist_slot = open_or_full[0][0]
-        items.append({"row": row, "free_today": free_today, "waitlist_slot": waitlist_slot})
+        # Nothing to book and no full slot to queue for (no times at all, or none bookable yet): the resident can
+        # ask to be told when a seat frees instead (a SeatInterest).
+        nothing = not free_today and waitlist_slot is None and not any(why is None for _slot, why in upcoming)
+        items.append({"row": row, "free_today": free_today, "waitlist_slot": waitlist_slot,
+                      "may_ask": nothing, "asked": interests.get(offering.id)})
     return items
+
+
+INTEREST_KEPT = timedelta(days=30)  # an unanswered "tell me when a seat frees" is forgotten after this
+NOTIFIED_KEPT = timedelta(days=1)  # a told one is forgotten after this (the resident may ask again)
+
+
+def _has_free_seat(offering: Offering, now: datetime) -> bool:
+    return any(why is None for _slot, why in slots_to_book(offering, now, now + UPCOMING, now))
+
+
+def ask_for_seat(actor: User, offering_id: int, now: datetime) -> SeatInterest:
+    """"Tell me when a seat frees": one open request per resident and experience (asking again keeps it).
+
+    :raises NotFound: when the experience does not exist or is hidden from the actor.
+    :raises Conflict: ``seats_free`` when a seat can be booked now (book it instead).
+    """
+    offering = get_offering(actor, offering_id)
+    if _has_free_seat(offering, now):
+        raise SeatsFree(_("A seat is free now: book it on the experience's page."))
+    db.session.execute(insert(SeatInterest).values(
+        resident_id=actor.id, offering_id=offering.id, created_at=now).on_conflict_do_update(
+        index_elements=["resident_id", "offering_id"], set_={"notified_at": None},
+        where=SeatInterest.notified_at.is_not(None)))
+    db.session.flush()
+    return db.session.get(SeatInterest, (actor.id, offering.id), populate_existing=True)
+
+
+def withdraw_seat_request(actor: User, offering_id: int) -> None:
+    db.session.execute(SeatInterest.__table__.delete().where(
+        SeatInterest.resident_id == actor.id, SeatInterest.offering_id == offering_id))
+
+
+def seat_requests_of(actor: User) -> dict[int, SeatInterest]:
+    """The resident's open seat requests by experience."""
+    return {row.offering_id: row for row in db.session.scalars(select(SeatInterest).where(
+        SeatInterest.resident_id == actor.id, SeatInterest.notified_at.is_(None)))}
+
+
+def notify_freed_seats(now: datetime) -> int:
+    """Tell each resident who asked once a seat on that experience can be booked (a cancellation, a new time, more
+    capacity); forget requests answered a day ago or unanswered for 30 days. Returns the notices sent.
+
+    Requests are claimed with SKIP LOCKED, so two overlapping runs never tell anyone twice.
+    """
+    db.session.execute(SeatInterest.__table__.delete().where(
+        (SeatInterest.notified_at < now - NOTIFIED_KEPT)
+        | (SeatInterest.notified_at.is_(None) & (SeatInterest.created_at < now - INTEREST_KEPT))))
+    waiting = db.session.scalars(select(SeatInterest).where(SeatInterest.notified_at.is_(None))
+                                 .order_by(SeatInterest.offering_id, SeatInterest.resident_id)
+                                 .with_for_update(skip_locked=True)).all()
+    sent, free = 0, {}
+    for interest in waiting:
+        offering = interest.offering
+        if offering.id not in free:
+            free[offering.id] = is_publicly_visible(offering) and _has_free_seat(offering, now)
+        if not free[offering.id]:
+            continue
+        resident = db.session.get(User, interest.resident_id)
+        with in_locale_of(resident):
+            title = _("A seat is free: %(title)s", title=offering.title)
+            body = _("You asked to be told when a seat frees at %(title)s (%(store)s). Book it before someone "
+                     "else does.", title=offering.title, store=offering.store.name)
+        queue_notice(resident.email, title, body, user=resident, kind="seat_free")
+        interest.notified_at = now
+        sent += 1
+    db.session.flush()
+    return sent

@@ -75,7 +75,7 @@ def _drawn_map(centre: tuple[float, float], zoom: int, cells: tuple, pins: tuple
     """The radar's folium map, drawn once for the same cells, pins, tiles and language (its only inputs)."""
     m = build_map(centre, zoom, tile_url, attribution, height="460px", control_scale=True, max_zoom=19)
     top = max((c.searches for c in cells), default=0) or 1
-    tip = _("%(searches)s searches, %(unmet)s found little or nothing, %(overflows)s waitlist overflows")
+    tip = _("%(searches)s searches, %(unmet)s found little or nothing, %(overflows)s found every seat taken")
     heat, features = [], []
     for c in cells:
         share = c.searches / top

@@ -35,7 +35,7 @@ WINDOWS = (7, 28, 90)  # the periods the pages and the API show, in days up to t
 DEFAULT_K = 10
 ROUND_TO = 5
 MAX_WORD = 38
-SEARCH_MARK, WAITLIST_MARK = "searches", "waitlist"
+SEARCH_MARK, WAITLIST_MARK, SEAT_REQUEST_MARK = "searches", "waitlist", "seat_requests"
 _INT64 = 1 << 64
 
 
@@ -110,7 +110,7 @@ class Tally:
     searches: int = 0
     zero_results: int = 0
     few_results: int = 0
-    waitlist_overflows: int = 0
+    waitlist_overflows: int = 0  # found every seat taken: waitlist entries never seated, seat requests
     searchers: set[int] = field(default_factory=set)
 
 
@@ -229,19 +229,11 @@ def roll_up_searches(*, zone: ZoneInfo, k: int, batch: int = 20_000, limit: int 
     return done
 
 
-def roll_up_waitlist(now: datetime, *, zone: ZoneInfo, k: int, salt: str) -> int:
-    """Count waitlist entries still waiting when their slot began (they never got a seat); return how many."""
-    _, last_at = _mark(WAITLIST_MARK)
-    since = last_at or now - timedelta(days=RAW_LOG_DAYS)
-    rows = db.session.execute(text("""
-        SELECT w.resident_id, s.starts_at, o.category,
-               ST_Y(o.location::geometry) AS lat, ST_X(o.location::geometry) AS lng
-        FROM waitlist_entries w JOIN slots s ON s.id = w.slot_id JOIN offerings o ON o.id = s.offering_id
-        WHERE s.starts_at > :since AND s.starts_at <= :now AND w.status = 'waiting' AND s.status <> 'cancelled'
-    """), {"since": since, "now": now}).all()
+def _tally_unmet(rows, zone: ZoneInfo, k: int, salt: str) -> dict[Key, Tally]:
+    """Residents who found every seat taken, each row (resident_id, at, category, lat, lng) one "overflow"."""
     tallies: dict[Key, Tally] = defaultdict(Tally)
     for row in rows:
-        local = row.starts_at.astimezone(zone)
+        local = row.at.astimezone(zone)
         who = searcher_key(f"user:{row.resident_id}", salt)
         for res in RESOLUTIONS:
             cell = cell_of(row.lat, row.lng, res)
@@ -250,9 +242,39 @@ def roll_up_waitlist(now: datetime, *, zone: ZoneInfo, k: int, salt: str) -> int
                 tally.waitlist_overflows += 1
                 if len(tally.searchers) < k:
                     tally.searchers.add(who)
-    _store_tallies(tallies, k)
+    return tallies
+
+
+def roll_up_waitlist(now: datetime, *, zone: ZoneInfo, k: int, salt: str) -> int:
+    """Count waitlist entries still waiting when their slot began (they never got a seat); return how many."""
+    _, last_at = _mark(WAITLIST_MARK)
+    since = last_at or now - timedelta(days=RAW_LOG_DAYS)
+    rows = db.session.execute(text("""
+        SELECT w.resident_id, s.starts_at AS at, o.category,
+               ST_Y(o.location::geometry) AS lat, ST_X(o.location::geometry) AS lng
+        FROM waitlist_entries w JOIN slots s ON s.id = w.slot_id JOIN offerings o ON o.id = s.offering_id
+        WHERE s.starts_at > :since AND s.starts_at <= :now AND w.status = 'waiting' AND s.status <> 'cancelled'
+    """), {"since": since, "now": now}).all()
+    _store_tallies(_tally_unmet(rows, zone, k, salt), k)
     db.session.execute(text("UPDATE rollup_marks SET last_at = :at WHERE name = :n"),
                        {"at": now, "n": WAITLIST_MARK})
+    return len(rows)
+
+
+def roll_up_seat_requests(now: datetime, *, zone: ZoneInfo, k: int, salt: str) -> int:
+    """Count "tell me when a seat frees" requests made since the last run (app/favourites: the experience had
+    nothing to book or wait for) as residents who found every seat taken, at the hour they asked; return how many."""
+    _, last_at = _mark(SEAT_REQUEST_MARK)
+    since = last_at or now - timedelta(days=RAW_LOG_DAYS)
+    rows = db.session.execute(text("""
+        SELECT i.resident_id, i.created_at AS at, o.category,
+               ST_Y(o.location::geometry) AS lat, ST_X(o.location::geometry) AS lng
+        FROM seat_interests i JOIN offerings o ON o.id = i.offering_id
+        WHERE i.created_at > :since AND i.created_at <= :now
+    """), {"since": since, "now": now}).all()
+    _store_tallies(_tally_unmet(rows, zone, k, salt), k)
+    db.session.execute(text("UPDATE rollup_marks SET last_at = :at WHERE name = :n"),
+                       {"at": now, "n": SEAT_REQUEST_MARK})
     return len(rows)
 
 
@@ -268,6 +290,7 @@ def run_radar(now: datetime, *, zone: ZoneInfo, k: int, salt: str) -> dict[str, 
     """The radar's periodic work: roll up new searches and overflows, then prune the old raw log."""
     return {"searches_rolled_up": roll_up_searches(zone=zone, k=k),
             "waitlist_overflows": roll_up_waitlist(now, zone=zone, k=k, salt=salt),
+            "seat_requests": roll_up_seat_requests(now, zone=zone, k=k, salt=salt),
             "search_logs_pruned": prune_search_log(now)}
 
 

@@ -1,4 +1,4 @@
-"""b: conversations and favourites follow-ups
+"""Seat interests: "tell me when a seat frees" where no waitlist applies
 
 Revision ID: c2f0a1b2c007
 Revises: c1a0d17c0006
@@ -14,8 +14,22 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    op.create_table('seat_interests',
+    sa.Column('resident_id', sa.Integer(), nullable=False),
+    sa.Column('offering_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('notified_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['offering_id'], ['offerings.id'], name=op.f('fk_seat_interests_offering_id_offerings'),
+                            ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['resident_id'], ['users.id'], name=op.f('fk_seat_interests_resident_id_users'),
+                            ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('resident_id', 'offering_id', name=op.f('pk_seat_interests'))
+    )
+    op.create_index(op.f('ix_seat_interests_offering_id'), 'seat_interests', ['offering_id'], unique=False)
+    op.create_index('ix_seat_interests_created_at', 'seat_interests', ['created_at'], unique=False)
 
 
 def downgrade():
-    pass
+    op.drop_index('ix_seat_interests_created_at', table_name='seat_interests')
+    op.drop_index(op.f('ix_seat_interests_offering_id'), table_name='seat_interests')
+    op.drop_table('seat_interests')

@@ -26,7 +26,7 @@ def test_the_demo_merchant_sees_demand_near_the_studio_and_the_dashboard(page: P
     # The demo studio's pottery class overflows at weekends: workshops lead, and the list names the class.
     first = opportunities.first
     expect(first).to_contain_text("Class & workshop")
-    expect(first).to_contain_text("waitlist overflows")
+    expect(first).to_contain_text("found every seat taken")
     expect(first).to_contain_text("Pottery Wheel")
     hexagons.first.hover()
     expect(page.locator(".leaflet-tooltip")).to_contain_text("searches")

@@ -89,3 +89,59 @@ def test_demo_resident_has_saved_experiences_and_follows_a_store(db):
     resident = _db.session.scalar(select(User).where(User.email == RESIDENT_EMAIL))
     assert len(fav.saved_experiences(resident)) == 2
     assert len(fav.followed_stores(resident)) == 1
+
+
+def test_a_seat_request_is_answered_once_when_a_seat_can_be_booked(db, clock):
+    from app.favourites.models import SeatInterest
+    from app.favourites.services import SeatsFree
+
+    clock.travel(NOW, tick=False)
+    offering = f.create_offering(f.create_store(), title="Raku firing")
+    resident, other = f.create_user(), f.create_user()
+    fav.save_experience(resident, offering.id, NOW)
+    [item] = fav.saved_with_slots(resident, NOW)
+    assert item["may_ask"] and item["asked"] is None  # no times at all: nothing to book or wait for
+    for _ in range(2):
+        fav.ask_for_seat(resident, offering.id, NOW)
+    assert _db.session.scalar(select(func.count()).select_from(SeatInterest)) == 1
+    assert fav.saved_with_slots(resident, NOW)[0]["asked"] is not None
+    fav.ask_for_seat(other, offering.id, NOW)
+    fav.withdraw_seat_request(other, offering.id)
+    fav.withdraw_seat_request(other, offering.id)  # idempotent
+    assert fav.notify_freed_seats(NOW) == 0  # still nothing to book
+
+    clock.travel(NOW + timedelta(hours=1), tick=False)
+    f.create_slot(offering, starts_at=NOW + timedelta(days=2))  # a time with room opens
+    assert fav.notify_freed_seats(clock.now()) == 1
+    assert fav.notify_freed_seats(clock.now()) == 0  # told once
+    notices = _notices(resident)
+    assert len(notices) == 1 and "Raku firing" in notices[0].title
+    assert _notices(other) == []
+    with pytest.raises(SeatsFree):  # a seat is free now: book it instead
+        fav.ask_for_seat(resident, offering.id, clock.now())
+    assert not fav.saved_with_slots(resident, clock.now())[0]["may_ask"]
+
+    clock.travel(NOW + timedelta(days=2), tick=False)
+    fav.notify_freed_seats(clock.now())  # told a day ago: forgotten
+    assert _db.session.scalar(select(func.count()).select_from(SeatInterest)) == 0
+
+
+def test_an_unanswered_seat_request_is_forgotten_after_thirty_days(db, clock):
+    from app.favourites.models import SeatInterest
+
+    clock.travel(NOW, tick=False)
+    offering = f.create_offering(f.create_store())
+    fav.ask_for_seat(f.create_user(), offering.id, NOW)
+    assert fav.notify_freed_seats(NOW + timedelta(days=29)) == 0
+    assert _db.session.scalar(select(func.count()).select_from(SeatInterest)) == 1
+    fav.notify_freed_seats(NOW + timedelta(days=31))
+    assert _db.session.scalar(select(func.count()).select_from(SeatInterest)) == 0
+
+
+def test_hidden_experiences_take_no_seat_request(db, clock):
+    clock.travel(NOW, tick=False)
+    offering = f.create_offering(f.create_store())
+    offering.status = "archived"
+    _db.session.flush()
+    with pytest.raises(NotFound):
+        fav.ask_for_seat(f.create_user(), offering.id, NOW)

@@ -176,3 +176,24 @@ def test_waitlist_entries_still_waiting_when_the_slot_began_count_as_overflows(d
     total = db.session.scalar(select(func.sum(DemandCount.waitlist_overflows)).where(
         DemandCount.res == s.RES_FINE, DemandCount.category == "class_workshop"))
     assert total == 3
+
+
+def test_seat_requests_count_once_as_residents_who_found_every_seat_taken(db, now):
+    from app.favourites.models import SeatInterest
+
+    store = f.create_store(lng=WULIN[1], lat=WULIN[0])
+    offering = f.create_offering(store, category="class_workshop")
+    for minutes in (30, 20, 10):
+        db.session.add(SeatInterest(resident_id=f.create_user().id, offering_id=offering.id,
+                                    created_at=now - timedelta(minutes=minutes)))
+    db.session.flush()
+    assert s.roll_up_seat_requests(now, zone=SHANGHAI, k=10, salt="x") == 3
+    assert s.roll_up_seat_requests(now, zone=SHANGHAI, k=10, salt="x") == 0  # counted once
+    later = now + timedelta(minutes=5)
+    db.session.add(SeatInterest(resident_id=f.create_user().id, offering_id=offering.id, created_at=later))
+    db.session.flush()
+    assert s.run_radar(later, zone=SHANGHAI, k=10, salt="x")["seat_requests"] == 1
+    for res in s.RESOLUTIONS:
+        total = db.session.scalar(select(func.sum(DemandCount.waitlist_overflows)).where(
+            DemandCount.res == res, DemandCount.category == "class_workshop"))
+        assert total == 4

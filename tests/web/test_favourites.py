@@ -91,3 +91,27 @@ def test_merchant_dashboard_counts_followers(client, auth, db):
         auth.logout()
     auth.login(store.business.owner.email)
     assert "2 followers" in client.get("/merchant/").get_data(as_text=True)
+
+
+def test_seat_request_from_the_saved_page_and_the_api(client, auth, db):
+    offering = f.create_offering(f.create_store(), title="Raku firing")  # no times: nothing to book or wait for
+    booked_out = f.create_offering(f.create_store(), title="Open kiln")
+    f.create_slot(booked_out)  # a time with room
+    resident = f.create_user()
+    auth.login(resident.email)
+    for experience in (offering, booked_out):
+        auth.post(f"/experiences/{experience.id}/save", {"next": "/saved"})
+    listing = client.get("/saved").get_data(as_text=True)
+    assert listing.count('data-testid="seat-request"') == 1 and "Tell me when a seat frees" in listing
+    asked = auth.post(f"/experiences/{offering.id}/seat-request", {"next": "/saved"})
+    assert asked.status_code == 302 and asked.location.endswith("/saved")
+    assert "We will tell you when a seat frees." in client.get("/saved").get_data(as_text=True)
+    auth.post(f"/experiences/{offering.id}/seat-request", {"next": "/saved"})  # asked again: withdrawn
+    assert "We will tell you when a seat frees." not in client.get("/saved").get_data(as_text=True)
+
+    put = client.put(f"/api/v1/seat-requests/{offering.id}", headers=f.token_for(resident))
+    assert put.status_code == 200 and put.json["offering_id"] == offering.id
+    free = client.put(f"/api/v1/seat-requests/{booked_out.id}", headers=f.token_for(resident))
+    assert free.status_code == 409 and free.json["error"]["code"] == "seats_free"
+    assert client.put("/api/v1/seat-requests/2000000000", headers=f.token_for(resident)).status_code == 404
+    assert client.delete(f"/api/v1/seat-requests/{offering.id}", headers=f.token_for(resident)).status_code == 204

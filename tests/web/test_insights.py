@@ -96,7 +96,7 @@ def test_the_radar_shows_hexagons_and_opportunities_once_k_people_searched(clien
     assert html.count("radar-cell") >= 1
     (item,) = re.findall(r'<li class="list-group-item" data-category="class_workshop">(.*?)</li>', html, re.S)
     item = " ".join(re.sub(r"<[^>]+>", " ", item).split())
-    assert "25 searches, 1 offers nearby, 0 waitlist overflows" in item
+    assert "25 searches, 1 offers nearby, 0 found every seat taken" in item
     assert shop["offering"].title in item
 
 

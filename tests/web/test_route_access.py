@@ -241,6 +241,9 @@ TABLE: dict[str, str] = {
     'DELETE /api/v1/saved-experiences/<int:offering_id>': '401 204 204 204 204 204 204 204',
     'PUT /api/v1/followed-stores/<int:store_id>': '401 204 204 204 204 204 204 204',
     'DELETE /api/v1/followed-stores/<int:store_id>': '401 204 204 204 204 204 204 204',
+    'POST /experiences/<int:offering_id>/seat-request': 'L 302 302 302 302 302 302 302',
+    'PUT /api/v1/seat-requests/<int:offering_id>': '401 409 409 409 409 409 409 409',  # the world's class has seats
+    'DELETE /api/v1/seat-requests/<int:offering_id>': '401 204 204 204 204 204 204 204',
     # conversations (app/conversations/api.py)
     'GET /conversations': 'L 200 200 200 200 200 200 200',
     'GET /conversations/<int:conversation_id>': 'L 200 404 200 404 200 404 404',
