@@ -111,9 +111,11 @@ def create_app(config: object | None = None) -> Flask:
     from app.insights import api as insights_api  # the demand radar in JSON (a store's, the city's)
 
     app.register_blueprint(insights_api.bp)
+    from trust.api import audits as audits_api
     from trust.routes import audits as audits_routes  # the auditor's mystery-shopper audits
 
-    app.register_blueprint(audits_routes.bp)
+    for module in (audits_routes, audits_api):
+        app.register_blueprint(module.bp)
 
     from app.discovery.services import GridRefresher, SearchLogBuffer
 

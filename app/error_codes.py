@@ -106,6 +106,8 @@ ERROR_CODES: dict[str, ErrorCode] = _codes(
     # -- mystery-shopper audits (trust/services/audits.py) ------------------------------------------
     ("no_eligible_auditor", 409, "No auditor may audit a drawn merchant (owner, staff, or its auditor within a year)."),
     ("audit_decided", 409, "The audit's checklist has been filled already: it passed or failed."),
+    ("audit_not_visited", 409, "The auditor has no checked-in visit at the merchant since the audit was scheduled."),
+    ("audit_case_closed", 409, "Only a failed audit's open case can be closed, and only once."),
 )
 
 

@@ -24,11 +24,13 @@ log = logging.getLogger("onsite.jobs")
 def _sweep(now: datetime) -> str:
     from bookings.services import sweep
     from trust.services import invite_reviews, sweep_disputes
+    from trust.services.audits import mark_visited
 
     counts = sweep(now)
     # bookings/ knows nothing of disputes: the app runs trust's deadlines beside the booking sweep.
     counts["disputes_escalated"] = sweep_disputes(now)
     counts["review_invites"] = invite_reviews(now)
+    counts["audits_visited"] = mark_visited(now)
     return ", ".join(f"{key}: {value}" for key, value in counts.items())
 
 

@@ -32,9 +32,10 @@ class AdminAction:
     AUDIT_SCHEDULE = "audit_schedule"  # the mystery-shopper audits scheduled for a merchant (trust/services/audits.py)
     LEDGER_SETTLE = "ledger_settle"  # a compensation entry marked settled (trust/services/ledger.py close_entry)
     LEDGER_WAIVE = "ledger_waive"  # a compensation entry waived
+    AUDIT_CLOSE = "audit_close"  # a failed audit's console case closed with the operator's note
 
     ALL = (VERIFY, UNVERIFY, WARN, SUSPEND, REINSTATE, REVIEW_HIDE, REVIEW_KEEP, STRIKE_AUTHOR, STRIKE_MERCHANT,
-           AUDIT_SCHEDULE, LEDGER_SETTLE, LEDGER_WAIVE)
+           AUDIT_SCHEDULE, LEDGER_SETTLE, LEDGER_WAIVE, AUDIT_CLOSE)
 
 
 class AdminAuditEntry(db.Model):

@@ -4,7 +4,7 @@ verify, warn, suspend, reinstate), the queues with counts and age, reported revi
 from __future__ import annotations
 
 from apiflask import APIBlueprint, Schema
-from apiflask.fields import Boolean, Integer, List, Nested, String
+from apiflask.fields import Boolean, Dict, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf
 
 from app import clock
@@ -12,7 +12,7 @@ from app.auth.security import actor, api_auth
 from app.extensions import db
 from app.merchants.models import Business
 from trust import services
-from trust.models_admin import AdminAuditEntry
+from trust.services import audits as audit_service
 
 bp = APIBlueprint("admin_api", __name__, url_prefix="/api/v1/admin", tag="Operator")
 
@@ -80,11 +80,48 @@ class AdminWeekOut(Schema):
     score = Integer(allow_none=True)
 
 
+class MysteryAuditOut(Schema):
+    id = Integer()
+    business_id = Integer()
+    store_id = Integer()
+    auditor_id = Integer()
+    quarter = String()
+    status = String(metadata={"description": "scheduled, visited, passed or failed."})
+    checklist = Dict(metadata={"description": "Each question's answer (true = yes), once filled."})
+    notes = String()
+    created_at = String()
+    decided_at = String(allow_none=True)
+    case_closed_at = String(allow_none=True, metadata={"description": "A failed audit's case: null while open."})
+    case_note = String()
+
+
+class MysteryAuditItemOut(MysteryAuditOut):
+    """An audit in a list (its own class: apispec registers a schema class once, as one name)."""
+
+
+class MysteryAuditList(Schema):
+    items = List(Nested(MysteryAuditItemOut))
+
+
+class AdminAuditQuery(Schema):
+    status = String(load_default=None, validate=OneOf(audit_service.STATUSES))
+
+
+class AdminAuditScheduleIn(Schema):
+    n = Integer(required=True, metadata={"description": "How many merchants to draw (1-50)."})
+    quarter = String(required=True, validate=Length(max=6), metadata={"description": "e.g. 2026Q4."})
+
+
+class AdminNoteIn(Schema):
+    note = String(required=True, validate=Length(max=500))
+
+
 class AdminMerchantHistoryOut(Schema):
     merchant = Nested(AdminMerchantItemOut)
     audit = List(Nested(AdminAuditOut))
     dispute_ids = List(Integer())
     report_ids = List(Integer())
+    audits = List(Nested(MysteryAuditItemOut), metadata={"description": "Its mystery-shopper audits, newest first."})
     weeks = List(Nested(AdminWeekOut))
 
 
@@ -97,6 +134,8 @@ class AdminQueuesOut(Schema):
     disputes = Nested(AdminQueueOut)
     reports = Nested(AdminQueueOut)
     flagged = Nested(AdminQueueOut)
+    audits_due = Nested(AdminQueueOut, metadata={"description": "Scheduled or visited audits not yet filled in."})
+    failed_audits = Nested(AdminQueueOut, metadata={"description": "Failed audits whose case is open."})
 
 
 class AdminFiguresOut(Schema):
@@ -137,7 +176,7 @@ def merchant_json(business: Business, score: int | None = None) -> dict:
             "score": score}
 
 
-def audit_json(entry: AdminAuditEntry) -> dict:
+def audit_json(entry) -> dict:
     import json
 
     return {"id": entry.id, "action": entry.action, "actor_id": entry.actor_id, "business_id": entry.business_id,
@@ -173,6 +212,7 @@ def merchant(business_id: int):
     return {"merchant": merchant_json(history["business"], integrity.score if integrity else None),
             "audit": [audit_json(entry) for entry in history["audit"]],
             "dispute_ids": [d.id for d in history["disputes"]], "report_ids": [r.id for r in history["reports"]],
+            "audits": [mystery_audit_json(a) for a in history["audits"]],
             "weeks": [{"week": w.week.isoformat(), "score": w.score} for w in history["weeks"]]}
 
 
@@ -221,12 +261,56 @@ def reinstate(business_id: int, body):
     return _merchant(business_id)
 
 
+def mystery_audit_json(audit) -> dict:
+    return {"id": audit.id, "business_id": audit.business_id, "store_id": audit.store_id,
+            "auditor_id": audit.auditor_id, "quarter": audit.quarter, "status": audit.status,
+            "checklist": audit.checklist, "notes": audit.notes, "created_at": _iso(audit.created_at),
+            "decided_at": _iso(audit.decided_at), "case_closed_at": _iso(audit.case_closed_at),
+            "case_note": audit.case_note}
+
+
+@bp.get("/audits")
+@bp.auth_required(api_auth)
+@bp.input(AdminAuditQuery, location="query", arg_name="query")
+@bp.output(MysteryAuditList)
+@bp.doc(responses=READ_ERRORS)
+def audits(query):
+    """Mystery-shopper audits, newest first (optionally one status)."""
+    return {"items": [mystery_audit_json(a) for a in audit_service.console_audit_list(actor(), query["status"])]}
+
+
+@bp.post("/audits")
+@bp.auth_required(api_auth)
+@bp.input(AdminAuditScheduleIn, arg_name="body")
+@bp.output(MysteryAuditList, status_code=201)
+@bp.doc(responses={**WRITE_ERRORS, 409: "no_eligible_auditor"})
+def schedule_audits(body):
+    """Schedule `n` audits for a quarter: merchants drawn by risk-weighted sampling, each given to an auditor not
+    linked to it (all or nothing)."""
+    made = audit_service.schedule(actor(), body["n"], body["quarter"], clock.now())
+    db.session.commit()
+    return {"items": [mystery_audit_json(a) for a in made]}
+
+
+@bp.post("/audits/<int:audit_id>/close")
+@bp.auth_required(api_auth)
+@bp.input(AdminNoteIn, arg_name="body")
+@bp.output(MysteryAuditOut)
+@bp.doc(responses={**WRITE_ERRORS, 409: "audit_case_closed"})
+def close_audit_case(audit_id: int, body):
+    """Close a failed audit's case with what was done (2-500 characters); logged in the merchant's history."""
+    audit = audit_service.close_case(actor(), audit_id, body["note"], clock.now())
+    db.session.commit()
+    return mystery_audit_json(audit)
+
+
 @bp.get("/queues")
 @bp.auth_required(api_auth)
 @bp.output(AdminQueuesOut)
 @bp.doc(responses=READ_ERRORS)
 def queues():
-    """How many escalated disputes, open review reports and held (flagged) reviews wait, and since when."""
+    """How many escalated disputes, open review reports, held (flagged) reviews, audits due and failed audits'
+    open cases wait, and since when."""
     return {key: {"count": queue.count, "oldest": _iso(queue.oldest)}
             for key, queue in services.queues(actor()).items()}
 

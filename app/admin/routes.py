@@ -12,9 +12,10 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from app import clock
-from app.errors import Conflict, ValidationFailed
+from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
 from trust import services
+from trust.routes.audits import QUESTIONS
 from trust.routes.disputes import _fail  # roll back, flash the refusal, go back: as the dispute pages do
 from trust.services.moderation import flagged_reviews
 
@@ -94,7 +95,7 @@ def audits():
     from trust.services import audits as audit_service  # mystery-shopper audits (issue 14)
 
     return render_template("admin/audits.html", admin_section="audits", now=clock.now(),
-                           rows=audit_service.console_audits(current_user),
+                           rows=audit_service.console_audits(current_user), questions=QUESTIONS,
                            quarter=audit_service.quarter_of(clock.now()))
 
 
@@ -112,6 +113,21 @@ def schedule_audits():
         return _fail(error, back)
     db.session.commit()
     flash(ngettext("%(num)d audit scheduled.", "%(num)d audits scheduled.", len(made)), "success")
+    return redirect(back)
+
+
+@bp.post("/audits/<int:audit_id>/close")
+@admin_page
+def close_audit_case(audit_id: int):
+    from trust.services import audits as audit_service
+
+    back = url_for("admin.audits")
+    try:
+        audit_service.close_case(current_user, audit_id, request.form.get("note", ""), clock.now())
+    except (ValidationFailed, Conflict, NotFound) as error:
+        return _fail(error, back)
+    db.session.commit()
+    flash(_("Case closed."), "success")
     return redirect(back)
 
 

@@ -55,6 +55,25 @@ def store_image(content: bytes, *, uploaded_by: User | None, field: str = "photo
     return save_processed(processed, uploaded_by=uploaded_by, settings=settings)
 
 
+def store_uploads(uploads: Sequence[tuple[str, bytes | BinaryIO]], *, uploaded_by: User | None,
+                  field: str = "photos") -> list[StoredImage]:
+    """:func:`store_image` for each (file name, content) upload; a refusal names the file it is about.
+
+    :raises ValidationFailed: as store_image, the message starting with the file's name.
+    """
+    images = []
+    for name, content in uploads:
+        try:
+            images.append(store_image(content if isinstance(content, bytes) else content.read(),
+                                      uploaded_by=uploaded_by, field=field))
+        except ValidationFailed as exc:
+            if not name:
+                raise
+            message = _("“%(name)s” %(problem)s", name=name, problem=exc.details[field][0])
+            raise ValidationFailed(message, code=exc.code, details={field: [message]}) from None
+    return images
+
+
 def save_processed(processed: images.Processed, *, uploaded_by: User | None,
                    settings: MediaSettings | None = None) -> StoredImage:
     """Write a processed image's files and add its ``images`` row (flushed)."""

@@ -131,6 +131,11 @@ def test_risks_are_read_from_the_integrity_tables(db, now):
 ALL_YES = dict.fromkeys(audits.CHECKLIST, True)
 
 
+def _visit(auditor, store, at, status="checked_in"):
+    """The auditor's booking at the store in a slot starting ``at``, checked in (a visit)."""
+    return f.create_booking(f.create_slot(f.create_offering(store), at), auditor, status=status)
+
+
 @pytest.fixture
 def scheduled(db, now):
     (store,) = _merchants(1)
@@ -141,8 +146,8 @@ def scheduled(db, now):
 
 def test_all_yes_passes_any_no_fails_and_it_is_filled_once(db, now, scheduled):
     audit, auditor, store = scheduled
-    offering = f.create_offering(store)
-    booking = f.create_booking(f.create_slot(offering, now - timedelta(days=1)), auditor, status="completed")
+    booking = _visit(auditor, store, now + timedelta(hours=1), status="completed")
+    _visit(auditor, store, now + timedelta(hours=2))
 
     done = audits.record_checklist(auditor, audit.id, ALL_YES, "  Lovely  ", now, booking_id=booking.id)
     assert (done.status, done.notes, done.booking_id, done.decided_at) == (AuditStatus.PASSED, "Lovely", booking.id,
@@ -157,6 +162,7 @@ def test_all_yes_passes_any_no_fails_and_it_is_filled_once(db, now, scheduled):
     db.session.flush()
     failed = audits.record_checklist(auditor, other.id, {**ALL_YES, "hygiene": False}, None, now)
     assert failed.status == AuditStatus.FAILED and failed.checklist["hygiene"] is False
+    assert failed.booking_id != booking.id  # without booking_id: the latest visit
 
 
 @pytest.mark.parametrize("who", ["other_auditor", "admin", "owner", "anonymous"])
@@ -173,7 +179,8 @@ def test_only_the_assigned_auditor_may_fill_it(db, now, scheduled, who):
 
 def test_missing_answers_long_notes_and_someone_elses_booking_are_refused(db, now, scheduled):
     audit, auditor, store = scheduled
-    stranger_booking = f.create_booking(f.create_slot(f.create_offering(store), now - timedelta(days=1)))
+    _visit(auditor, store, now + timedelta(hours=1))
+    stranger_booking = f.create_booking(f.create_slot(f.create_offering(store), now + timedelta(hours=1)))
     with pytest.raises(ValidationFailed) as refused:
         audits.record_checklist(auditor, audit.id, {"hygiene": "yes"}, "x" * 2001, now, booking_id=stranger_booking.id)
     assert set(refused.value.details) == {*audits.CHECKLIST, "notes", "booking_id"}
@@ -187,6 +194,7 @@ def test_a_failed_audit_within_90_days_counts_in_the_score(db, now, scheduled):
     from trust.services.integrity import gather_counts
 
     audit, auditor, store = scheduled
+    _visit(auditor, store, now + timedelta(hours=1))
     audits.record_checklist(auditor, audit.id, {**ALL_YES, "price_as_listed": False}, "", now)
     counts = gather_counts([store.business_id], now + timedelta(days=1))[store.business_id]
     assert (counts.audits, counts.failed_audits) == (1, 1)
@@ -194,3 +202,53 @@ def test_a_failed_audit_within_90_days_counts_in_the_score(db, now, scheduled):
     assert part["score"] == 50
     later = gather_counts([store.business_id], now + timedelta(days=91))[store.business_id]
     assert (later.audits, later.failed_audits) == (0, 0)
+
+
+def test_the_checklist_waits_for_a_visit_and_the_sweep_marks_it_visited(db, now, scheduled):
+    audit, auditor, store = scheduled
+    before = _visit(auditor, store, now - timedelta(days=1))  # before the audit was scheduled: not its visit
+    f.create_booking(f.create_slot(f.create_offering(store), now + timedelta(hours=1)), auditor)  # booked only
+    with pytest.raises(audits.Conflict) as refused:
+        audits.record_checklist(auditor, audit.id, ALL_YES, "", now)
+    assert refused.value.code == "audit_not_visited" and audit.status == AuditStatus.SCHEDULED
+    assert audits.mark_visited(now + timedelta(hours=2)) == 0
+    visit = _visit(auditor, store, now + timedelta(hours=1))
+    assert audits.mark_visited(now) == 0  # the visit has not begun yet at that instant
+    assert audits.mark_visited(now + timedelta(hours=2)) == 1
+    db.session.refresh(audit)
+    assert audit.status == AuditStatus.VISITED
+    assert audits.visits_for(audit) == [visit]
+    with pytest.raises(ValidationFailed) as wrong:
+        audits.record_checklist(auditor, audit.id, ALL_YES, "", now, booking_id=before.id)
+    assert set(wrong.value.details) == {"booking_id"}
+    assert audits.record_checklist(auditor, audit.id, ALL_YES, "", now).booking_id == visit.id
+
+
+def test_a_failed_audit_is_a_console_case_until_closed(db, now, scheduled):
+    from trust.services.moderation import merchant_history, queues
+
+    audit, auditor, store = scheduled
+    admin = f.create_user(Role.ADMIN)
+    assert queues(admin)["audits_due"].count == 1 and queues(admin)["failed_audits"].count == 0
+    _visit(auditor, store, now + timedelta(hours=1))
+    later = now + timedelta(hours=3)
+    audits.record_checklist(auditor, audit.id, {**ALL_YES, "hygiene": False}, "Dusty cups", later)
+    counts = queues(admin)
+    assert (counts["audits_due"].count, counts["failed_audits"].count) == (0, 1)
+    assert counts["failed_audits"].oldest == later
+    assert [a.id for a, _name in audits.console_audits(admin)] == [audit.id]
+    assert merchant_history(admin, store.business_id)["audits"] == [audit]
+    with pytest.raises(PermissionDenied):
+        audits.close_case(auditor, audit.id, "Spoke to the owner", later)
+    with pytest.raises(ValidationFailed):
+        audits.close_case(admin, audit.id, "", later)
+    closed = audits.close_case(admin, audit.id, "Spoke to the owner", later)
+    assert (closed.case_closed_at, closed.case_note) == (later, "Spoke to the owner")
+    assert queues(admin)["failed_audits"].count == 0 and audits.console_audits(admin) == []
+    with pytest.raises(audits.Conflict) as again:
+        audits.close_case(admin, audit.id, "Twice", later)
+    assert again.value.code == "audit_case_closed"
+    with pytest.raises(audits.NotFound):
+        audits.close_case(admin, 2_000_000_000, "No such", later)
+    logged = db.session.scalar(select(AdminAuditEntry).where(AdminAuditEntry.action == AdminAction.AUDIT_CLOSE))
+    assert logged.business_id == store.business_id and logged.reason == "Spoke to the owner"

@@ -165,3 +165,20 @@ def test_cli_create_admin_without_password_or_terminal_fails_clearly(app, db):
 
     assert result.exit_code != 0
     assert "--password" in result.output
+
+
+def test_demo_auditor_has_a_passed_a_failed_and_a_scheduled_audit(db):
+    from trust.demo_console import AUDITOR
+    from trust.models_audits import Audit
+    from trust.services.audits import last_passed
+
+    load_demo_city()
+    load_demo_city()  # twice: nothing doubles
+    auditor = db.session.scalar(select(User).where(User.email == AUDITOR[0]))
+    assert auditor.role == Role.AUDITOR and verify_password(auditor, AUDITOR[1])
+    audits = db.session.scalars(select(Audit).where(Audit.auditor_id == auditor.id)).all()
+    assert sorted(a.status for a in audits) == ["failed", "passed", "scheduled"]
+    studio = db.session.scalar(select(Business).where(Business.name == DEMO_BUSINESS_NAME))
+    assert last_passed(studio.id) is not None  # the studio's store page shows "Audited on …, passed"
+    failed = next(a for a in audits if a.status == "failed")
+    assert failed.case_closed_at is None and failed.checklist["hygiene"] is False

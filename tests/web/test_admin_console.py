@@ -22,7 +22,10 @@ def endpoints(business_id: int) -> list[tuple[str, str, dict | None]]:
             ("POST", f"{base}/verify", {"note": "Licence seen"}), ("POST", f"{base}/warn", {"reason": "Late again"}),
             ("POST", f"{base}/suspend", {"reason": "Overcharging"}),
             ("POST", f"{base}/reinstate", {"reason": "Refunded"}),
-            ("POST", f"/api/v1/admin/review-reports/{NO_SUCH}/decide", {"decision": "keep"})]
+            ("POST", f"/api/v1/admin/review-reports/{NO_SUCH}/decide", {"decision": "keep"}),
+            ("GET", "/api/v1/admin/audits?status=failed", None),
+            ("POST", "/api/v1/admin/audits", {"n": 1, "quarter": "2026Q4"}),  # no auditor exists: 409 for the admin
+            ("POST", f"/api/v1/admin/audits/{NO_SUCH}/close", {"note": "Spoke to the owner"})]
 
 
 def found(client) -> list[int]:
@@ -49,7 +52,7 @@ def test_every_admin_endpoint_is_admin_only(client, shop, who):
     for method, url, body in endpoints(shop["business_id"]):
         response = client.open(url, method=method, json=body, headers=headers)
         if expected is None:
-            wanted = 404 if "review-reports" in url else 200
+            wanted = 404 if str(NO_SUCH) in url else 409 if url.endswith("/audits") and method == "POST" else 200
             assert response.status_code == wanted, (url, response.get_json())
         else:
             assert response.status_code == expected, url
@@ -80,7 +83,8 @@ def test_admin_endpoints_are_in_the_docs(client):
     for path in ("/api/v1/admin/merchants", "/api/v1/admin/merchants/{business_id}/suspend",
                  "/api/v1/admin/merchants/{business_id}/reinstate", "/api/v1/admin/merchants/{business_id}/verify",
                  "/api/v1/admin/merchants/{business_id}/warn", "/api/v1/admin/queues", "/api/v1/admin/overview",
-                 "/api/v1/admin/review-reports/{report_id}/decide"):
+                 "/api/v1/admin/review-reports/{report_id}/decide", "/api/v1/admin/audits",
+                 "/api/v1/admin/audits/{audit_id}/close", "/api/v1/audits", "/api/v1/audits/{audit_id}/checklist"):
         assert path in paths, path
 
 
@@ -146,3 +150,50 @@ def test_a_merchant_with_a_score_disputes_and_reports_renders(client, auth, shop
     page = client.get(f"/admin/merchants/{shop['business_id']}")
     assert page.status_code == 200 and b"Good class" in page.data and b'data-testid="score-weeks"' in page.data
     assert client.get("/admin/queues").status_code == 200 and client.get("/admin").status_code == 200
+
+
+def test_audits_through_the_api_from_schedule_to_closed_case(client, shop, clock):
+    from datetime import timedelta
+
+    now = clock.now()
+    admin, auditor = shop["users"]["admin"], f.create_user(Role.AUDITOR)
+    made = client.post("/api/v1/admin/audits", json={"n": 1, "quarter": "2026Q4"}, headers=f.token_for(admin))
+    assert made.status_code == 201, made.get_json()
+    (audit,) = made.get_json()["items"]
+    assert (audit["business_id"], audit["auditor_id"], audit["status"]) == (shop["business_id"], auditor.id,
+                                                                           "scheduled")
+    mine = client.get("/api/v1/audits", headers=f.token_for(auditor)).get_json()["items"]
+    assert [(a["id"], a["visit_ids"]) for a in mine] == [(audit["id"], [])]
+    other = f.create_user(Role.AUDITOR)
+    assert client.get(f"/api/v1/audits/{audit['id']}", headers=f.token_for(other)).status_code == 404
+    assert client.get("/api/v1/audits", headers=f.token_for(other)).get_json()["items"] == []
+    answers = {key: True for key in ("price_as_listed", "as_described", "duration_kept", "hygiene",
+                                     "staff_courtesy")}
+    early = client.post(f"/api/v1/audits/{audit['id']}/checklist", json={"answers": answers},
+                        headers=f.token_for(auditor))
+    assert early.status_code == 409 and early.get_json()["error"]["code"] == "audit_not_visited"
+    visit = f.create_booking(f.create_slot(shop["offering"], now + timedelta(hours=1)), auditor, status="checked_in")
+    bad = client.post(f"/api/v1/audits/{audit['id']}/checklist", json={"answers": {**answers, "hygiene": "maybe"}},
+                      headers=f.token_for(auditor))
+    assert bad.status_code == 422 and bad.get_json()["error"]["code"] == "validation_failed"
+    filed = client.post(f"/api/v1/audits/{audit['id']}/checklist",
+                        json={"answers": {**answers, "hygiene": False}, "notes": "Dusty cups"},
+                        headers=f.token_for(auditor))
+    assert filed.status_code == 200 and (filed.get_json()["status"], filed.get_json()["booking_id"]) == (
+        "failed", visit.id)
+    queues = client.get("/api/v1/admin/queues", headers=f.token_for(admin)).get_json()
+    assert queues["failed_audits"]["count"] == 1 and queues["audits_due"]["count"] == 0
+    history = client.get(f"/api/v1/admin/merchants/{shop['business_id']}", headers=f.token_for(admin)).get_json()
+    assert [a["status"] for a in history["audits"]] == ["failed"]
+    url = f"/api/v1/admin/audits/{audit['id']}/close"
+    assert client.post(url, json={"note": "x"}, headers=f.token_for(admin)).status_code == 422
+    closed = client.post(url, json={"note": "Spoke to the owner"}, headers=f.token_for(admin))
+    assert closed.status_code == 200 and closed.get_json()["case_note"] == "Spoke to the owner"
+    again = client.post(url, json={"note": "Spoke to the owner"}, headers=f.token_for(admin))
+    assert again.status_code == 409 and again.get_json()["error"]["code"] == "audit_case_closed"
+    listed = client.get("/api/v1/admin/audits?status=failed", headers=f.token_for(admin)).get_json()["items"]
+    assert [a["case_closed_at"] is not None for a in listed] == [True]
+    assert client.get("/api/v1/admin/audits?status=nope", headers=f.token_for(admin)).status_code == 422
+    # the merchant's view of the auditor's booking says nothing of the audit
+    page = client.get(f"/api/v1/bookings/{visit.id}", headers=f.token_for(shop["owner"]))
+    assert page.status_code == 200 and "audit" not in page.get_data(as_text=True).lower()

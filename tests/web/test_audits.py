@@ -25,8 +25,8 @@ def world(app, db):
     store = f.create_store(f.create_business(owner, name="Glaze Lab"), name="Glaze Lab street")
     auditor = f.create_user(Role.AUDITOR, email="mei@glaze.test")
     (audit,) = audits.schedule(f.create_user(Role.ADMIN), 1, "2026Q4", now)
-    booking = f.create_booking(f.create_slot(f.create_offering(store), now - timedelta(days=1)), auditor,
-                               status="completed")
+    booking = f.create_booking(f.create_slot(f.create_offering(store), now + timedelta(hours=1)), auditor,
+                               status="completed")  # the visit, after the audit was scheduled
     db.session.commit()
     return audit, auditor, owner, booking
 
@@ -107,3 +107,67 @@ def test_the_console_schedules_audits_and_lists_the_failed_ones(world, auth, cli
     done = auth.post("/admin/audits", {"n": "3", "quarter": "2026Q4"}, follow_redirects=True)
     text = done.get_data(as_text=True)
     assert "1 audit scheduled." in text and 'data-status="scheduled"' in text and "Second Shop" in text
+
+
+def test_the_checklist_waits_for_the_visit_and_the_console_closes_a_failed_case(world, auth, client):
+    audit, auditor, _, booking = world
+    booking.status = "confirmed"  # booked, not visited yet
+    admin = f.create_user(Role.ADMIN, email="op@glaze.test")
+    db.session.commit()
+    auth.login(auditor.email)
+    page = client.get(f"/audits/{audit.id}").get_data(as_text=True)
+    assert 'data-testid="audit-not-visited"' in page and 'data-testid="audit-form"' not in page
+    refused = auth.post(f"/audits/{audit.id}", YES, follow_redirects=True)
+    assert "Visit first" in refused.get_data(as_text=True)
+    booking.status = "checked_in"
+    db.session.commit()
+    assert 'data-testid="audit-form"' in client.get(f"/audits/{audit.id}").get_data(as_text=True)
+    auth.post(f"/audits/{audit.id}", {**YES, "staff_courtesy": "no", "notes": "Rude at the till"})
+    auth.logout()
+    auth.login(admin.email)
+    queues = client.get("/admin/queues").get_data(as_text=True)
+    assert 'data-testid="queue-failed_audits">1<' in queues
+    console = client.get("/admin/audits").get_data(as_text=True)
+    assert 'data-testid="failed-audit-case"' in console and "Rude at the till" in console
+    short = auth.post(f"/admin/audits/{audit.id}/close", {"note": "x"}, follow_redirects=True)
+    assert 'data-testid="failed-audit-case"' in short.get_data(as_text=True)  # refused: still open
+    closed = auth.post(f"/admin/audits/{audit.id}/close", {"note": "Owner retrained the staff"},
+                       follow_redirects=True)
+    text = closed.get_data(as_text=True)
+    assert "Case closed." in text and 'data-testid="failed-audit-case"' not in text
+    db.session.refresh(audit)
+    assert audit.case_note == "Owner retrained the staff"
+
+
+def test_checklist_photos_reach_the_console_only(world, auth, client):
+    import io
+
+    from PIL import Image
+
+    audit, auditor, _, booking = world
+    admin = f.create_user(Role.ADMIN, email="op@glaze.test")
+    db.session.commit()
+
+    def jpeg():
+        out = io.BytesIO()
+        Image.new("RGB", (320, 240), (200, 40, 40)).save(out, "JPEG")
+        return out.getvalue()
+
+    auth.login(auditor.email)
+    too_many = auth.post(f"/audits/{audit.id}", {**YES, "hygiene": "no", "photos": [
+        (io.BytesIO(jpeg()), f"cup{i}.jpg") for i in range(4)]})
+    assert too_many.status_code == 422 and 'data-testid="error-photos"' in too_many.get_data(as_text=True)
+    broken = auth.post(f"/audits/{audit.id}", {**YES, "hygiene": "no", "photos": [
+        (io.BytesIO(b"not an image"), "cup.jpg")]})
+    assert broken.status_code == 422 and "cup.jpg" in broken.get_data(as_text=True)
+    done = auth.post(f"/audits/{audit.id}", {**YES, "hygiene": "no", "photos": [
+        (io.BytesIO(jpeg()), "cup.jpg"), (io.BytesIO(jpeg()), "sink.jpg")]})
+    assert done.status_code == 302
+    db.session.refresh(audit)
+    assert audit.status == AuditStatus.FAILED and len(audit.photos) == 2
+    src = audit.photos[0].image.url(audit.photos[0].image.widths[0])
+    assert src not in client.get(f"/stores/{booking.store_id}").get_data(as_text=True)
+    auth.logout()
+    auth.login(admin.email)
+    console = client.get("/admin/audits").get_data(as_text=True)
+    assert 'data-testid="audit-photos"' in console and src in console

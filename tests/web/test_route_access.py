@@ -50,6 +50,13 @@ TABLE: dict[str, str] = {
     'GET /audits': 'L 200 200 200 200 200 200 200',  # a list of one's own audits: empty unless an auditor
     'GET /audits/<int:audit_id>': 'L 404 404 404 404 404 404 404',
     'POST /audits/<int:audit_id>': 'L 404 404 404 404 404 404 404',
+    'POST /admin/audits/<int:audit_id>/close': 'L 403 403 403 403 403 403 302',
+    'GET /api/v1/admin/audits': '401 403 403 403 403 403 403 200',
+    'POST /api/v1/admin/audits': '401 422 422 422 422 422 422 422',
+    'POST /api/v1/admin/audits/<int:audit_id>/close': '401 422 422 422 422 422 422 422',
+    'GET /api/v1/audits': '401 200 200 200 200 200 200 200',
+    'GET /api/v1/audits/<int:audit_id>': '401 404 404 404 404 404 404 404',
+    'POST /api/v1/audits/<int:audit_id>/checklist': '401 422 422 422 422 422 422 422',
     'POST /admin/merchants/<int:business_id>/<any(verify, unverify, warn, suspend, reinstate):action>': 'L 403 403 403 403 403 403 302',  # noqa: E501
     'POST /admin/review-reports/<int:report_id>': 'L 403 403 403 403 403 403 404',
     'GET /api/v1/admin/merchants': '401 403 403 403 403 403 403 200',

@@ -10,12 +10,11 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from app import clock
 from app.errors import Conflict, ValidationFailed
 from app.extensions import db
-from bookings.models import Booking
+from trust.routes.disputes import _problem, _uploads  # the form's photos and refusals, as the dispute forms'
 from trust.services import audits as service
 
 bp = Blueprint("trust_audits", __name__)
@@ -54,11 +53,11 @@ def checklist(audit_id: int):
         booking_id = int(raw_booking) if raw_booking.isdigit() and len(raw_booking) < 10 else None
         try:
             service.record_checklist(current_user, audit.id, answers, request.form.get("notes", ""), clock.now(),
-                                     booking_id=booking_id)
+                                     booking_id=booking_id, photos=_uploads())
         except ValidationFailed as error:
             db.session.rollback()
             audit = service.get_audit(current_user, audit_id)
-            errors = {key: str(value) for key, value in (error.details or {}).items()}
+            errors = _problem(error)
         except Conflict as error:
             db.session.rollback()
             flash(error.message, "error")
@@ -67,8 +66,6 @@ def checklist(audit_id: int):
             db.session.commit()
             flash(_("Checklist saved."), "success")
             return redirect(url_for("trust_audits.checklist", audit_id=audit_id))
-    bookings = list(db.session.scalars(select(Booking).where(Booking.resident_id == current_user.id,
-                                                             Booking.store_id == audit.store_id)
-                                       .order_by(Booking.starts_at.desc()).limit(20)))
+    bookings = service.visits_for(audit)
     return render_template("trust/audits_checklist.html", audit=audit, questions=QUESTIONS, labels=STATUS_LABELS,
                            errors=errors, values=values, bookings=bookings), 422 if errors else 200

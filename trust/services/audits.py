@@ -12,8 +12,9 @@ audit-log row.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, BinaryIO
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -21,20 +22,24 @@ from sqlalchemy import func, select
 from app.auth.models import Role, User
 from app.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.extensions import db
+from app.media.services import store_uploads
 from app.merchants.models import Business, BusinessStatus, Store, StoreStaff, StoreStatus
 from bookings.models import Booking
+from bookings.states import BookingStatus
 from trust.audit_sampling import MerchantRisk, sample
 from trust.models import Dispute
 from trust.models_admin import AdminAction
-from trust.models_audits import Audit, AuditStatus
+from trust.models_audits import MAX_AUDIT_PHOTOS, Audit, AuditPhoto, AuditStatus
 from trust.models_score import BusinessIntegrity, IntegrityWeek
 from trust.services.integrity import recompute_business
-from trust.services.moderation import _log, require_admin
+from trust.services.moderation import _log, _reason, require_admin
 
-__all__ = ["CHECKLIST", "MAX_PER_SCHEDULE", "NoEligibleAuditor", "audits_of", "console_audits", "get_audit",
-           "last_passed", "merchant_risks", "quarter_of", "record_checklist", "schedule"]
+__all__ = ["CHECKLIST", "MAX_PER_SCHEDULE", "STATUSES", "NoEligibleAuditor", "audits_of", "close_case",
+           "console_audits", "console_audit_list", "get_audit", "last_passed", "mark_visited", "merchant_risks",
+           "quarter_of", "record_checklist", "schedule", "visits_for"]
 
 MAX_PER_SCHEDULE = 50
+STATUSES = AuditStatus.ALL
 NOTES_MAX = 2000
 # The checklist's questions, in the order the auditor's form asks them: all "yes" passes, any "no" fails.
 CHECKLIST = ("price_as_listed", "as_described", "duration_kept", "hygiene", "staff_courtesy")
@@ -44,6 +49,9 @@ QUARTER = re.compile(r"^[0-9]{4}Q[1-4]$")
 
 class NoEligibleAuditor(DomainError):
     code = "no_eligible_auditor"
+
+
+VISITED = (BookingStatus.CHECKED_IN, BookingStatus.COMPLETED)
 
 
 def quarter_of(now: datetime) -> str:
@@ -160,18 +168,49 @@ def get_audit(actor: User | None, audit_id: Any) -> Audit:
     return audit
 
 
+def _visits(audit: Audit):
+    """The auditor's checked-in bookings at any store of the audited merchant since the audit was scheduled."""
+    return (select(Booking).join(Store, Store.id == Booking.store_id)
+            .where(Booking.resident_id == audit.auditor_id, Store.business_id == audit.business_id,
+                   Booking.status.in_(VISITED), Booking.starts_at >= audit.created_at))
+
+
+def visits_for(audit: Audit) -> list[Booking]:
+    """The visits the auditor may file the checklist against, newest first."""
+    return list(db.session.scalars(_visits(audit).order_by(Booking.starts_at.desc(), Booking.id.desc()).limit(20)))
+
+
+def mark_visited(now: datetime) -> int:
+    """Scheduled audits whose auditor has since been checked in at the merchant become ``visited``; return how
+    many (run by the jobs sweep; nothing on the booking or the merchant's side changes)."""
+    visited = (select(Booking.id).join(Store, Store.id == Booking.store_id)
+               .where(Booking.resident_id == Audit.auditor_id, Store.business_id == Audit.business_id,
+                      Booking.status.in_(VISITED), Booking.starts_at >= Audit.created_at, Booking.starts_at <= now)
+               .exists())
+    return db.session.execute(Audit.__table__.update().where(Audit.status == AuditStatus.SCHEDULED, visited)
+                              .values(status=AuditStatus.VISITED)).rowcount
+
+
 def record_checklist(actor: User | None, audit_id: Any, answers: Any, notes: Any, now: datetime,
-                     booking_id: Any = None) -> Audit:
-    """The assigned auditor's checklist: a yes/no answer (bool) to each of ``CHECKLIST`` and notes; all yes
-    passes, any no fails. ``booking_id``, when given, must be the auditor's own booking at the audited store.
+                     booking_id: Any = None, photos: Sequence[tuple[str, bytes | BinaryIO]] = ()) -> Audit:
+    """The assigned auditor's checklist, once they have visited: a yes/no answer (bool) to each of ``CHECKLIST``
+    and notes; all yes passes, any no fails. ``booking_id`` names the visit (one of :func:`visits_for`); without
+    it, the latest visit. Up to 3 ``photos`` (file name, content), re-encoded like every upload; the operator
+    sees them on the console.
 
     :raises NotFound: not the audit's auditor (or no such audit).
-    :raises Conflict: ``audit_decided`` when the checklist was filled already.
-    :raises ValidationFailed: a missing or non-yes/no answer, notes too long, or a booking not theirs there.
+    :raises Conflict: ``audit_decided`` when the checklist was filled already; ``audit_not_visited`` when the
+        auditor has no checked-in visit at the merchant since the audit was scheduled.
+    :raises ValidationFailed: a missing or non-yes/no answer, notes too long, a booking that is not one of the
+        auditor's visits there, more than 3 photos, or a photo refused (``image_*``).
     """
     audit = get_audit(actor, audit_id)
     if audit.status not in AuditStatus.OPEN:
         raise Conflict(_("This audit's checklist has been filled already."), code="audit_decided")
+    visits = visits_for(audit)
+    if not visits:
+        raise Conflict(_("Visit first: the checklist opens once your booking at this merchant is checked in."),
+                       code="audit_not_visited")
     answers = answers if isinstance(answers, dict) else {}
     details = {key: _("Answer yes or no.") for key in CHECKLIST if not isinstance(answers.get(key), bool)}
     text = notes.strip() if isinstance(notes, str) else ""
@@ -179,17 +218,20 @@ def record_checklist(actor: User | None, audit_id: Any, answers: Any, notes: Any
         details["notes"] = _("Write text.")
     elif len(text) > NOTES_MAX:
         details["notes"] = _("Write at most %(max)d characters.", max=NOTES_MAX)
+    visit = visits[0]
     if booking_id is not None:
-        booking = (db.session.get(Booking, booking_id)
-                   if isinstance(booking_id, int) and not isinstance(booking_id, bool) and 0 < booking_id < 2**31
-                   else None)
-        if booking is None or booking.resident_id != actor.id or booking.store_id != audit.store_id:
-            details["booking_id"] = _("Choose one of your own bookings at the audited store.")
+        visit = next((b for b in visits if b.id == booking_id and not isinstance(booking_id, bool)), None)
+        if visit is None:
+            details["booking_id"] = _("Choose one of your checked-in visits to this merchant.")
+    if len(photos) > MAX_AUDIT_PHOTOS:
+        details["photos"] = _("at most %(most)d photos.", most=MAX_AUDIT_PHOTOS)
     if details:
         raise ValidationFailed(details=details)
+    for position, image in enumerate(store_uploads(photos, uploaded_by=actor)):
+        db.session.add(AuditPhoto(audit_id=audit.id, image_id=image.id, position=position))
     audit.checklist = {key: answers[key] for key in CHECKLIST}
     audit.notes = text
-    audit.booking_id = booking_id
+    audit.booking_id = visit.id
     audit.status = AuditStatus.PASSED if all(audit.checklist.values()) else AuditStatus.FAILED
     audit.decided_at = now
     db.session.flush()
@@ -204,12 +246,50 @@ def last_passed(business_id: int) -> Audit | None:
 
 
 def console_audits(admin: User | None, limit: int = 200) -> list[tuple[Audit, str]]:
-    """The console's audits queue: scheduled / visited and failed audits with the merchant's name, oldest first.
+    """The console's audits queue: scheduled / visited audits and failed audits whose case is open, with the
+    merchant's name, oldest first.
 
     :raises PermissionDenied: unless ``admin`` is an admin.
     """
     require_admin(admin)
     return [(audit, name) for audit, name in db.session.execute(
         select(Audit, Business.name).join(Business, Business.id == Audit.business_id)
-        .where(Audit.status.in_((*AuditStatus.OPEN, AuditStatus.FAILED)))
+        .where(Audit.status.in_(AuditStatus.OPEN)
+               | ((Audit.status == AuditStatus.FAILED) & Audit.case_closed_at.is_(None)))
         .order_by(Audit.created_at, Audit.id).limit(limit)).all()]
+
+
+def console_audit_list(admin: User | None, status: str | None = None, limit: int = 200) -> list[Audit]:
+    """Every audit (or those with ``status``), newest first, for the console's API.
+
+    :raises PermissionDenied: unless ``admin`` is an admin.
+    :raises ValidationFailed: an unknown status.
+    """
+    require_admin(admin)
+    query = select(Audit).order_by(Audit.created_at.desc(), Audit.id.desc()).limit(limit)
+    if status is not None:
+        if status not in AuditStatus.ALL:
+            raise ValidationFailed(details={"status": _("Choose one of: %(choices)s.",
+                                                        choices=", ".join(AuditStatus.ALL))})
+        query = query.where(Audit.status == status)
+    return list(db.session.scalars(query))
+
+
+def close_case(admin: User | None, audit_id: Any, note: Any, now: datetime) -> Audit:
+    """Close a failed audit's console case with the operator's note (2-500 characters); logged.
+
+    :raises PermissionDenied: unless ``admin`` is an admin.
+    :raises NotFound: no such audit.
+    :raises Conflict: ``audit_case_closed`` when the audit did not fail or its case is closed already.
+    """
+    require_admin(admin)
+    audit = (db.session.get(Audit, audit_id, with_for_update=True)
+             if isinstance(audit_id, int) and 0 < audit_id < 2**31 else None)
+    if audit is None:
+        raise NotFound(_("No such audit."))
+    note = _reason(note, field="note")
+    if audit.status != AuditStatus.FAILED or audit.case_closed_at is not None:
+        raise Conflict(_("Only a failed audit's open case can be closed."), code="audit_case_closed")
+    audit.case_closed_at, audit.case_note = now, note
+    _log(admin, AdminAction.AUDIT_CLOSE, now, business_id=audit.business_id, reason=note, audit_id=audit.id)
+    return audit

@@ -35,7 +35,7 @@ from app.auth.models import Role, User
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.i18n import format_when, in_locale_of
-from app.media.services import store_image
+from app.media.services import store_uploads
 from app.merchants.models import Store, StoreStaff
 from app.merchants.services import can_view_store_private
 from bookings.checkin import effective_payments
@@ -411,15 +411,7 @@ def _store_photos(actor: User, dispute: Dispute, side: str, photos: Sequence[tup
     if taken + len(photos) > MAX_DISPUTE_PHOTOS:
         raise Conflict(_("Each side may add at most %(limit)d photos.", limit=MAX_DISPUTE_PHOTOS),
                        code="too_many_photos", details={"limit": MAX_DISPUTE_PHOTOS, "photos": taken})
-    for index, (name, content) in enumerate(photos):
-        try:
-            image = store_image(content if isinstance(content, bytes) else content.read(), uploaded_by=actor,
-                                field="photos")
-        except ValidationFailed as exc:
-            if not name:
-                raise
-            message = _("“%(name)s” %(problem)s", name=name, problem=exc.details["photos"][0])
-            raise ValidationFailed(message, code=exc.code, details={"photos": [message]}) from None
+    for index, image in enumerate(store_uploads(photos, uploaded_by=actor)):
         db.session.add(DisputePhoto(dispute_id=dispute.id, side=side, image_id=image.id, position=taken + index))
     db.session.flush()
     db.session.expire(dispute, ["photos"])

@@ -30,6 +30,7 @@ from bookings.services import cancel, queue_notice
 from bookings.states import BookingStatus as B
 from trust.models import Dispute, DisputeEvent, Review, ReviewReport, ReviewStatus
 from trust.models_admin import AdminAction, AdminAuditEntry
+from trust.models_audits import Audit, AuditStatus
 from trust.models_score import BusinessIntegrity, IntegrityWeek
 from trust.services.integrity import recompute_business
 from trust.services.reviews import recount
@@ -242,7 +243,8 @@ class Queue:
 
 
 def queues(actor: User) -> dict[str, Queue]:
-    """Escalated disputes, open review reports and flagged (held) reviews: how many and since when."""
+    """Escalated disputes, open review reports, flagged (held) reviews, audits due and failed audits' open cases:
+    how many and since when."""
     require_admin(actor)
     rows = {
         "disputes": select(func.count(Dispute.id), func.min(Dispute.escalated_at))
@@ -251,6 +253,10 @@ def queues(actor: User) -> dict[str, Queue]:
         .where(ReviewReport.status == "open"),
         "flagged": select(func.count(Review.id), func.min(Review.created_at))
         .where(Review.status == ReviewStatus.FLAGGED),
+        "audits_due": select(func.count(Audit.id), func.min(Audit.created_at))
+        .where(Audit.status.in_(AuditStatus.OPEN)),
+        "failed_audits": select(func.count(Audit.id), func.min(Audit.decided_at))
+        .where(Audit.status == AuditStatus.FAILED, Audit.case_closed_at.is_(None)),
     }
     return {key: Queue(key, *db.session.execute(query).one()) for key, query in rows.items()}
 
@@ -299,7 +305,7 @@ def audit_log_of(actor: User, business_id: int, limit: int = 200) -> list[AdminA
 
 def merchant_history(actor: User, business_id: Any) -> dict[str, Any]:
     """Everything about one merchant in one place: console actions (warnings among them), disputes, reported
-    reviews and the weekly score."""
+    reviews, mystery-shopper audits and the weekly score."""
     business = get_merchant(actor, business_id)
     store_ids = select(Store.id).where(Store.business_id == business.id)
     disputes = list(db.session.scalars(select(Dispute).where(Dispute.store_id.in_(store_ids))
@@ -310,6 +316,8 @@ def merchant_history(actor: User, business_id: Any) -> dict[str, Any]:
     weeks = list(db.session.scalars(select(IntegrityWeek).where(IntegrityWeek.business_id == business.id)
                                     .order_by(IntegrityWeek.week.desc()).limit(52)))
     audit = audit_log_of(actor, business.id)
+    audits = list(db.session.scalars(select(Audit).where(Audit.business_id == business.id)
+                                     .order_by(Audit.created_at.desc(), Audit.id.desc()).limit(50)))
     return {"business": business, "audit": audit, "warnings": [a for a in audit if a.action == AdminAction.WARN],
-            "disputes": disputes, "reports": reports, "weeks": weeks,
+            "disputes": disputes, "reports": reports, "weeks": weeks, "audits": audits,
             "integrity": db.session.get(BusinessIntegrity, business.id)}
