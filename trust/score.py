@@ -17,14 +17,19 @@ disputes              25    upheld disputes per visit, weighted by reason (safet
 no_shows              20    turn-aways and overturned no-show marks (upheld ``turned_away`` and
                             ``wrongly_marked_no_show`` disputes) per visit, Wilson lower bound; 0 at 3 %.
 cancellations         15    bookings the store cancelled (1) or declined (0.5) per booking made in the
-                            window, Wilson lower bound; 0 at 20 %.
+                            window, Wilson lower bound; 0 at 20 %. Bookings an operator cancelled (a
+                            suspension cancels the merchant's future bookings) are not the store's own.
 reviews               15    the three detailed averages (as described, service, value) against the
                             category's: 80 at the average, +40 per star above, -40 per star below. The
                             merchant's averages are shrunk towards the category's with 10 reviews' worth of
                             prior, so two reviews move it little.
 response_time         10    median time from a dispute's opening to the store's answer (unanswered ones,
                             escalated by the sweep, count as 72 h): 100 up to 12 h, 0 from 48 h. Three
-                            disputes' worth of prior at full marks.
+                            disputes' worth of prior at full marks. When residents wrote to the store
+                            (app/conversations), the part is the mean of that and the messages' own score:
+                            median time to the store's first reply in each thread first answered in the
+                            window (threads waiting over 24 h count as 24 h): 100 up to 1 h, 0 from 24 h,
+                            five threads' worth of prior at full marks. No threads: disputes only.
 review_fraud          10    review-fraud strikes: days on which reviews of its stores were held as a burst or
                             as same-day accounts' (and not released): -25 each.
 audits                 5    failed mystery-shopper audits decided in the window (trust/models_audits.py):
@@ -72,6 +77,9 @@ RESPONSE_FULL_H = 12.0
 RESPONSE_ZERO_H = 48.0
 UNANSWERED_H = 72.0
 RESPONSE_PRIOR = 3
+MESSAGE_FULL_H = 1.0  # messages: the first reply within an hour is full marks
+MESSAGE_ZERO_H = 24.0  # ... after a day, none; a thread waiting longer counts as this
+MESSAGE_PRIOR = 5
 STRIKE_COST = 25.0
 FAILED_AUDIT_COST = 50.0
 DETAILS = ("described", "service", "value")
@@ -88,6 +96,8 @@ class Counts:
     upheld: Mapping[str, int] = field(default_factory=dict)  # upheld in the window, by reason
     response_hours: tuple[float, ...] = ()  # each dispute the store answered: hours from opening to answer
     unanswered: int = 0  # disputes escalated because the store did not answer in time
+    message_hours: tuple[float, ...] = ()  # each thread first answered in the window: hours to the first reply
+    messages_waiting: int = 0  # threads waiting for the store's first reply for over MESSAGE_ZERO_H
     reviews: int = 0  # published reviews in the window
     detail: Mapping[str, float] = field(default_factory=dict)  # its averages: described, service, value
     category_detail: Mapping[str, float] = field(default_factory=dict)  # the category's averages
@@ -98,14 +108,16 @@ class Counts:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Counts:
         known = {key: value for key, value in data.items() if key in cls.__dataclass_fields__}
-        if "response_hours" in known:
-            known["response_hours"] = tuple(known["response_hours"])
+        for key in ("response_hours", "message_hours"):
+            if key in known:
+                known[key] = tuple(known[key])
         return cls(**known)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["upheld"], data["detail"] = dict(self.upheld), dict(self.detail)
         data["category_detail"], data["response_hours"] = dict(self.category_detail), list(self.response_hours)
+        data["message_hours"] = list(self.message_hours)
         return data
 
 
@@ -204,17 +216,26 @@ def reviews_part(c: Counts) -> Part:
                  "category_detail": dict(c.category_detail)})
 
 
+def _timeliness(hours: list[float], full_h: float, zero_h: float, prior: int) -> tuple[float, float | None]:
+    """0-100 from the median of ``hours`` (full marks up to ``full_h``, none from ``zero_h``), shrunk towards
+    full marks with ``prior`` cases' worth; and the median (None without cases)."""
+    middle = median(hours) if hours else None
+    observed = 100.0 if middle is None else _clamp(100.0 * (zero_h - middle) / (zero_h - full_h))
+    return (len(hours) * observed + prior * 100.0) / (len(hours) + prior), middle
+
+
 def response_part(c: Counts) -> Part:
     hours = list(c.response_hours) + [UNANSWERED_H] * c.unanswered
-    n = len(hours)
-    middle = median(hours) if hours else None
-    observed = 100.0
-    if middle is not None:
-        observed = _clamp(100.0 * (RESPONSE_ZERO_H - middle) / (RESPONSE_ZERO_H - RESPONSE_FULL_H))
-    score = (n * observed + RESPONSE_PRIOR * 100.0) / (n + RESPONSE_PRIOR)
-    return Part("response_time", WEIGHTS["response_time"], score,
-                {"disputes": n, "median_hours": round(middle, 1) if middle is not None else None,
-                 "unanswered": c.unanswered})
+    score, middle = _timeliness(hours, RESPONSE_FULL_H, RESPONSE_ZERO_H, RESPONSE_PRIOR)
+    data = {"disputes": len(hours), "median_hours": round(middle, 1) if middle is not None else None,
+            "unanswered": c.unanswered}
+    threads = list(c.message_hours) + [MESSAGE_ZERO_H] * c.messages_waiting
+    if threads:  # residents wrote to the store: its replies count as much as its answers to disputes
+        message_score, message_middle = _timeliness(threads, MESSAGE_FULL_H, MESSAGE_ZERO_H, MESSAGE_PRIOR)
+        score = (score + message_score) / 2
+        data.update(threads=len(threads), message_median_hours=round(message_middle, 1),
+                    messages_waiting=c.messages_waiting)
+    return Part("response_time", WEIGHTS["response_time"], score, data)
 
 
 def fraud_part(c: Counts) -> Part:
@@ -296,12 +317,17 @@ def reason(key: str, data: Mapping[str, Any]) -> str:
                         data["reviews"], gap=f"{-gap:.1f}")
     if key == "response_time":
         if not data.get("disputes"):
-            return _("No disputes to answer in 90 days")
-        if data.get("unanswered"):
-            return ngettext("Answers disputes in %(hours)s hours (median); %(num)d left unanswered",
+            line = _("No disputes to answer in 90 days")
+        elif data.get("unanswered"):
+            line = ngettext("Answers disputes in %(hours)s hours (median); %(num)d left unanswered",
                             "Answers disputes in %(hours)s hours (median); %(num)d left unanswered",
                             data["unanswered"], hours=f"{data['median_hours']:.0f}")
-        return _("Answers disputes in %(hours)s hours (median)", hours=f"{data['median_hours']:.0f}")
+        else:
+            line = _("Answers disputes in %(hours)s hours (median)", hours=f"{data['median_hours']:.0f}")
+        if data.get("threads"):
+            line = _("%(disputes)s; replies to messages in %(hours)s hours (median)", disputes=line,
+                     hours=f"{data['message_median_hours']:.1f}")
+        return line
     if key == "review_fraud":
         if not data.get("strikes"):
             return _("No review-fraud strikes in 90 days")
@@ -319,5 +345,5 @@ def label(key: str) -> str:
     """The part's name, in the current language."""
     return {"disputes": _("Upheld disputes"), "no_shows": _("Turn-aways and no-show marks"),
             "cancellations": _("Cancellations by the store"), "reviews": _("Detailed ratings"),
-            "response_time": _("Response to disputes"), "review_fraud": _("Review fraud"),
+            "response_time": _("Response to disputes and messages"), "review_fraud": _("Review fraud"),
             "audits": _("Mystery-shopper audits")}.get(key, key)

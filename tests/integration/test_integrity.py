@@ -286,3 +286,52 @@ def test_the_command(app, db, shop, now):
     assert result.exit_code == 0 and result.output.startswith("Recomputed "), result.output
     result = runner.invoke(args=["trust", "recompute", "--business", str(2**31 - 1)])
     assert result.exit_code == 1 and f"No business {2**31 - 1}." in result.output
+
+
+def test_the_stores_replies_to_messages_count_and_make_it_due(db, shop, now):
+    from app.conversations.models import Conversation
+
+    store, business_id = shop.store, shop.store.business_id
+    svc.recompute_business(business_id, now)
+    assert svc.gather_counts([business_id], now)[business_id].message_hours == ()
+    later = now + timedelta(hours=2)
+
+    def thread(first_reply_ago_h=None, took_h=None, waiting_h=None):
+        _db.session.add(Conversation(
+            store_id=store.id, resident_id=f.create_user().id, created_at=later - timedelta(days=3),
+            first_response_at=None if first_reply_ago_h is None else later - timedelta(hours=first_reply_ago_h),
+            first_response_seconds=None if took_h is None else int(took_h * 3600),
+            awaiting_since=None if waiting_h is None else later - timedelta(hours=waiting_h)))
+        _db.session.flush()
+
+    thread(first_reply_ago_h=1, took_h=0.5)
+    thread(first_reply_ago_h=1, took_h=2.0)
+    thread(waiting_h=30)  # never answered, waiting over a day
+    thread(waiting_h=3)  # waiting, not yet late: not counted
+    thread(first_reply_ago_h=24 * 100, took_h=50)  # answered before the window
+    assert business_id in svc.due_merchants(later)
+    counts = svc.gather_counts([business_id], later)[business_id]
+    assert (counts.message_hours, counts.messages_waiting) == ((0.5, 2.0), 1)
+    result = svc.recompute_business(business_id, later)
+    part = next(p for p in result.parts if p.key == "response_time")
+    assert part.data["threads"] == 3 and part.data["message_median_hours"] == 2.0
+    assert "replies to messages in 2.0 hours (median)" in part.reason
+
+
+def test_bookings_a_suspension_cancelled_are_not_the_stores_cancellations(db, shop, now):
+    from app.auth.models import Role
+    from bookings.services import cancel
+    from trust.services.moderation import reinstate_merchant, suspend_merchant
+
+    business_id, owner = shop.store.business_id, shop.store.business.owner
+    own, *others = [f.create_booking(f.create_slot(shop, now + timedelta(days=d)), f.create_user())
+                    for d in (1, 2, 3)]
+    cancel(owner, own.id, "The kiln broke", now)
+    admin = f.create_user(Role.ADMIN)
+    suspend_merchant(admin, business_id, "Overcharging", now)
+    for booking in others:
+        _db.session.refresh(booking)
+        assert booking.status == "cancelled_by_merchant"
+    reinstate_merchant(admin, business_id, "Refunded", now)
+    counts = svc.gather_counts([business_id], now + timedelta(minutes=1))[business_id]
+    assert (counts.bookings, counts.cancelled_by_merchant) == (3, 1)

@@ -104,6 +104,25 @@ def test_response_time():
     assert response([47]).score > 50  # one slow answer, with the prior, costs a little
 
 
+def test_message_replies_count_when_residents_wrote():
+    def response(disputes=(), threads=(), waiting=0):
+        return parts(s.Counts(response_hours=tuple(disputes), message_hours=tuple(threads),
+                              messages_waiting=waiting))["response_time"]
+
+    assert response(disputes=[2, 3]).data == response(disputes=[2, 3], threads=()).data  # no threads: disputes only
+    assert "threads" not in response(disputes=[2, 3]).data
+    assert response(threads=[0.2] * 10).score == 100  # replies within the hour
+    slow = response(threads=[30.0] * 20)
+    assert slow.score == 60  # messages: (20 x 0 + 5 x 100) / 25 = 20; the disputes half (none) at 100
+    assert response(threads=[0.5], waiting=9).data["message_median_hours"] == 24.0  # waiting threads count as 24 h
+    assert response(threads=[0.5], waiting=9).score < response(threads=[0.5]).score
+    assert response(threads=[10.0]).score > 80  # one slow reply, with the prior, costs a little
+    assert response(disputes=[5.0, 7.0], threads=[1.5, 2.5]).reason == (
+        "Answers disputes in 6 hours (median); replies to messages in 2.0 hours (median)")
+    counts = s.Counts(message_hours=(1.5, 3.0), messages_waiting=2)
+    assert s.Counts.from_dict(counts.as_dict()) == counts
+
+
 def test_fraud_strikes_and_audits():
     assert parts(s.Counts(fraud_strikes=1))["review_fraud"].score == 75
     assert parts(s.Counts(fraud_strikes=5))["review_fraud"].score == 0

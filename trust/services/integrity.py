@@ -19,11 +19,13 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, exists, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
+from app.auth.models import Role, User
+from app.conversations.models import Conversation
 from app.errors import NotFound
 from app.extensions import db
 from app.i18n import in_locale_of
 from app.merchants.models import Business, BusinessStatus, Store
-from bookings.models import Booking
+from bookings.models import Booking, BookingEvent
 from bookings.services import notify_account
 from bookings.states import BookingStatus as B
 from trust import score as formula
@@ -76,11 +78,15 @@ def gather_counts(ids: list[int], now: datetime,
     data: dict[int, dict[str, Any]] = {i: {"upheld": {}, "response_hours": [], "detail": {}} for i in ids}
     in_window = and_(Booking.starts_at >= since, Booking.starts_at < now)
     made = and_(Booking.created_at >= since, Booking.created_at < now)
+    # An operator's cancellation (a suspension cancels the merchant's future bookings) is not the store's own.
+    by_operator = exists().where(BookingEvent.booking_id == Booking.id,
+                                 BookingEvent.to_status == B.CANCELLED_BY_MERCHANT,
+                                 BookingEvent.actor_id == User.id, User.role == Role.ADMIN)
     for business_id, visits, booked, cancelled, rejected in db.session.execute(
             select(Store.business_id,
                    func.count().filter(in_window, Booking.status.in_(VISITED)),
                    func.count().filter(made),
-                   func.count().filter(made, Booking.status == B.CANCELLED_BY_MERCHANT),
+                   func.count().filter(made, Booking.status == B.CANCELLED_BY_MERCHANT, ~by_operator),
                    func.count().filter(made, Booking.status == B.REJECTED))
             .select_from(Booking).join(Store, Store.id == Booking.store_id)
             .where(_of(ids), or_(in_window, made)).group_by(Store.business_id)):
@@ -107,6 +113,18 @@ def gather_counts(ids: list[int], now: datetime,
             data[business_id]["response_hours"].append(round((answered_at - opened_at).total_seconds() / 3600, 2))
         elif escalated or (status == D.OPENED and respond_by < now):
             data[business_id]["unanswered"] = data[business_id].get("unanswered", 0) + 1
+
+    first_reply = and_(Conversation.first_response_at >= since, Conversation.first_response_at < now)
+    waiting = Conversation.awaiting_since < now - timedelta(hours=formula.MESSAGE_ZERO_H)
+    for business_id, seconds, is_waiting in db.session.execute(
+            select(Store.business_id, Conversation.first_response_seconds, waiting)
+            .select_from(Conversation).join(Store, Store.id == Conversation.store_id)
+            .where(_of(ids), or_(first_reply, and_(Conversation.first_response_at.is_(None), waiting,
+                                                   Conversation.awaiting_since >= since)))):
+        if seconds is not None:
+            data[business_id].setdefault("message_hours", []).append(round(seconds / 3600, 2))
+        elif is_waiting:
+            data[business_id]["messages_waiting"] = data[business_id].get("messages_waiting", 0) + 1
 
     published = and_(Review.status == ReviewStatus.PUBLISHED, Review.created_at >= since, Review.created_at < now)
     details = (func.avg(Review.rating_described), func.avg(Review.rating_service), func.avg(Review.rating_value))
@@ -142,6 +160,7 @@ def gather_counts(ids: list[int], now: datetime,
     for business_id, values in data.items():
         values["category_detail"] = categories.get(category_of.get(business_id), {})
         values["response_hours"] = tuple(sorted(values["response_hours"]))
+        values["message_hours"] = tuple(sorted(values.get("message_hours", ())))
         counts[business_id] = formula.Counts.from_dict(values)
     return counts
 
@@ -219,7 +238,8 @@ def recompute_business(business_id: int, now: datetime) -> formula.Integrity:
 
 def due_merchants(now: datetime, *, full: bool = False) -> list[int]:
     """Active merchants whose score may have moved: never computed, computed over a day ago (the window rolls),
-    or with a booking, check-in, dispute event or review since their last recompute."""
+    or with a booking, check-in, dispute event, review, decided audit or a thread's first reply since their last
+    recompute."""
     bi = BusinessIntegrity
     base = (select(Business.id).outerjoin(bi, bi.business_id == Business.id)
             .where(Business.status == BusinessStatus.ACTIVE).order_by(Business.id))
@@ -238,7 +258,8 @@ def due_merchants(now: datetime, *, full: bool = False) -> list[int]:
                        DisputeEvent.created_at > since),
         exists().where(Review.store_id == Store.id, of_business, Review.created_at > since - EDIT_WINDOW,
                        or_(Review.created_at > since, Review.edited_at > since)),
-        exists().where(Audit.business_id == Business.id, Audit.decided_at > since))
+        exists().where(Audit.business_id == Business.id, Audit.decided_at > since),
+        exists().where(Conversation.store_id == Store.id, of_business, Conversation.first_response_at > since))
     return list(db.session.scalars(base.where(changed)))
 
 
