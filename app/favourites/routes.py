@@ -22,6 +22,13 @@ def favourite_saved(offering_id: int) -> bool:
 
 
 @bp.app_template_global()
+def favourite_saved_ids() -> list[int]:
+    """The signed-in resident's saved experiences' ids (the explore page's hearts); empty when anonymous."""
+    user = actor()
+    return [] if user is None else services.saved_ids(user)
+
+
+@bp.app_template_global()
 def favourite_follower_count(store_id: int) -> int:
     """How many residents follow the store (shown to its people)."""
     return services.follower_counts([store_id]).get(store_id, 0)

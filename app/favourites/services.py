@@ -73,6 +73,10 @@ def is_following(actor: User | None, store_id: int) -> bool:
     return db.session.get(StoreFollow, (actor.id, store_id)) is not None
 
 
+def saved_ids(actor: User) -> list[int]:
+    return list(db.session.scalars(select(SavedExperience.offering_id).where(SavedExperience.resident_id == actor.id)))
+
+
 def saved_experiences(actor: User) -> list[SavedExperience]:
     """The resident's saved experiences still publicly visible, newest first."""
     rows = db.session.scalars(select(SavedExperience).where(SavedExperience.resident_id == actor.id)

@@ -29,3 +29,30 @@ def test_heart_on_the_experience_page_then_saved_lists_it(live_server, page):
     expect(heart).to_have_attribute("aria-pressed", "true")
     page.goto(f"{live_server}/saved")
     expect(page.get_by_test_id("saved-experiences")).to_contain_text(experience["title"])
+
+
+def test_heart_on_the_explore_list_and_its_map_popup(live_server, page):
+    issued = call(live_server, "POST", "/api/v1/auth/tokens",
+                  {"email": DEMO_RESIDENT[0], "password": DEMO_RESIDENT[1]})
+    token = issued.body["token"]
+    log_in(page, live_server, *DEMO_RESIDENT, "Demo Resident 示范居民")
+    page.goto(f"{live_server}/explore")
+    first = page.get_by_test_id("results").locator("li").first
+    expect(first).to_be_visible()
+    offering_id = int(first.get_attribute("data-offering-id"))
+    title = first.locator("a").first.inner_text()
+    if first.get_by_test_id("heart").get_attribute("aria-pressed") == "true":  # saved before: start unsaved
+        assert call(live_server, "DELETE", f"/api/v1/saved-experiences/{offering_id}", token=token).status == 204
+        page.reload()
+        first = page.locator(f".result-item[data-offering-id='{offering_id}']")
+    heart = first.get_by_test_id("heart")
+    expect(heart).to_have_attribute("aria-pressed", "false")
+    heart.click()
+    expect(heart).to_have_attribute("aria-pressed", "true")
+    expect(page).to_have_url(f"{live_server}/explore")  # saved in place, no page change
+    first.locator(".small").first.click()  # the item shows its pin: the popup's heart is saved too
+    popup_heart = page.locator(".leaflet-popup").get_by_test_id("heart")
+    expect(popup_heart).to_have_attribute("aria-pressed", "true")
+    page.goto(f"{live_server}/saved")
+    expect(page.get_by_test_id("saved-experiences")).to_contain_text(title)
+    assert call(live_server, "DELETE", f"/api/v1/saved-experiences/{offering_id}", token=token).status == 204

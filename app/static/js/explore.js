@@ -62,6 +62,44 @@
     return img;
   }
 
+  // The heart on a list item and a popup: the same form as the experience page's (favourites.js posts it and
+  // flips the button in place; an anonymous visitor is sent to log in and comes back).
+  var hearts = JSON.parse(document.getElementById("hearts").textContent), saved = {};
+  hearts.saved.forEach(function (id) { saved[id] = true; });
+  document.addEventListener("click", function (event) {  // keep the flipped state for the item's other heart
+    var button = event.target.closest && event.target.closest("form[data-fav-toggle] button[data-offering-id]");
+    if (button) saved[button.dataset.offeringId] = button.getAttribute("aria-pressed") !== "true";
+  }, true);
+  function heart(item) {
+    var form = document.createElement("form");
+    form.method = "post";
+    form.action = "/experiences/" + item.id + "/save";
+    form.className = "d-inline heart-form";
+    form.setAttribute("data-fav-toggle", "");
+    [["csrf_token", hearts.csrf], ["next", hearts.next]].forEach(function (pair) {
+      var input = document.createElement("input");
+      input.type = "hidden";
+      input.name = pair[0];
+      input.value = pair[1];
+      form.appendChild(input);
+    });
+    var on = !!saved[item.id];
+    var button = text("button", "btn btn-sm py-0 " + (on ? "btn-danger" : "btn-outline-danger"),
+                      "♥ " + (on ? _("Saved") : _("Save")));
+    button.type = "submit";
+    button.dataset.offeringId = item.id;
+    button.dataset.on = "♥ " + _("Saved");
+    button.dataset.off = "♥ " + _("Save");
+    button.dataset.onClass = "btn-danger";
+    button.dataset.offClass = "btn-outline-danger";
+    button.setAttribute("aria-pressed", on ? "true" : "false");
+    button.title = item.title;
+    button.setAttribute("data-testid", "heart");
+    form.appendChild(button);
+    form.addEventListener("click", function (event) { event.stopPropagation(); });  // not the item's "show on map"
+    return form;
+  }
+
   function popupFor(item) {
     var box = document.createElement("div");
     if (item.photo) box.appendChild(photo(item, "popup-photo", "220px"));
@@ -72,6 +110,8 @@
     box.appendChild(text("span", "", formatPrice(item.price) + " · " + formatDistance(item.distance_m)));
     box.appendChild(document.createElement("br"));
     box.appendChild(text("span", "text-muted", item.store.name));
+    box.appendChild(document.createElement("br"));
+    box.appendChild(heart(item));
     return box;
   }
 
@@ -93,6 +133,7 @@
       meta.appendChild(text("span", "", _("★ %(rating)s (%(count)s)", {
         rating: formatNumber(item.rating.avg, 1), count: formatNumber(item.rating.count) })));
     }
+    meta.appendChild(heart(item));
     li.appendChild(meta);
     if (item.photo) {
       li.classList.add("has-photo");
@@ -101,7 +142,7 @@
     list.appendChild(li);
 
     var marker = L.marker([item.lat, item.lng], { title: item.title });
-    marker.bindPopup(popupFor(item));
+    marker.bindPopup(function () { return popupFor(item); });  // drawn on opening: the heart as it is now
     marker.offeringId = item.id;
     cluster.addLayer(marker);
     markers[item.id] = marker;
