@@ -302,21 +302,15 @@ _ANSWERS_KEPT = 512
 _ANSWERS_LOCK = threading.Lock()
 
 
-_VERSIONED: dict[str, bool] = {}  # database URL -> whether it has radar_version (migration c3ad0a4c0008)
 
 
-def counts_version() -> int | None:
+def counts_version() -> int:
     """Return the committed version of ``demand_counts``: every statement that changes them moves it on.
 
     A trigger sets ``radar_version.n`` from a sequence in the writer's transaction (see migration
     c3ad0a4c0008), so it changes whoever writes the counts (the roll-up job, the demo loader, a test) and never
-    comes back to a value it had. None on a database migrated before that revision (then nothing is kept).
+    comes back to a value it had.
     """
-    url = str(db.engine.url)
-    if url not in _VERSIONED:
-        _VERSIONED[url] = db.session.execute(text("SELECT to_regclass('radar_version') IS NOT NULL")).scalar_one()
-    if not _VERSIONED[url]:
-        return None
     return db.session.execute(text("SELECT n FROM radar_version WHERE id = 1")).scalar_one()
 
 
@@ -328,8 +322,6 @@ def _remembered(key: tuple, compute: Callable[[], T]) -> T:
     Answers are immutable (frozen dataclasses, tuples): callers share them.
     """
     before = counts_version()
-    if before is None:
-        return compute()
     key = (str(db.engine.url), *key)  # versions of two databases (tests, e2e) must not meet
     with _ANSWERS_LOCK:
         if (before, *key) in _ANSWERS:
