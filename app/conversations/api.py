@@ -296,6 +296,17 @@ def save_quick_reply(store_id: int, body):
     return {"id": reply.id, "title": reply.title, "body": reply.body}, 201
 
 
+@bp.delete("/quick-replies/<int:reply_id>")
+@bp.auth_required(api_auth)
+@bp.output({}, status_code=204)
+@bp.doc(responses={401: "unauthenticated", 404: "not_found"})
+def delete_quick_reply(reply_id: int):
+    """Forget one of your store's saved answers."""
+    services.delete_quick_reply(actor(), reply_id)
+    db.session.commit()
+    return ""
+
+
 def listener(app: Flask) -> Listener:
     """This process's one LISTEN connection (started on the first stream)."""
     found = app.extensions.get("conversations_listener")

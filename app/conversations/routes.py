@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from app import clock
 from app.conversations import services
+from app.errors import ValidationFailed
 from app.extensions import db
 from app.merchants.models import Store
 from app.offerings.services import get_offering, offerings_of_store
@@ -42,7 +43,36 @@ def store_inbox(store_id: int):
     return render_template("conversations/inbox.html", threads=threads, side=services.Side.STORE,
                            unread=services.unread_for, store_id=store_id, unanswered=unanswered,
                            offerings=offerings_of_store(store, include_archived=True), offering_id=offering_id,
-                           day=day, day_error=day_error)
+                           day=day, day_error=day_error, replies=services.quick_replies_of(current_user, store_id))
+
+
+@bp.post("/merchant/stores/<int:store_id>/quick-replies")
+@login_required
+def add_quick_reply(store_id: int):
+    """Save an answer the store's people can send with one click (from the inbox page)."""
+    back = url_for("conversations.store_inbox", store_id=store_id, _anchor="quick-replies")
+    try:
+        services.save_quick_reply(current_user, store_id, request.form.get("title", ""),
+                                  request.form.get("body", ""), clock.now())
+    except ValidationFailed as error:
+        db.session.rollback()
+        said = "; ".join(f"{field}: {' '.join(map(str, value)) if isinstance(value, list) else value}"
+                         for field, value in (error.details or {}).items())
+        flash(_("The quick reply was not saved (%(problem)s).", problem=said), "error")
+        return redirect(back)
+    db.session.commit()
+    flash(_("Quick reply saved."), "success")
+    return redirect(back)
+
+
+@bp.post("/merchant/quick-replies/<int:reply_id>/delete")
+@login_required
+def delete_quick_reply(reply_id: int):
+    """Forget a saved answer."""
+    store_id = services.delete_quick_reply(current_user, reply_id)
+    db.session.commit()
+    flash(_("Quick reply deleted."), "success")
+    return redirect(url_for("conversations.store_inbox", store_id=store_id, _anchor="quick-replies"))
 
 
 @bp.get("/conversations/<int:conversation_id>")

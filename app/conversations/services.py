@@ -436,17 +436,18 @@ def quick_replies_of(actor: User, store_id: int) -> list[QuickReply]:
                                    .order_by(QuickReply.title)))
 
 
-def delete_quick_reply(actor: User, reply_id: int) -> None:
-    """Forget a saved answer.
+def delete_quick_reply(actor: User, reply_id: int) -> int:
+    """Forget a saved answer; return its store's id.
 
     :raises NotFound: when it is not one of the actor's stores'.
     """
-    reply = db.session.get(QuickReply, reply_id)
+    reply = db.session.get(QuickReply, reply_id) if 0 < reply_id < 2**31 else None
     if reply is None:
         raise NotFound(_("No such quick reply."))
     _working_store(actor, reply.store_id)
     db.session.delete(reply)
     db.session.flush()
+    return reply.store_id
 
 
 # -- response time (read by the integrity score) ------------------------------------------------------

@@ -217,3 +217,33 @@ def test_store_inbox_filters_by_experience_and_booking_day_and_offers_quick_repl
     auth.logout()
     auth.login(booking.resident.email)
     assert "quick-replies" not in client.get(f"/conversations/{booked.id}").get_data(as_text=True)
+
+
+def test_quick_replies_are_saved_and_deleted_from_the_inbox_page_and_the_api(client, db, auth):
+    from app.extensions import db as _db
+
+    store = f.create_store()
+    clerk = f.add_staff(store, f.create_user(Role.STAFF))
+    other_owner = f.create_merchant()
+    _db.session.commit()
+    auth.login(clerk.email)
+    inbox = f"/merchant/stores/{store.id}/conversations"
+    saved = auth.post(f"/merchant/stores/{store.id}/quick-replies", {"title": "Kids", "body": "From six years."},
+                      follow_redirects=True)
+    page = saved.get_data(as_text=True)
+    assert "Quick reply saved." in page and "From six years." in page
+    empty = auth.post(f"/merchant/stores/{store.id}/quick-replies", {"title": "", "body": "x"},
+                      follow_redirects=True)
+    assert "The quick reply was not saved" in empty.get_data(as_text=True)
+    listed = client.get(f"/api/v1/stores/{store.id}/quick-replies", headers=f.token_for(clerk)).get_json()["items"]
+    assert [r["title"] for r in listed] == ["Kids"]
+    reply_id = listed[0]["id"]
+    assert client.delete(f"/api/v1/quick-replies/{reply_id}", headers=f.token_for(other_owner)).status_code == 404
+    deleted = auth.post(f"/merchant/quick-replies/{reply_id}/delete", follow_redirects=True)
+    assert "Quick reply deleted." in deleted.get_data(as_text=True)
+    assert "From six years." not in client.get(inbox).get_data(as_text=True)
+    gone = client.delete(f"/api/v1/quick-replies/{reply_id}", headers=f.token_for(clerk))
+    assert gone.status_code == 404 and gone.get_json()["error"]["code"] == "not_found"
+    auth.logout()
+    auth.login(f.create_user().email)
+    assert 'id="quick-replies"' not in client.get("/conversations").get_data(as_text=True)

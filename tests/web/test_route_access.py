@@ -23,6 +23,8 @@ import pytest
 from PIL import Image
 from sqlalchemy import text
 
+from app import clock
+from app.conversations.services import save_quick_reply
 from app.media.services import add_photos
 from tests import factories as f
 from tests.web._bookings_world import ACTORS, add_dispute, add_review, build_world
@@ -270,6 +272,9 @@ TABLE: dict[str, str] = {
     'POST /api/v1/messages/<int:message_id>/report': '401 422 422 422 422 422 422 422',
     'POST /api/v1/stores/<int:store_id>/block': '401 204 204 204 204 204 204 204',
     'POST /api/v1/stores/<int:store_id>/quick-replies': '401 422 422 422 422 422 422 422',
+    'DELETE /api/v1/quick-replies/<int:reply_id>': '401 404 404 204 404 204 404 404',
+    'POST /merchant/stores/<int:store_id>/quick-replies': 'L 404 404 302 404 302 404 404',
+    'POST /merchant/quick-replies/<int:reply_id>/delete': 'L 404 404 302 404 302 404 404',
 }
 # fmt: on
 
@@ -294,6 +299,7 @@ def _value(name: str, converter: str, world) -> str:
         "photo_id": world.photo_id, "dispute_id": world.dispute_id, "review_id": world.review_id,
         "conversation_id": world.conversation_id, "message_id": world.message_id,
         "report_id": NO_SUCH_ID, "resident_id": world.users["resident"].id, "compensation_id": NO_SUCH_ID,
+        "reply_id": world.quick_reply_id,
         "audit_id": NO_SUCH_ID,  # none of the visitors is an auditor: every audit page is "not found" to them
     }
     assert name in values, f"no value for path parameter <{name}>: add one to _value() in {__file__}"
@@ -350,6 +356,8 @@ def world(db, app, tmp_path, monkeypatch):
     world.dispute_id = add_dispute(world)  # the resident's, about world.ended, waiting for the store
     world.review_id = add_review(world)
     world.conversation_id, world.message_id = add_conversation(world)
+    world.quick_reply_id = save_quick_reply(world.users["staff"], world.store.id, "Kids", "From six years.",
+                                            clock.now()).id
     return world
 
 
