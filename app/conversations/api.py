@@ -14,7 +14,7 @@ from app import clock
 from app.auth.models import User
 from app.auth.security import actor, api_auth
 from app.conversations import services
-from app.conversations.live import Listener, sse_events
+from app.conversations.live import Listener, sse_events, sse_wakeups, store_channel
 from app.conversations.models import BODY_MAX, Conversation, Message, ReportReason
 from app.db import MAX_ID
 from app.extensions import db, limiter
@@ -341,6 +341,23 @@ def stream(conversation_id: int):
     events = sse_events(listener(app), conversation_id, since, read_after,
                         keepalive=app.config.get("CONVERSATION_KEEPALIVE_SECONDS", 15),
                         lifetime=app.config.get("CONVERSATION_STREAM_SECONDS", 300))
+    return Response(events, mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+@bp.get("/stores/<int:store_id>/conversations/stream")
+@bp.auth_required(api_auth)
+@bp.doc(responses={200: "text/event-stream: `event: changed` whenever a message is sent in any of the store's "
+                   "threads (read the inbox again); `: keep-alive` comments; ends after 5 minutes",
+                   401: "unauthenticated", 404: "not_found"})
+def store_stream(store_id: int):
+    """The store inbox, live (its owner and staff): an event each time one of its threads gets a message."""
+    services.store_of_inbox(actor(), store_id)
+    app = current_app._get_current_object()
+    db.session.remove()  # a stream must not hold a database connection while it waits
+    events = sse_wakeups(listener(app), store_channel(store_id),
+                         keepalive=app.config.get("CONVERSATION_KEEPALIVE_SECONDS", 15),
+                         lifetime=app.config.get("CONVERSATION_STREAM_SECONDS", 300))
     return Response(events, mimetype="text/event-stream",
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 

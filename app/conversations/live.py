@@ -23,8 +23,14 @@ log = logging.getLogger(__name__)
 CHANNEL = "conversations"
 
 
+def store_channel(store_id: int) -> int:
+    """The subscription key of a store's inbox: negative, so it never meets a conversation's id."""
+    return -store_id
+
+
 class Listener:
-    """A daemon thread LISTENing on ``CHANNEL``; ``subscribe(conversation_id)`` gives a queue of its seqs."""
+    """A daemon thread LISTENing on ``CHANNEL``; ``subscribe(conversation_id)`` gives a queue of its seqs, and
+    ``subscribe(store_channel(store_id))`` one of the seqs sent in any of the store's threads (its inbox)."""
 
     def __init__(self, dsn: str, *, timeout: float = 5.0) -> None:
         self.dsn = dsn
@@ -74,10 +80,11 @@ class Listener:
         try:
             notice = json.loads(payload)
             conversation_id, seq = int(notice["c"]), int(notice["s"])
+            store_key = store_channel(int(notice["store"])) if "store" in notice else None
         except (ValueError, KeyError, TypeError):
             return
-        with self._lock:
-            targets = list(self._queues.get(conversation_id, ()))
+        with self._lock:  # the thread's streams, and the inbox streams of its store
+            targets = [*self._queues.get(conversation_id, ()), *self._queues.get(store_key, ())]
         for inbox in targets:
             try:
                 inbox.put_nowait(seq)
@@ -142,3 +149,27 @@ def sse_events(listener: Listener, conversation_id: int, last_seq: int,
                 yield ": keep-alive\n\n"
     finally:
         listener.unsubscribe(conversation_id, inbox)
+
+
+def sse_wakeups(listener: Listener, key: int, *, keepalive: float = 15.0, lifetime: float = 300.0,
+                clock: Callable[[], float] = time.monotonic) -> Iterator[str]:
+    """Server-Sent Events that say only "something changed" (``event: changed``) for a subscription key: the
+    page then reads what it shows afresh, so a merged or lost notice costs nothing. Ends after ``lifetime``."""
+    inbox = listener.subscribe(key)
+    try:
+        yield "retry: 2000\n\n"
+        deadline = clock() + lifetime
+        while True:
+            remaining = deadline - clock()
+            if remaining <= 0 or listener.stopping:
+                return
+            try:
+                inbox.get(timeout=min(keepalive, remaining))
+            except queue.Empty:
+                yield ": keep-alive\n\n"
+                continue
+            while not inbox.empty():  # several notices at once: one event covers them
+                inbox.get_nowait()
+            yield "event: changed\ndata: {}\n\n"
+    finally:
+        listener.unsubscribe(key, inbox)

@@ -138,7 +138,7 @@ def start_with_resident(actor: User, store_id: int, resident_id: int, now: datet
     :raises NotFound: when the store is not the actor's to work at.
     :raises PermissionDenied: when the resident never wrote to nor booked with the store.
     """
-    store = _working_store(actor, store_id)
+    store = store_of_inbox(actor, store_id)
     wrote = exists().where(Message.conversation_id == Conversation.id, Message.sender_side == Side.RESIDENT)
     existing = db.session.scalar(
         select(Conversation).where(Conversation.store_id == store.id, Conversation.resident_id == resident_id, wrote)
@@ -328,7 +328,7 @@ def store_inbox(actor: User, store_id: int, *, unanswered: bool = False, offerin
 
     :raises NotFound: when the store is not the actor's to work at.
     """
-    store = _working_store(actor, store_id)
+    store = store_of_inbox(actor, store_id)
     query = select(Conversation).where(Conversation.store_id == store.id, Conversation.last_seq > 0)
     if unanswered:
         query = query.where(Conversation.awaiting_since.is_not(None))
@@ -398,11 +398,16 @@ def open_reports(limit: int = 100) -> list[MessageReport]:
 
 # -- quick replies ------------------------------------------------------------------------------------
 
-def _working_store(actor: User, store_id: int) -> Store:
-    store = db.session.get(Store, store_id)
+def store_of_inbox(actor: User, store_id: int) -> Store:
+    """The store whose inbox the actor works at.
+
+    :raises NotFound: when there is no such store or the actor does not work there.
+    """
+    store = db.session.get(Store, store_id) if 0 < store_id < 2**31 else None
     if store is None or not works_at(actor, store):
         raise NotFound(_("No such store."))
     return store
+
 
 
 def save_quick_reply(actor: User, store_id: int, title: str, body: str, now: datetime) -> QuickReply:
@@ -411,7 +416,7 @@ def save_quick_reply(actor: User, store_id: int, title: str, body: str, now: dat
     :raises NotFound: when the store is not the actor's to work at.
     :raises ValidationFailed: for an empty title or text, or text over 2,000 characters.
     """
-    store = _working_store(actor, store_id)
+    store = store_of_inbox(actor, store_id)
     title, body = (title or "").strip(), (body or "").strip()
     errors = {}
     if not title or len(title) > 80:
@@ -431,7 +436,7 @@ def quick_replies_of(actor: User, store_id: int) -> list[QuickReply]:
 
     :raises NotFound: when the store is not the actor's to work at.
     """
-    store = _working_store(actor, store_id)
+    store = store_of_inbox(actor, store_id)
     return list(db.session.scalars(select(QuickReply).where(QuickReply.store_id == store.id)
                                    .order_by(QuickReply.title)))
 
@@ -444,7 +449,7 @@ def delete_quick_reply(actor: User, reply_id: int) -> int:
     reply = db.session.get(QuickReply, reply_id) if 0 < reply_id < 2**31 else None
     if reply is None:
         raise NotFound(_("No such quick reply."))
-    _working_store(actor, reply.store_id)
+    store_of_inbox(actor, reply.store_id)
     db.session.delete(reply)
     db.session.flush()
     return reply.store_id

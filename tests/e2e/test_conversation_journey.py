@@ -14,6 +14,7 @@ import uuid
 import pytest
 from playwright.sync_api import Browser, expect
 
+from tests.e2e.checkin_setup import call, token_of
 from tests.e2e.conftest import new_context
 from tests.e2e.test_checkin_journey import guard_outside, log_in
 
@@ -38,15 +39,19 @@ with app.app_context():
         {"date": local.date().isoformat(), "kind": "extra_slot", "time": local.strftime("%H:%M")}])
     resident = f.create_user(email=f"ann-{tag}@chat.test", display_name="Chat Ann")
     db.session.commit()
-    print(json.dumps({"offering": offering.id, "day": local.date().isoformat(), "owner": owner.email,
+    print(json.dumps({"offering": offering.id, "store": store.id, "day": local.date().isoformat(), "owner": owner.email,
                       "resident": resident.email}))
 """
 
 
-def test_resident_and_merchant_talk_live(browser: Browser, live_server):
+def make_shop() -> dict:
     made = subprocess.run([sys.executable, "-c", MAKE_SHOP, uuid.uuid4().hex[:8]], check=True, capture_output=True,
                           text=True, env={**os.environ, "DATABASE_URL": os.environ["E2E_DATABASE_URL"]}, timeout=60)
-    shop = json.loads(made.stdout.strip().splitlines()[-1])
+    return json.loads(made.stdout.strip().splitlines()[-1])
+
+
+def test_resident_and_merchant_talk_live(browser: Browser, live_server):
+    shop = make_shop()
     resident_ctx, merchant_ctx = new_context(browser), new_context(browser)
     try:
         outside = [guard_outside(resident_ctx), guard_outside(merchant_ctx)]
@@ -83,4 +88,30 @@ def test_resident_and_merchant_talk_live(browser: Browser, live_server):
         assert outside == [[], []]  # nothing left this machine
     finally:
         resident_ctx.close()
+        merchant_ctx.close()
+
+
+def test_the_merchants_inbox_lists_a_new_conversation_live(browser: Browser, live_server):
+    shop = make_shop()
+    merchant_ctx = new_context(browser)
+    try:
+        outside = guard_outside(merchant_ctx)
+        merchant = merchant_ctx.new_page()
+        log_in(merchant, live_server, shop["owner"], "password123", "Chat Owner")
+        merchant.goto(f"{live_server}/merchant/stores/{shop['store']}/conversations")
+        threads = merchant.get_by_test_id("threads")
+        expect(threads).to_contain_text("No conversations yet.")
+        merchant.wait_for_timeout(1000)  # the page's stream is open
+        token = token_of(live_server, shop["resident"], "password123")
+        started = call(live_server, "POST", "/api/v1/conversations",
+                       {"store_id": shop["store"], "offering_id": shop["offering"]}, token=token)
+        assert started.status in (200, 201), started.body
+        sent = call(live_server, "POST", f"/api/v1/conversations/{started.body['id']}/messages",
+                    {"body": "Do you have a class for two on Sunday?"}, token=token)
+        assert sent.status == 201, sent.body
+        row = threads.locator(f"[data-conversation-id='{started.body['id']}']")
+        expect(row).to_contain_text("Chat Ann")  # no reload
+        expect(row.get_by_test_id("unread")).to_be_visible()
+        assert outside == []
+    finally:
         merchant_ctx.close()

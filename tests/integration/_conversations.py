@@ -23,7 +23,7 @@ def committed_thread(app, now: datetime, name: str):
         clerk = f.add_staff(store, f.create_user(Role.STAFF))
         resident = f.create_user()
         thread = conv.start_enquiry(resident, store.id, now)
-        ids = dict(thread=thread.id, business=store.business_id, resident=resident.id, clerk=clerk.id,
+        ids = dict(thread=thread.id, store=store.id, business=store.business_id, resident=resident.id, clerk=clerk.id,
                    users=[clerk.id, resident.id, store.business.owner_id],
                    resident_auth=f.token_for(resident), clerk_auth=f.token_for(clerk))
         db.session.commit()

@@ -141,3 +141,30 @@ def test_the_stream_is_for_the_two_sides_only(app, thread):
         with app.app_context():
             db.session.delete(db.session.get(User, stranger_id))
             db.session.commit()
+
+
+def test_the_store_inbox_stream_says_when_any_of_its_threads_changes(app, thread):
+    response = app.test_client().get(f"/api/v1/stores/{thread['store']}/conversations/stream",
+                                     headers=thread["clerk_auth"], buffered=False)
+    assert response.status_code == 200 and response.mimetype == "text/event-stream"
+    events: queue.Queue = queue.Queue()
+
+    def read() -> None:
+        for chunk in response.response:
+            text = chunk.decode() if isinstance(chunk, bytes) else chunk
+            for _ in range(text.count("event: changed")):
+                events.put("changed")
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        time.sleep(0.5)  # subscribed
+        subprocess.run([sys.executable, "-c", SEND_FROM_ANOTHER_PROCESS, str(thread["resident"]),
+                        str(thread["thread"]), "a new question"], check=True, env=os.environ.copy(), timeout=60)
+        assert events.get(timeout=10) == "changed"
+    finally:
+        reader.join(timeout=30)  # the stream ends by itself (its lifetime)
+        response.close()
+    for headers in (thread["resident_auth"], {}):
+        refused = app.test_client().get(f"/api/v1/stores/{thread['store']}/conversations/stream", headers=headers)
+        assert refused.status_code in (401, 404)
