@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from apiflask import APIBlueprint, Schema
-from apiflask.fields import Boolean, Integer, List, Nested, String
+from apiflask.fields import Boolean, File, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf, Range
 from flask import Flask, Response, current_app, request
 
@@ -15,7 +15,7 @@ from app.auth.models import User
 from app.auth.security import actor, api_auth
 from app.conversations import services
 from app.conversations.live import Listener, sse_events, sse_wakeups, store_channel
-from app.conversations.models import BODY_MAX, Conversation, Message, ReportReason
+from app.conversations.models import BODY_MAX, MAX_MESSAGE_PHOTOS, Conversation, Message, ReportReason
 from app.db import MAX_ID
 from app.extensions import db, limiter
 
@@ -95,12 +95,26 @@ class ConversationListOut(Schema):
     items = List(Nested(ConversationItem))
 
 
+class MessagePhotoOut(Schema):
+    url = String(metadata={"description": "The photo at its largest stored width."})
+    thumb = String(metadata={"description": "A small version for the thread."})
+
+
 class MessageOut(Schema):
     id = Integer()
     seq = Integer()
     sender_side = String()
     body = String()
     created_at = String()
+    photos = List(Nested(MessagePhotoOut))
+
+
+class PhotoMessageIn(Schema):
+    body = String(required=True, validate=Length(max=BODY_MAX + 200), metadata={
+        "description": f"1-{BODY_MAX} characters once trimmed, any language."})
+    photos = List(File(), required=True, validate=Length(min=1, max=MAX_MESSAGE_PHOTOS), metadata={
+        "description": "One to three JPEG, PNG or WebP images, re-encoded and stripped of metadata; only the "
+                       "thread's two sides see them."})
 
 
 class MessageItem(MessageOut):
@@ -148,7 +162,9 @@ def conversation_json(conversation: Conversation) -> dict:
 
 def message_json(message: Message) -> dict:
     return {"id": message.id, "seq": message.seq, "sender_side": message.sender_side, "body": message.body,
-            "created_at": message.created_at.isoformat()}
+            "created_at": message.created_at.isoformat(),
+            "photos": [{"url": p.image.url(p.image.widths[-1]), "thumb": p.image.url(p.image.widths[0])}
+                       for p in message.photos]}
 
 
 @bp.get("/conversations")
@@ -224,6 +240,21 @@ def messages(conversation_id: int, query):
 def send(conversation_id: int, body):
     """Send a message; the other side's open streams show it as soon as it commits."""
     message = services.send_message(actor(), conversation_id, body["body"], clock.now())
+    db.session.commit()
+    return message_json(message), 201
+
+
+@bp.post("/conversations/<int:conversation_id>/photo-messages")
+@bp.auth_required(api_auth)
+@bp.input(PhotoMessageIn, location="form_and_files", arg_name="body")
+@bp.output(MessageOut, status_code=201)
+@bp.doc(responses={**WRITE_ERRORS, 403: "forbidden (the resident blocked the store)", 413: "image_too_large",
+                   422: "image_unreadable, image_too_many_pixels or validation_failed", 429: "rate_limited"})
+@sends_limit
+def send_photo_message(conversation_id: int, body):
+    """Send a message with photos (multipart/form-data: `body`, and `photos` repeated up to 3 times)."""
+    uploads = [(upload.filename or "", upload.stream.read()) for upload in body["photos"]]
+    message = services.send_message(actor(), conversation_id, body["body"], clock.now(), uploads)
     db.session.commit()
     return message_json(message), 201
 

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Index,
     Integer,
     PrimaryKeyConstraint,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
 from app.extensions import db
+from app.media.models import StoredImage
 from app.merchants.models import Store
 
 BODY_MAX = 2000
@@ -94,6 +96,26 @@ class Message(db.Model):
     sender_side: Mapped[str] = mapped_column(String(8))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    photos: Mapped[list[MessagePhoto]] = relationship(order_by="MessagePhoto.position", lazy="selectin")
+
+
+MAX_MESSAGE_PHOTOS = 3
+
+
+class MessagePhoto(db.Model):
+    """A photo sent with a message: re-encoded like every upload, shown to the thread's two sides."""
+
+    __tablename__ = "conversation_message_photos"
+    __table_args__ = (UniqueConstraint("message_id", "position"),
+                      CheckConstraint(f"position BETWEEN 0 AND {MAX_MESSAGE_PHOTOS - 1}", name="position_range"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("conversation_messages.id", ondelete="CASCADE"))
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="RESTRICT"), index=True)
+    position: Mapped[int] = mapped_column(SmallInteger, default=0)
+
+    image: Mapped[StoredImage] = relationship(lazy="joined", innerjoin=True)
 
 
 class Block(db.Model):

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import statistics
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import BinaryIO
 
 from flask_babel import gettext as _
 from sqlalchemy import exists, func, select, text, update
@@ -16,9 +18,11 @@ from app.auth.models import User
 from app.conversations.live import CHANNEL  # payload {"c": conversation, "s": seq, "store", "resident"}
 from app.conversations.models import (
     BODY_MAX,
+    MAX_MESSAGE_PHOTOS,
     Block,
     Conversation,
     Message,
+    MessagePhoto,
     MessageReport,
     QuickReply,
     ReportReason,
@@ -27,6 +31,7 @@ from app.conversations.models import (
 from app.errors import NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.i18n import in_locale_of
+from app.media.services import store_uploads
 from app.merchants.models import Store, StoreStaff
 from app.merchants.services import can_view_store_private, get_store
 from app.offerings.services import get_offering
@@ -161,20 +166,29 @@ def is_blocked(resident_id: int, store_id: int) -> bool:
     return db.session.get(Block, (resident_id, store_id)) is not None
 
 
-def send_message(actor: User, conversation_id: int, body: str, now: datetime) -> Message:
-    """Append a message to a thread and announce it (NOTIFY fires only when the transaction commits).
+def send_message(actor: User, conversation_id: int, body: str, now: datetime,
+                 photos: Sequence[tuple[str, bytes | BinaryIO]] = ()) -> Message:
+    """Append a message to a thread, with up to 3 photos (re-encoded like every upload), and announce it
+    (NOTIFY fires only when the transaction commits).
 
     :raises NotFound: when the thread is hidden from the actor.
-    :raises ValidationFailed: when the text is empty or longer than 2,000 characters.
+    :raises ValidationFailed: when the text is empty or longer than 2,000 characters, for more than 3 photos,
+        or a photo refused (``image_*``).
     :raises PermissionDenied: when the store writes to a resident who blocked it.
     """
     conversation = get_conversation(actor, conversation_id)
     side = _side(actor, conversation)
     body = (body or "").strip()
+    errors = {}
     if not body or len(body) > BODY_MAX:
-        raise ValidationFailed(details={"body": [_("Write between 1 and %(max)d characters.", max=BODY_MAX)]})
+        errors["body"] = [_("Write between 1 and %(max)d characters.", max=BODY_MAX)]
+    if len(photos) > MAX_MESSAGE_PHOTOS:
+        errors["photos"] = [_("at most %(most)d photos.", most=MAX_MESSAGE_PHOTOS)]
+    if errors:
+        raise ValidationFailed(details=errors)
     if side == Side.STORE and is_blocked(conversation.resident_id, conversation.store_id):
         raise PermissionDenied(_("This person does not receive messages from your store."))
+    images = store_uploads(photos, uploaded_by=actor)
     # The row lock taken here is held until commit: concurrent sends queue and number in commit order.
     seq = db.session.execute(
         update(Conversation).where(Conversation.id == conversation.id)
@@ -182,7 +196,8 @@ def send_message(actor: User, conversation_id: int, body: str, now: datetime) ->
         .returning(Conversation.last_seq)).scalar_one()
     db.session.refresh(conversation)
     message = Message(conversation_id=conversation.id, seq=seq, sender_id=actor.id, sender_side=side,
-                      body=body, created_at=now)
+                      body=body, created_at=now,
+                      photos=[MessagePhoto(image_id=image.id, position=i) for i, image in enumerate(images)])
     db.session.add(message)
     if side == Side.RESIDENT:
         conversation.resident_read_seq = seq

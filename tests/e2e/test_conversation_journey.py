@@ -14,7 +14,7 @@ import uuid
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.checkin_setup import call, token_of
+from tests.e2e.checkin_setup import call, photo_bytes, token_of
 from tests.e2e.conftest import new_context
 from tests.e2e.test_checkin_journey import guard_outside, log_in
 
@@ -82,9 +82,12 @@ def test_resident_and_merchant_talk_live(browser: Browser, live_server):
         resident.wait_for_url("**/conversations/*")
         merchant.goto(resident.url)
         resident.locator("#send-body").fill("Running 10 minutes late, sorry!")
+        resident.locator("#send-photos").set_input_files(
+            files=[{"name": "traffic.jpg", "mimeType": "image/jpeg", "buffer": photo_bytes()}])
         resident.get_by_role("button", name="Send").click()
         expect(merchant.locator("#thread")).to_contain_text("Running 10 minutes late, sorry!")  # no reload
         expect(merchant.locator("#thread [data-seq]")).to_have_count(1)
+        expect(merchant.locator("#thread .msg-photos img")).to_have_count(1)  # the photo came with it
         assert outside == [[], []]  # nothing left this machine
     finally:
         resident_ctx.close()

@@ -247,3 +247,44 @@ def test_quick_replies_are_saved_and_deleted_from_the_inbox_page_and_the_api(cli
     auth.logout()
     auth.login(f.create_user().email)
     assert 'id="quick-replies"' not in client.get("/conversations").get_data(as_text=True)
+
+
+def test_photo_messages_reach_the_two_sides_only(client, db):
+    import io
+
+    from PIL import Image
+
+    from app.extensions import db as _db
+
+    def jpeg():
+        out = io.BytesIO()
+        Image.new("RGB", (320, 240), (30, 120, 60)).save(out, "JPEG")
+        return out.getvalue()
+
+    store = f.create_store()
+    clerk = f.add_staff(store, f.create_user(Role.STAFF))
+    resident, stranger = f.create_user(), f.create_user()
+    _db.session.commit()
+    started = client.post("/api/v1/conversations", json={"store_id": store.id}, headers=f.token_for(resident))
+    thread_id = started.get_json()["id"]
+    url = f"/api/v1/conversations/{thread_id}/photo-messages"
+
+    def send(who, body="Here is the vase", photos=1, data=None):
+        files = [(io.BytesIO(data or jpeg()), f"vase{i}.jpg") for i in range(photos)]
+        return client.post(url, data={"body": body, "photos": files}, headers=f.token_for(who),
+                           content_type="multipart/form-data")
+
+    sent = send(resident, photos=2)
+    assert sent.status_code == 201, sent.get_json()
+    photos = sent.get_json()["photos"]
+    assert len(photos) == 2 and all(p["url"].startswith("/media/") and p["thumb"] for p in photos)
+    page = client.get(f"/api/v1/conversations/{thread_id}/messages", headers=f.token_for(clerk)).get_json()
+    assert [len(m["photos"]) for m in page["items"]] == [2]
+    assert send(stranger).status_code == 404
+    too_many = send(resident, photos=4)
+    assert too_many.status_code == 422 and "photos" in too_many.get_json()["error"]["details"]
+    broken = send(resident, data=b"not an image")
+    assert broken.status_code == 422 and broken.get_json()["error"]["code"].startswith("image_")
+    assert send(resident, body="  ").status_code == 422
+    listed = client.get(f"/api/v1/conversations/{thread_id}/messages", headers=f.token_for(resident)).get_json()
+    assert len(listed["items"]) == 1  # nothing of the refused ones was kept

@@ -273,6 +273,7 @@ TABLE: dict[str, str] = {
     'POST /api/v1/stores/<int:store_id>/block': '401 204 204 204 204 204 204 204',
     'POST /api/v1/stores/<int:store_id>/quick-replies': '401 422 422 422 422 422 422 422',
     'DELETE /api/v1/quick-replies/<int:reply_id>': '401 404 404 204 404 204 404 404',
+    'POST /api/v1/conversations/<int:conversation_id>/photo-messages': '415 415 415 415 415 415 415 415',
     'GET /api/v1/stores/<int:store_id>/conversations/stream': '401 404 404 200 404 200 404 404',
     'POST /merchant/stores/<int:store_id>/quick-replies': 'L 404 404 302 404 302 404 404',
     'POST /merchant/quick-replies/<int:reply_id>/delete': 'L 404 404 302 404 302 404 404',

@@ -22,6 +22,21 @@
     body.style.whiteSpace = "pre-wrap";
     body.textContent = m.body;
     card.appendChild(body);
+    if (m.photos && m.photos.length) {
+      var strip = document.createElement("div");
+      strip.className = "d-flex flex-wrap gap-2 mt-2 msg-photos";
+      m.photos.forEach(function (p) {
+        var link = document.createElement("a"), img = document.createElement("img");
+        link.href = p.url;
+        img.src = p.thumb;
+        img.alt = _("Photo");
+        img.width = 120;
+        img.className = "rounded border";
+        link.appendChild(img);
+        strip.appendChild(link);
+      });
+      card.appendChild(strip);
+    }
     box.appendChild(card);
     if (m.seq > last) last = m.seq;
     markRead();
@@ -65,6 +80,7 @@
   if (!form) return;
   var input = document.getElementById("send-body");
   var error = document.getElementById("send-error");
+  var photos = document.getElementById("send-photos");
   document.querySelectorAll(".quick-reply").forEach(function (button) {
     button.addEventListener("click", function () { input.value = button.dataset.body; input.focus(); });
   });
@@ -73,11 +89,22 @@
     var text = input.value.trim();
     if (!text) return;
     error.textContent = "";
-    fetch("/api/v1/conversations/" + id + "/messages", { method: "POST", body: JSON.stringify({ body: text }),
-      headers: { "Content-Type": "application/json", "X-CSRFToken": token, Accept: "application/json" } })
+    var files = photos && photos.files.length ? Array.prototype.slice.call(photos.files) : [];
+    var request;
+    if (files.length) {  // with photos: multipart to the photo endpoint
+      var data = new FormData();
+      data.append("body", text);
+      files.forEach(function (file) { data.append("photos", file, file.name); });
+      request = fetch("/api/v1/conversations/" + id + "/photo-messages", { method: "POST", body: data,
+        headers: { "X-CSRFToken": token, Accept: "application/json" } });
+    } else {
+      request = fetch("/api/v1/conversations/" + id + "/messages", { method: "POST", body: JSON.stringify({ body: text }),
+        headers: { "Content-Type": "application/json", "X-CSRFToken": token, Accept: "application/json" } });
+    }
+    request
       .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, body: j }; }); })
       .then(function (res) {
-        if (res.ok) { input.value = ""; show(res.body); return; }
+        if (res.ok) { input.value = ""; if (photos) photos.value = ""; show(res.body); return; }
         var e = res.body.error || {};
         error.textContent = e.message || _("Could not send. Try again.");
       })
