@@ -60,7 +60,7 @@ from app.demo import BULK_HALF_SIDE_M, HANGZHOU, METRES_PER_DEGREE  # noqa: E402
 _DLAT = BULK_HALF_SIDE_M / METRES_PER_DEGREE
 _DLNG = BULK_HALF_SIDE_M / (METRES_PER_DEGREE * math.cos(math.radians(HANGZHOU.lat)))
 CITY_BOX = (HANGZHOU.lng - _DLNG, HANGZHOU.lat - _DLAT, HANGZHOU.lng + _DLNG, HANGZHOU.lat + _DLAT)
-NEARBY_PATH = "/api/v1/offerings/nearby?lat=%.6f&lng=%.6f"
+NEARBY_PATH = "/api/v1/offerings/nearby?lat=%.6f&lng=%.6f&sort=distance"  # the baseline is KNN: compare like with like
 BASELINE_PATH = "/nearby?lat=%.6f&lng=%.6f"
 IN_VIEW_PATH = "/api/v1/offerings/in-view?min_lng=119.98&min_lat=30.11&max_lng=120.34&max_lat=30.39&zoom=11"
 # Readiness probe: a point far from any data (an empty answer, through app and database).

@@ -60,12 +60,12 @@ class NearbyArgs(FilterArgs):
     lat = Float(required=True, allow_nan=False, validate=Range(-90, 90))
     lng = Float(required=True, allow_nan=False, validate=Range(-180, 180))
     radius_m = Integer(load_default=services.DEFAULT_RADIUS_M, validate=Range(1, services.MAX_RADIUS_M))
-    sort = String(load_default="distance", validate=OneOf(services.SORTS), metadata={"description": (
-        "distance: nearest first, nothing else. relevance (\"Best match\"): highest score first, score = "
+    sort = String(load_default="relevance", validate=OneOf(services.SORTS), metadata={"description": (
+        "relevance (the default, \"Best match\"): highest score first, score = "
         "1 / (1 + metres / 1000) + 1.0 * (share of the q words found in the title; 0 without q) + "
         "0.3 * 2^(-days since the experience was listed / 14) + 0.5 * (Bayesian rating - 4; 0 unrated) + "
         "0.5 * (the merchant's integrity score - 80) / 20 (0 while new); merchants below INTEGRITY_HIDE_BELOW "
-        "are left out. rating: rated experiences by their Bayesian "
+        "are left out. distance: nearest first, nothing else. rating: rated experiences by their Bayesian "
         "rating score (10 reviews' worth of their category's mean rating as the prior, then their own), "
         "then by the relevance score; while nothing in the results has a rating it orders exactly as "
         "relevance does.")})

@@ -26,6 +26,9 @@ def test_resident_finds_experiences_near_west_lake(page: Page, live_server: str,
     # The map shows the same results: markers or marker clusters are on it.
     expect(page.locator(".leaflet-marker-icon").first).to_be_visible()
 
+    expect(page.get_by_label("Sort")).to_have_value("relevance")  # "Best match" is the default order
+    page.get_by_label("Sort").select_option("distance")
+    expect(page.locator("#status")).to_have_text("")  # cleared in the same task that draws the new list
     distances = [_metres(text) for text in page.locator(".result-item .small span:nth-child(2)").all_inner_texts()]
     assert distances == sorted(distances), "nearest first"
 
@@ -35,7 +38,7 @@ def test_resident_finds_experiences_near_west_lake(page: Page, live_server: str,
     filtered_ids = [int(i) for i in page.locator(".result-item").evaluate_all(
         "items => items.map(li => li.dataset.offeringId)")]
     api = page.request.get(f"{live_server}/api/v1/offerings/nearby?lat=30.246500&lng=120.148500"
-                           "&radius_m=3000&limit=50&category=food_tasting").json()
+                           "&radius_m=3000&limit=50&category=food_tasting&sort=distance").json()
     assert filtered_ids == [item["id"] for item in api["items"]]
     assert all(item["category"] == "food_tasting" for item in api["items"])
 

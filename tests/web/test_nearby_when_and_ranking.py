@@ -169,7 +169,7 @@ def test_when_filter_matches_the_reference_on_random_searches(client, db, clock,
         part = rng.choice((None, "morning", "afternoon", "evening"))
         party = rng.choice((None, 1, 2, 3, 5, 8))
         items = all_pages(client, rng.choice((3, 7, 50)), **search, available_on=day.isoformat(),
-                          part_of_day=part, party=party)
+                          part_of_day=part, party=party, sort="distance")
 
         reach = in_reach(db, LngLat(lng=search["lng"], lat=search["lat"]), search["radius_m"])
         expected = sorted((oid for oid in reach if world[oid].visible
@@ -286,7 +286,7 @@ def test_best_match_matches_the_formula_on_random_searches(client, db, clock, wo
         items = all_pages(client, rng.choice((2, 5, 50)), **search, q=q, sort="relevance")
 
         reach = in_reach(db, LngLat(lng=search["lng"], lat=search["lat"]), search["radius_m"])
-        by_distance = [item["id"] for item in all_pages(client, 50, **search, q=q)]
+        by_distance = [item["id"] for item in all_pages(client, 50, **search, q=q, sort="distance")]
         assert sorted(item["id"] for item in items) == sorted(by_distance), "the same results, another order"
         assert len({item["id"] for item in items}) == len(items)
         check_best_match_order(items, world, reach, q, now)
@@ -331,7 +331,7 @@ def test_distance_stays_pure_distance(client, db, clock, world):
     rng = random.Random(19)
     for _ in range(10):
         search = random_search(rng)
-        items = all_pages(client, 6, **search)
+        items = all_pages(client, 6, **search, sort="distance")
         reach = in_reach(db, LngLat(lng=search["lng"], lat=search["lat"]), search["radius_m"])
         assert [item["id"] for item in items] == sorted((oid for oid in reach if world[oid].visible),
                                                         key=lambda oid: (reach[oid], oid))
@@ -392,3 +392,11 @@ def test_the_explore_page_asks_when_and_hides_rating_until_there_are_ratings(cli
         assert control in page, control
     assert '<option value="rating" id="sort-rating" hidden disabled>' in page
     assert '<option value="relevance">Best match</option>' in page
+
+
+def test_the_default_order_is_best_match(client, db, clock, world):
+    rng = random.Random(23)
+    for _ in range(5):
+        search = random_search(rng)
+        default = [item["id"] for item in all_pages(client, 50, **search)]
+        assert default == [item["id"] for item in all_pages(client, 50, **search, sort="relevance")]
