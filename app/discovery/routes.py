@@ -22,7 +22,8 @@ def home():
     except InvalidCoordinates:
         centre = HANGZHOU
     places.warm_up()
-    page = services.nearby(services.NearbyQuery(point=centre, radius_m=services.DEFAULT_RADIUS_M, limit=50),
+    page = services.nearby(services.NearbyQuery(point=centre, radius_m=services.DEFAULT_RADIUS_M, limit=50,
+                                                sort="relevance"),  # what the page's Sort box says: Best match
                            clock.now())
     initial = {"lat": centre.lat, "lng": centre.lng, "radius_m": services.DEFAULT_RADIUS_M,
                "items": [item_json(item) for item in page.items]}

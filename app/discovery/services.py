@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import threading
 import time
 from collections import deque, namedtuple
@@ -14,11 +15,13 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+from psycopg import RawCursor
 from sqlalchemy import (
     ARRAY,
     ColumnElement,
     Date,
     DateTime,
+    Engine,
     Float,
     Integer,
     Select,
@@ -50,6 +53,7 @@ from geo.points import BBox, LngLat
 from geo.queries import (
     cluster_cell_deg,
     distance_m,
+    geography_point,
     grid_cell,
     in_bbox,
     lat_of,
@@ -57,7 +61,7 @@ from geo.queries import (
     nearest_first,
     within_radius,
 )
-from trust.services import integrity_score_of, recommendable
+from trust.services import highest_integrity_score, integrity_lines, integrity_score_of, recommendable
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +82,10 @@ FRESH_WEIGHT = 0.3  # times 2^(-age / half-life): what a brand-new experience ga
 FRESH_HALF_LIFE_DAYS = 14.0
 RATING_WEIGHT = 0.5  # times (Bayesian rating - 4): +0.4 at 4.8, -0.5 at 3.0; 0 while unrated
 INTEGRITY_WEIGHT = 0.5  # times (integrity score - 80) / 20: +0.5 at 100, -0.5 at 60; 0 while the merchant is new
+# Nearest candidates that bound how far "Best match" looks (_best_match_reach): at least this many, and this many
+# per result of the page. More find a higher bound (a shorter reach) but cost more to score.
+REACH_CANDIDATES = 60
+REACH_PER_RESULT = 3
 GRID_SCALE = 256  # offering_grid cells are 1/256 degree (about 400 m) square
 GRID_TRUST_FACTOR = 2  # above this many times the feature limit, the grid's count decides
 
@@ -227,12 +235,48 @@ def best_match_score(query: NearbyQuery, ranked_at: datetime):
     if terms:  # every result holds every word somewhere (the q filter); the title is what counts extra
         in_title = [case((func.strpos(func.lower(Offering.title), term) > 0, 1.0), else_=0.0) for term in terms]
         score = score + TITLE_WEIGHT * sum(in_title[1:], in_title[0]) / float(len(terms))
-    age_s = cast(extract("epoch", literal(ranked_at, DateTime(timezone=True)) - Offering.created_at), Float)
+    if not isinstance(ranked_at, ColumnElement):  # the fast path passes a named parameter
+        ranked_at = literal(ranked_at, DateTime(timezone=True))
+    age_s = cast(extract("epoch", ranked_at - Offering.created_at), Float)
     age_days = func.greatest(0.0, age_s / 86400.0)
     score = score + FRESH_WEIGHT * func.power(2.0, -age_days / FRESH_HALF_LIFE_DAYS)
     rating = case((Offering.rating_count > 0, func.coalesce(cast(Offering.rating_score, Float), 4.0) - 4.0), else_=0.0)
     integrity = func.coalesce((cast(integrity_score_of(Store.business_id), Float) - 80.0) / 20.0, 0.0)
     return cast(score + RATING_WEIGHT * rating + INTEGRITY_WEIGHT * integrity, Float)
+
+
+def best_match_ceiling(query: NearbyQuery):
+    """SQL: a bound on what anything gains in "Best match" beyond proximity: the most the title and freshness
+    give, plus the rating and integrity terms of the highest rating score and the highest integrity score anywhere
+    (two index probes)."""
+    rating = func.greatest(0.0, func.coalesce(cast(select(func.max(Offering.rating_score)).scalar_subquery(), Float),
+                                              4.0) - 4.0)
+    integrity = func.greatest(0.0, func.coalesce((cast(highest_integrity_score(), Float) - 80.0) / 20.0, 0.0))
+    title = TITLE_WEIGHT if query.filters.terms else 0.0
+    return title + FRESH_WEIGHT + RATING_WEIGHT * rating + INTEGRITY_WEIGHT * integrity
+
+
+def _best_match_reach(query: NearbyQuery, where: list, score):
+    """SQL: a radius (metres) within which the page's "Best match" results all lie, often far below the one asked.
+
+    A result's score is its proximity, 1 / (1 + d / PROXIMITY_M), plus at most ``best_match_ceiling``. Among the
+    nearest candidates (REACH_CANDIDATES, or REACH_PER_RESULT per result of the page; the KNN index: cheap), the
+    (limit + 1)-th best score T is reached by a page's worth of results; anything farther than where proximity
+    falls to T - ceiling scores below T, so it cannot be on the page. Without such a T (few candidates) or when
+    the ceiling exceeds it: the radius asked.
+    """
+    candidates = (select(score.label("score"))
+                  .join(Store, Offering.store_id == Store.id).join(Business, Store.business_id == Business.id)
+                  .where(*where).order_by(nearest_first(Offering.location, query.point))
+                  .limit(func.greatest(REACH_CANDIDATES, REACH_PER_RESULT * (query.limit + 1)))
+                  .subquery("candidates"))
+    threshold = (select(candidates.c.score).order_by(candidates.c.score.desc())
+                 .offset(query.limit).limit(1).scalar_subquery())
+    gap = threshold - best_match_ceiling(query)
+    # NULL (no threshold) or a ceiling above it: the radius asked (LEAST ignores NULL). 1% and a metre of slack:
+    # the bound is on the sphere's KNN distance, the radius test on the spheroid.
+    reach = PROXIMITY_M / func.nullif(func.greatest(gap, 0.0), 0.0) * 1.01 - PROXIMITY_M * 1.01 + 1.0
+    return func.least(cast(query.radius_m, Float), reach)
 
 
 def _sort_key(query: NearbyQuery, ranked_at: datetime):
@@ -247,88 +291,152 @@ def _sort_key(query: NearbyQuery, ranked_at: datetime):
     return [nearest_first(Offering.location, query.point)]
 
 
-def nearby_statement(query: NearbyQuery, moment: datetime) -> Select:
-    """The SELECT behind ``nearby``: one page plus one row, sort keys labelled ``k0``, ``k1``, …"""
-    keys = _sort_key(query, query.ranked_at or moment)
+def _keys_and_where(query: NearbyQuery, moment: datetime, hide_below) -> tuple[list, list]:
+    keys = _sort_key(query, moment if query.ranked_at is None else query.ranked_at)
     where = [within_radius(Offering.location, query.point, query.radius_m), _visible(),
              *_filter_clauses(query.filters, moment)]
     if query.after is not None:
         after = [v if isinstance(v, ColumnElement) else literal(v) for v in query.after]
         where.append(tuple_(*keys, Offering.id) > tuple_(*after))
     if query.sort == "relevance":  # a merchant below the integrity score's lower line leaves "Best match"
-        where.append(recommendable(Store.business_id))
+        where.append(recommendable(Store.business_id, hide_below=hide_below))
+    return keys, where
+
+
+def best_match_reach_m(query: NearbyQuery, moment: datetime) -> float:
+    """How far (metres) a "Best match" page looks: ``_best_match_reach`` evaluated, for tests and benchmarks."""
+    keys, where = _keys_and_where(query, moment, None)
+    return db.session.execute(select(_best_match_reach(query, where, -keys[0]))).scalar_one()
+
+
+def nearby_statement(query: NearbyQuery, moment: datetime, hide_below=None, bounded: bool = True) -> Select:
+    """The SELECT behind ``nearby``: one page plus one row, sort keys labelled ``k0``, ``k1``, …
+
+    ``hide_below``: the integrity score's lower line (default: the app's setting). ``bounded``: "Best match"
+    looks only as far as ``_best_match_reach`` (False: every candidate in the radius, the tests' reference).
+    """
+    keys, where = _keys_and_where(query, moment, hide_below)
+    if query.sort == "relevance" and bounded:
+        # The index's box test at the reach (computed once: one use); the exact test stays at the radius asked,
+        # so the box's corners beyond the reach only add candidates that rank lower.
+        reach = _best_match_reach(query, list(where), -keys[0])
+        where.append(Offering.location.op("&&")(func._ST_Expand(geography_point(query.point),
+                                                                 select(reach).scalar_subquery())))
     shown = (distance_m(Offering.location, query.point).label("distance_m"),
              open_now_clause(moment).label("open_now"), lng_of(Offering.location).label("lng"),
              lat_of(Offering.location).label("lat"), cover_column(Offering.id).label("cover"))
+    # The page is chosen on ids and sort keys alone; what a result shows (open now, the cover, ...) is then
+    # computed for its rows only, not for every candidate in the radius.
+    inner = (select(Offering.id.label("id"), *[key.label(f"k{index}") for index, key in enumerate(keys)])
+             .join(Store, Offering.store_id == Store.id).join(Business, Store.business_id == Business.id)
+             .where(*where))
     if query.sort == "distance":
         # PostgreSQL walks the GiST index in KNN order only when ORDER BY is the distance alone,
         # so the inner query orders by it and keeps every row tied with the last one; the outer
         # query then breaks those ties by id over a page's worth of rows.
-        nearest = (
-            select(Offering.id.label("id"), keys[0].label("k0"))
-            .join(Store, Offering.store_id == Store.id).join(Business, Store.business_id == Business.id)
-            .where(*where).order_by(keys[0]).fetch(query.limit + 1, with_ties=True)
-            .subquery("nearest")
-        )
-        return (
-            select(OFFERING_SHOWN, STORE_SHOWN, *shown, nearest.c.k0)
-            .join(nearest, nearest.c.id == Offering.id).join(Store, Offering.store_id == Store.id)
-            .order_by(nearest.c.k0, Offering.id).limit(query.limit + 1)
-        )
+        inner = inner.order_by(keys[0]).fetch(query.limit + 1, with_ties=True)
+    else:
+        inner = inner.order_by(*keys, Offering.id).limit(query.limit + 1)
+    page = inner.subquery("page")
+    key_columns = [page.c[f"k{index}"] for index in range(len(keys))]
     return (
-        select(OFFERING_SHOWN, STORE_SHOWN, *shown, *[key.label(f"k{index}") for index, key in enumerate(keys)])
-        .join(Store, Offering.store_id == Store.id).join(Business, Store.business_id == Business.id)
-        .where(*where).order_by(*keys, Offering.id).limit(query.limit + 1)
+        select(OFFERING_SHOWN, STORE_SHOWN, *shown, *key_columns)
+        .join(page, page.c.id == Offering.id).join(Store, Offering.store_id == Store.id)
+        .order_by(*key_columns, Offering.id).limit(query.limit + 1)
     )
 
 
 # -- the fast path: the commonest searches as SQL compiled once ------------------------
-# Pages nearest first, narrowed by categories or nothing, are most of the traffic. Building and
-# caching-keying nearby_statement cost more Python than PostgreSQL spends answering it, so for these
-# shapes the very same statement (nearby_statement, with named parameters in place of the values, so
-# every filter other helpers add there is in it) is compiled to SQL text once per process and then run
-# straight on the driver. Everything else takes nearby_statement as before.
+# "Best match" and nearest-first pages, narrowed by categories or nothing, are most of the traffic.
+# Building and cache-keying nearby_statement cost more Python than PostgreSQL spends answering it, so
+# for these shapes the very same statement (nearby_statement, with named parameters in place of the
+# values, so every filter other helpers add there is in it) is compiled to SQL text once per process
+# and then run straight on the driver. Everything else takes nearby_statement as before.
 
 FastOffering = namedtuple("FastOffering", "id title category price_amount currency duration_min rating_avg "
                                           "rating_count")
 FastStore = namedtuple("FastStore", "id name address")
-_FAST_SQL: dict[tuple, tuple[str, dict[str, Any]]] = {}
+FAST_SORTS = ("distance", "relevance")
+_FAST_PARAMS = ("lng", "lat", "radius_m", "limit", "moment", "ranked_at", "hide_below", "categories", "after_k",
+                "after_id")
+_FAST_SQL: dict[tuple, tuple[str, tuple[str, ...], dict[str, Any]]] = {}
 
 
 def fast_shape(query: NearbyQuery) -> tuple | None:
     """The fast path's key for the queries it answers; None for the others."""
-    if query.sort != "distance" or not query.filters.only_categories():
+    if query.sort not in FAST_SORTS or not query.filters.only_categories():
         return None
-    return ("distance", bool(query.filters.categories), query.after is not None)
+    return (query.sort, bool(query.filters.categories), query.after is not None)
 
 
-def _fast_sql(shape: tuple) -> tuple[str, dict[str, Any]]:
+_NAMED = re.compile(r"%\((\w+)\)s")
+
+
+def _fast_sql(shape: tuple) -> tuple[str, tuple[str, ...], dict[str, Any]]:
+    """The shape's SQL with PostgreSQL's own $n placeholders, the parameter named by each n, the fixed values."""
     if shape not in _FAST_SQL:
+        sort, with_categories, with_after = shape
         point = LngLat(lng=bindparam("lng", type_=Float), lat=bindparam("lat", type_=Float))
-        categories = bindparam("categories", type_=ARRAY(String)) if shape[1] else ()
-        after = (bindparam("after_k", type_=Float), bindparam("after_id", type_=Integer)) if shape[2] else None
+        categories = bindparam("categories", type_=ARRAY(String)) if with_categories else ()
+        after = (bindparam("after_k", type_=Float), bindparam("after_id", type_=Integer)) if with_after else None
         template = NearbyQuery(point=point, radius_m=bindparam("radius_m", type_=Float),
-                               filters=Filters(categories=categories), sort=shape[0],
-                               limit=bindparam("limit", type_=Integer), after=after)
-        compiled = nearby_statement(template, bindparam("moment", type_=DateTime(timezone=True))).compile(
-            dialect=db.engine.dialect)
+                               filters=Filters(categories=categories), sort=sort,
+                               limit=bindparam("limit", type_=Integer), after=after,
+                               ranked_at=bindparam("ranked_at", type_=DateTime(timezone=True)))
+        statement = nearby_statement(template, bindparam("moment", type_=DateTime(timezone=True)),
+                                     hide_below=bindparam("hide_below", type_=Integer))
+        compiled = statement.compile(dialect=db.engine.dialect)
         fixed = {name: value.value if isinstance(value, Enum) else value
-                 for name, value in compiled.params.items()
-                 if name not in ("lng", "lat", "radius_m", "limit", "moment", "categories", "after_k", "after_id")}
-        _FAST_SQL[shape] = (compiled.string, fixed)
+                 for name, value in compiled.params.items() if name not in _FAST_PARAMS}
+        # psycopg would parse a statement this long for its %(name)s placeholders on every execution
+        # (it caches only short ones): number them once here and run it on a RawCursor.
+        names: list[str] = []
+
+        def number(match: re.Match) -> str:
+            if match.group(1) not in names:
+                names.append(match.group(1))
+            return f"${names.index(match.group(1)) + 1}"
+
+        _FAST_SQL[shape] = (_NAMED.sub(number, compiled.string).replace("%%", "%"), tuple(names), fixed)
     return _FAST_SQL[shape]
 
 
-def _fast_rows(query: NearbyQuery, shape: tuple, moment: datetime) -> list:
-    sql, fixed = _fast_sql(shape)
+def _read(sql: str, values: list) -> list[tuple]:
+    """Rows of one read-only statement with $n placeholders, in one round trip where it can be.
+
+    A request that already reads in a transaction (a signed-in resident's account was loaded), or a session bound
+    to a connection (the tests' outer transaction), reads there; otherwise a pooled connection runs it in
+    autocommit: no BEGIN and COMMIT around it.
+    """
+    session = db.session()
+    if session.in_transaction() or not isinstance(session.get_bind(), Engine):
+        with RawCursor(session.connection().connection.driver_connection) as cursor:
+            return cursor.execute(sql, values, prepare=True).fetchall()
+    pooled = db.engine.raw_connection()
+    try:
+        connection = pooled.driver_connection
+        connection.autocommit = True
+        try:
+            with RawCursor(connection) as cursor:
+                return cursor.execute(sql, values, prepare=True).fetchall()
+        finally:
+            connection.autocommit = False
+    finally:
+        pooled.close()
+
+
+def _fast_rows(query: NearbyQuery, shape: tuple, moment: datetime, ranked_at: datetime) -> list:
+    sql, names, fixed = _fast_sql(shape)
     params = {**fixed, "lng": float(query.point.lng), "lat": float(query.point.lat),
               "radius_m": float(query.radius_m), "limit": query.limit, "moment": moment}
+    if shape[0] == "relevance":
+        params["ranked_at"], params["hide_below"] = ranked_at, integrity_lines().hide_below
     if shape[1]:
         params["categories"] = list(query.filters.categories)
     if shape[2]:
         params["after_k"], params["after_id"] = float(query.after[0]), int(query.after[1])
-    cursor = db.session.connection().exec_driver_sql(sql, params)
-    return [(FastOffering(*row[:8]), FastStore(*row[8:11]), *row[11:]) for row in cursor.fetchall()]
+    rows = _read(sql, [params[name] for name in names])
+    return [(FastOffering(*row[:8]), FastStore(*row[8:11]), *row[11:]) for row in rows]
 
 
 def nearby(query: NearbyQuery, moment: datetime) -> NearbyPage:
@@ -336,7 +444,7 @@ def nearby(query: NearbyQuery, moment: datetime) -> NearbyPage:
     ranked_at = query.ranked_at or moment
     shape = fast_shape(query)
     if shape is not None:
-        rows = _fast_rows(query, shape, moment)
+        rows = _fast_rows(query, shape, moment, ranked_at)
         more = len(rows) > query.limit
         rows = rows[: query.limit]
         items = [NearbyItem(offering, store, float(distance), bool(open_now), lat, lng, cover_picture(cover))
@@ -346,11 +454,12 @@ def nearby(query: NearbyQuery, moment: datetime) -> NearbyPage:
     return nearby_reference(query, moment)
 
 
-def nearby_reference(query: NearbyQuery, moment: datetime) -> NearbyPage:
-    """``nearby`` through the ORM statement: every query shape; the fast path's reference in tests."""
+def nearby_reference(query: NearbyQuery, moment: datetime, bounded: bool = True) -> NearbyPage:
+    """``nearby`` through the ORM statement: every query shape; the fast path's reference in tests
+    (``bounded=False``: "Best match" scores every candidate in the radius)."""
     ranked_at = query.ranked_at or moment
     n_keys = len(_sort_key(query, ranked_at))
-    rows = db.session.execute(nearby_statement(query, moment)).all()
+    rows = db.session.execute(nearby_statement(query, moment, bounded=bounded)).all()
     more = len(rows) > query.limit
     rows = rows[: query.limit]
     items = [NearbyItem(row.offering, row.store, float(row.distance_m), bool(row.open_now), row.lat, row.lng,

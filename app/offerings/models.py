@@ -92,6 +92,8 @@ class Offering(Rated, db.Model):
         CheckConstraint("rating_avg BETWEEN 1 AND 5", name="rating_range"),
         Index("ix_offerings_search_text_trgm", "search_text", postgresql_using="gin",
               postgresql_ops={"search_text": "gin_trgm_ops"}),
+        # The highest rating score, read by every "Best match" search (app/discovery/services.py).
+        Index("ix_offerings_rating_score", "rating_score"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

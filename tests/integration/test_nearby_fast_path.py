@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import text
 
 from app.demo import HANGZHOU, generate_offerings
@@ -20,37 +21,74 @@ def _page_tuple(page: services.NearbyPage) -> list[tuple]:
             for item in page.items]
 
 
-def test_fast_path_matches_the_reference_on_random_positions_and_filters(db):
+def _vary_what_best_match_weighs(db) -> None:
+    """Ages, ratings and merchants' integrity scores (some below the lower line) spread over the offerings."""
+    db.session.execute(text(
+        "UPDATE offerings SET created_at = :moment - (id % 60) * interval '1 day', "
+        "rating_count = CASE WHEN id % 3 = 0 THEN 0 ELSE id % 40 END, "
+        "rating_score = CASE WHEN id % 3 = 0 THEN NULL ELSE 3 + (id % 21) / 10.0 END, "
+        "rating_avg = CASE WHEN id % 3 = 0 THEN NULL ELSE 3 + (id % 21) / 10.0 END"), {"moment": MOMENT})
+    db.session.execute(text(
+        "INSERT INTO business_integrity (business_id, score, visits, parts, counts, computed_at) "
+        "SELECT id, CASE WHEN id % 4 = 0 THEN NULL ELSE (id * 37) % 101 END, 10, '[]', '{}', :moment "
+        "FROM businesses WHERE id % 5 <> 0"), {"moment": MOMENT})
+
+
+def _squeeze_towards_the_centre(db, factor: float) -> None:
+    """Move every offering ``factor`` times closer to the city centre: a dense city, where "Best match" need not
+    look as far as the radius asked."""
+    db.session.execute(text(
+        "UPDATE offerings SET location = ST_SetSRID(ST_MakePoint("
+        ":lng + (ST_X(location::geometry) - :lng) / :f, :lat + (ST_Y(location::geometry) - :lat) / :f), 4326)"
+        "::geography"), {"lng": HANGZHOU.lng, "lat": HANGZHOU.lat, "f": factor})
+
+
+@pytest.mark.parametrize("sort", services.FAST_SORTS)
+@pytest.mark.parametrize("squeeze", [1, 10], ids=["spread", "dense"])
+def test_fast_path_matches_the_exhaustive_reference_on_random_positions_and_filters(db, sort, squeeze):
+    """Same ids, order, distances, open-now, store, photo and next key as the ORM statement that scores every
+    candidate in the radius (no "Best match" reach), on each page and the page after it."""
     generate_offerings(3_000, seed=11)
+    _vary_what_best_match_weighs(db)
+    _squeeze_towards_the_centre(db, squeeze)
     db.session.execute(text("ANALYZE offerings"))
     rng = random.Random(17)
     categories = list(Category)
-    served = paged = 0
+    served = paged = bounded = 0
     for _ in range(40):
-        point = LngLat(lng=HANGZHOU.lng + rng.uniform(-0.15, 0.15), lat=HANGZHOU.lat + rng.uniform(-0.13, 0.13))
+        point = LngLat(lng=HANGZHOU.lng + rng.uniform(-0.15, 0.15) / squeeze,
+                       lat=HANGZHOU.lat + rng.uniform(-0.13, 0.13) / squeeze)
         chosen = tuple(rng.sample(categories, rng.randint(0, 3)))
         query = services.NearbyQuery(point=point, radius_m=rng.choice([500, 3000, 8000]),
-                                     filters=services.Filters(categories=chosen), limit=rng.choice([1, 5, 20, 50]))
+                                     filters=services.Filters(categories=chosen), limit=rng.choice([1, 5, 20, 50]),
+                                     sort=sort)
         assert services.fast_shape(query) is not None
         fast = services.nearby(query, MOMENT)
-        reference = services.nearby_reference(query, MOMENT)
+        reference = services.nearby_reference(query, MOMENT, bounded=False)
         assert _page_tuple(fast) == _page_tuple(reference)
         assert fast.next_key == reference.next_key
         served += bool(fast.items)
+        if sort == "relevance":
+            bounded += services.best_match_reach_m(query, MOMENT) < query.radius_m
         if fast.next_key is not None:  # and the next page, after the cursor
             following = services.NearbyQuery(point=query.point, radius_m=query.radius_m, filters=query.filters,
-                                             limit=query.limit, after=fast.next_key)
+                                             limit=query.limit, after=fast.next_key, sort=sort,
+                                             ranked_at=fast.ranked_at)
             assert services.fast_shape(following) is not None
-            second, second_reference = services.nearby(following, MOMENT), services.nearby_reference(following, MOMENT)
-            assert _page_tuple(second) == _page_tuple(second_reference)
+            second = services.nearby(following, MOMENT)
+            assert _page_tuple(second) == _page_tuple(services.nearby_reference(following, MOMENT, bounded=False))
             assert not {i.offering.id for i in second.items} & {i.offering.id for i in fast.items}
             paged += 1
     assert served > 20 and paged > 5  # the positions mostly land among offerings: the comparison compares something
+    if sort == "relevance" and squeeze > 1:
+        assert bounded >= 3  # and in the dense city the reach was shorter than the radius: the bound was tested
 
 
 def test_other_shapes_take_the_reference():
     point = LngLat(lng=HANGZHOU.lng, lat=HANGZHOU.lat)
-    assert services.fast_shape(services.NearbyQuery(point=point, sort="relevance")) is None
+    assert services.fast_shape(services.NearbyQuery(point=point, sort="rating")) is None
+    assert services.fast_shape(services.NearbyQuery(point=point, filters=services.Filters(q="tea"))) is None
     assert services.fast_shape(services.NearbyQuery(point=point, sort="rating", after=(1.0, 2))) is None
     assert services.fast_shape(services.NearbyQuery(point=point, filters=services.Filters(open_now=True))) is None
     assert services.fast_shape(services.NearbyQuery(point=point)) == ("distance", False, False)
+    assert services.fast_shape(services.NearbyQuery(point=point, sort="relevance")) == ("relevance", False, False)
