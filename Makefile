@@ -29,7 +29,7 @@ TEST_INSTANTS ?= 2026-11-28 00:05 Asia/Shanghai;2026-11-28 06:10 Asia/Shanghai;2
 export FLASK_APP := wsgi:app
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help run test test-instants lint i18n translations db stop status migrate demo bench-nearby bench-booking bench-schedule bench-radar clean
+.PHONY: help run test test-instants lint i18n translations db stop status migrate demo bench bench-nearby bench-booking bench-schedule bench-radar bench-integrity clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -106,8 +106,11 @@ backup: ## dump database DB_NAME (default onsite) to instance/backups/<DB_NAME>-
 restore: ## load FILE=… into database DB_NAME (default onsite, created if missing); refuses one that has tables
 	@DB_NAME="$(or $(DB_NAME),onsite)" scripts/backup.sh restore "$(FILE)"
 
-bench-nearby: $(VENV)/.installed ## benchmark nearby search + map vs a hand-written baseline (own DB, ~10 min; needs wrk)
-	@DATABASE_URL="$$(scripts/devdb.sh url onsite_bench)" $(BIN)/python bench/nearby.py $(BENCH_ARGS)
+bench: $(VENV)/.installed ## the performance table: nearby, explore, in-view at BENCH_SIZES (default 10000 1000000) and bookings, each vs a hand-written baseline (~25 min; needs wrk)
+	@$(BIN)/python bench/all.py $(BENCH_ARGS)
+
+bench-nearby: $(VENV)/.installed ## nearby search, explore page, in-view at BENCH_SIZES vs a hand-written baseline (own DB per size, ~4 min each; needs wrk)
+	@$(BIN)/python bench/nearby.py $(BENCH_ARGS)
 
 bench-booking: $(VENV)/.installed ## benchmark a 2,000-resident booking burst + 1,000 distinct slots vs a baseline (own DB, 2-8 min)
 	@DATABASE_URL="$$(scripts/devdb.sh url onsite_bench_booking)" $(BIN)/python bench/booking_burst.py $(BENCH_ARGS)

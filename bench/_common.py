@@ -102,7 +102,8 @@ class Server:
     """A gunicorn (sync workers) in its own process group, killed with the group on stop()."""
 
     def __init__(self, name: str, app: str, env: dict[str, str], probe: str, chdir: Path = ROOT,
-                 workers: int = 2, extra_args: tuple[str, ...] = ()) -> None:
+                 workers: int | None = None, extra_args: tuple[str, ...] = ()) -> None:
+        workers = workers or int(os.environ.get("BENCH_WORKERS", 2))  # BENCH_WORKERS compares worker counts
         self.name, self.app, self.env, self.probe, self.chdir, self.workers = name, app, env, probe, chdir, workers
         self.extra_args = extra_args
         self.port = 0

@@ -72,7 +72,7 @@ DISTINCT_OFFERINGS = 4
 
 # Targets from the Bookings issue (section 'Peak day ("Double 11") benchmark and tests').
 TARGET_RATIO = 0.5
-TARGET_P99_MS = 500.0
+TARGET_P99_MS = 300.0  # the performance issue (the Bookings issue asked for 500)
 
 
 # -- data ------------------------------------------------------------------------------

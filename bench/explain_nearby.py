@@ -24,19 +24,22 @@ def main() -> None:
     with app.app_context():
         count = db.session.execute(db.text("SELECT count(*) FROM offerings")).scalar()
         print(f"offerings: {count:,}")
-        for title, filters in (("no filter", services.Filters()),
-                               ("category food", services.Filters(categories=(Category.FOOD,)))):
-            query = services.NearbyQuery(point=POINT, filters=filters)
+        for sort, title, filters in ((sort, title, filters) for sort in services.FAST_SORTS
+                                     for title, filters in (("no filter", services.Filters()),
+                                                            ("category food", services.Filters(
+                                                                categories=(Category.FOOD,))))):
+            query = services.NearbyQuery(point=POINT, filters=filters, sort=sort)
             shape = services.fast_shape(query)
-            sql, fixed = services._fast_sql(shape)
+            sql, names, fixed = services._fast_sql(shape)
+            now = clock.now()
             params = {**fixed, "lng": POINT.lng, "lat": POINT.lat, "radius_m": 3000.0, "limit": 20,
-                      "moment": clock.now()}
+                      "moment": now, "ranked_at": now, "hide_below": services.integrity_lines().hide_below}
             if shape[1]:
                 params["categories"] = list(filters.categories)
-            connection = db.session.connection()
-            connection.exec_driver_sql(sql, params).fetchall()  # warm the cache
-            plan = connection.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + sql, params).fetchall()
-            print(f"\n### nearby, 3 km, limit 20, {title}\n")
+            values = [params[name] for name in names]
+            services._read(sql, values)  # warm the cache
+            plan = services._read("EXPLAIN (ANALYZE, BUFFERS) " + sql, values)
+            print(f"\n### nearby, sort={sort}, 3 km, limit 20, {title}\n")
             print("\n".join(row[0] for row in plan))
 
 
