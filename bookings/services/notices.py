@@ -7,6 +7,7 @@ from datetime import datetime
 from flask_babel import gettext as _
 from sqlalchemy import func, insert, select, update
 
+from app import clock
 from app.auth.models import User
 from app.extensions import db
 from app.i18n import format_when, in_locale_of
@@ -85,13 +86,18 @@ def _notify(user: User, kind: str, title: str, body: str, booking: Booking | Non
     _notify_all([(user, kind, title, body, booking)])
 
 
-def _notify_all(messages: list[tuple[User, str, str, str, Booking | None]]) -> None:
-    """Queue several messages in two statements (inbox rows, then outbox rows)."""
-    db.session.execute(insert(Notification), [
+def _notify_all(messages: list[tuple[User, str, str, str, Booking | None]], *also) -> None:
+    """Queue several messages in one statement: the inbox rows and ``also`` (more INSERTs, e.g. the booking's event)
+    as data-modifying CTEs of the outbox rows' INSERT, so a booking's notices cost one round trip."""
+    now = clock.now()
+    inbox = insert(Notification).values([
         {"user_id": user.id, "kind": kind, "title": title[:200], "body": body,
-         "booking_id": booking.id if booking else None} for user, kind, title, body, booking in messages])
+         "booking_id": booking.id if booking else None, "created_at": now}
+        for user, kind, title, body, booking in messages]).cte("queued_notifications")
     mails = []
     for user, _kind, title, body, _booking in messages:
         with in_locale_of(user):
-            mails.append({"to_email": user.email, "subject": _subject(title), "body": body})
-    db.session.execute(insert(OutboxEmail), mails)
+            mails.append({"to_email": user.email, "subject": _subject(title), "body": body, "created_at": now,
+                          "attempts": 0})
+    ctes = [inbox, *(statement.cte(f"queued_{index}") for index, statement in enumerate(also))]
+    db.session.execute(insert(OutboxEmail).values(mails).add_cte(*ctes))
