@@ -27,7 +27,7 @@ from bookings.services.records import (
     _insert_booking_returning,
     _locked,
     _reason,
-    event_row,
+    event_values,
     record_event,
     transition,
 )
@@ -84,11 +84,11 @@ def book(actor: User, slot_id: Any, party_size: Any, note: Any, now: datetime) -
         status=S.PENDING if schedule and schedule.requires_approval else S.CONFIRMED,
         unit_price=offering.price_amount, currency=offering.currency,
         price_due=offering.price_amount * party_size))
-    _announce_new(booking, event_row(booking, None, booking.status, actor, "booked", party_size=party_size))
+    _announce_new(booking, event_values(booking, None, booking.status, actor, "booked", party_size=party_size))
     return booking
 
 
-def _announce_new(booking: Booking, *also) -> None:
+def _announce_new(booking: Booking, event: dict | None = None) -> None:
     pending = booking.status == S.PENDING
     resident, owner = booking.resident, booking.store.business.owner
     facts = {"party": booking.party_size, "title": booking.offering.title, "store": booking.store.name,
@@ -107,7 +107,7 @@ def _announce_new(booking: Booking, *also) -> None:
         theirs = (owner, "new_booking", _("New booking: %(title)s", **facts),
                   _("%(name)s, party of %(party)s, %(when)s — waiting for your approval.", **facts) if pending
                   else _("%(name)s, party of %(party)s, %(when)s.", **facts), booking)
-    _notify_all([mine, theirs], *also)
+    _notify_all([mine, theirs], event)
 
 
 def cutoff_of(booking: Booking) -> datetime:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, insert, select, update
+from psycopg.types.json import Jsonb
+from sqlalchemy import bindparam, func, insert, select, update
 
 from app import clock
 from app.auth.models import User
 from app.extensions import db
 from app.i18n import format_when, in_locale_of
 from app.merchants.models import Store
-from bookings.models import Booking, Notification, OutboxEmail, Slot
+from bookings.models import Booking, BookingEvent, Notification, OutboxEmail, Slot
 
 # A notice that is about no booking reads in the site's city, the zone a new store gets.
 SITE_ZONE: str = Store.__table__.c.timezone.default.arg
@@ -86,18 +88,45 @@ def _notify(user: User, kind: str, title: str, body: str, booking: Booking | Non
     _notify_all([(user, kind, title, body, booking)])
 
 
-def _notify_all(messages: list[tuple[User, str, str, str, Booking | None]], *also) -> None:
-    """Queue several messages in one statement: the inbox rows and ``also`` (more INSERTs, e.g. the booking's event)
-    as data-modifying CTEs of the outbox rows' INSERT, so a booking's notices cost one round trip."""
-    now = clock.now()
-    inbox = insert(Notification).values([
-        {"user_id": user.id, "kind": kind, "title": title[:200], "body": body,
-         "booking_id": booking.id if booking else None, "created_at": now}
-        for user, kind, title, body, booking in messages]).cte("queued_notifications")
-    mails = []
-    for user, _kind, title, body, _booking in messages:
+_QUEUE_SQL: dict[tuple[int, bool], tuple[str, dict[str, Any]]] = {}
+
+
+def _queue_sql(count: int, with_event: bool) -> tuple[str, dict[str, Any]]:
+    """The one statement that queues ``count`` inbox rows and e-mails (and a booking event): the outbox INSERT with
+    the others as data-modifying CTEs, compiled once per shape (a multi-row INSERT is never in SQLAlchemy's cache)."""
+    if (count, with_event) not in _QUEUE_SQL:
+        inbox = insert(Notification).values([
+            {"user_id": bindparam(f"user_{i}"), "kind": bindparam(f"kind_{i}"), "title": bindparam(f"title_{i}"),
+             "body": bindparam(f"body_{i}"), "booking_id": bindparam(f"booking_{i}"), "created_at": bindparam("now")}
+            for i in range(count)]).cte("queued_notifications")
+        ctes = [inbox]
+        if with_event:
+            ctes.append(insert(BookingEvent).values(
+                booking_id=bindparam("event_booking"), actor_id=bindparam("event_actor"),
+                from_status=bindparam("event_from"), to_status=bindparam("event_to"),
+                reason=bindparam("event_reason"), data=bindparam("event_data"), created_at=bindparam("now"),
+            ).cte("queued_event"))
+        statement = insert(OutboxEmail).values([
+            {"to_email": bindparam(f"email_{i}"), "subject": bindparam(f"subject_{i}"),
+             "body": bindparam(f"mail_{i}"), "created_at": bindparam("now"), "attempts": 0}
+            for i in range(count)]).add_cte(*ctes)
+        compiled = statement.compile(dialect=db.engine.dialect)
+        _QUEUE_SQL[count, with_event] = (compiled.string, {name: value for name, value in compiled.params.items()
+                                                           if value is not None})
+    return _QUEUE_SQL[count, with_event]
+
+
+def _notify_all(messages: list[tuple[User, str, str, str, Booking | None]], event: dict[str, Any] | None = None
+                ) -> None:
+    """Queue several messages, and a booking's audit event (``records.event_values``), in one round trip."""
+    sql, params = _queue_sql(len(messages), event is not None)
+    params = {**params, "now": clock.now()}
+    for i, (user, kind, title, body, booking) in enumerate(messages):
         with in_locale_of(user):
-            mails.append({"to_email": user.email, "subject": _subject(title), "body": body, "created_at": now,
-                          "attempts": 0})
-    ctes = [inbox, *(statement.cte(f"queued_{index}") for index, statement in enumerate(also))]
-    db.session.execute(insert(OutboxEmail).values(mails).add_cte(*ctes))
+            subject = _subject(title)
+        params.update({f"user_{i}": user.id, f"kind_{i}": kind, f"title_{i}": title[:200], f"body_{i}": body,
+                       f"booking_{i}": booking.id if booking else None, f"email_{i}": user.email,
+                       f"subject_{i}": subject, f"mail_{i}": body})
+    if event is not None:
+        params.update({f"event_{key}": value for key, value in event.items()}, event_data=Jsonb(event["data"]))
+    db.session.connection().exec_driver_sql(sql, params)

@@ -7,11 +7,10 @@ import secrets
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Insert, insert, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
-from app import clock
 from app.auth.models import User
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
@@ -63,10 +62,11 @@ def _locked(booking_id: int) -> Booking:
     return booking
 
 
-def event_row(booking: Booking, src: str | None, dst: str, actor: User | None, reason: str, **data: Any) -> Insert:
-    """The INSERT of ``record_event``'s row as a statement, to run with others (``notices._notify_all``)."""
-    return insert(BookingEvent).values(booking_id=booking.id, actor_id=actor.id if actor else None, from_status=src,
-                                       to_status=dst, reason=reason, data=data, created_at=clock.now())
+def event_values(booking: Booking, src: str | None, dst: str, actor: User | None, reason: str,
+                 **data: Any) -> dict[str, Any]:
+    """``record_event``'s row as values, for ``notices._notify_all`` to write with the notices."""
+    return {"booking": booking.id, "actor": actor.id if actor else None, "from": src, "to": dst, "reason": reason,
+            "data": data}
 
 
 def record_event(booking: Booking, src: str | None, dst: str, actor: User | None, reason: str, **data: Any) -> None:
