@@ -441,13 +441,13 @@ def print_table(rows: list[Row], title: str) -> None:
         return "" if value is None else ("n/a" if math.isnan(value) else format(value, fmt))
 
     header = (f"{'path':<46}{'size':>14}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'baseline':>10}{'ratio':>8}  "
-              f"{'target':<32}{'':>4}")
+              f"{'target':<36}{'':>5}")
     print(title)
     print(header)
     print("-" * len(header))
     for r in rows:
         print(f"{r.path:<46}{r.size:>14}{num(r.rps, ',.0f'):>9}{num(r.p50_ms, '.1f'):>9}{num(r.p99_ms, '.1f'):>9}"
-              f"{num(r.baseline_rps, ',.0f'):>10}{num(r.ratio, '.2f'):>8}  {r.target:<32}{verdict(r.ok):>4}")
+              f"{num(r.baseline_rps, ',.0f'):>10}{num(r.ratio, '.2f'):>8}  {r.target:<36}{verdict(r.ok):>5}")
     print("-" * len(header))
     met = sum(r.ok for r in rows)
     print(f"{met}/{len(rows)} targets met." + (" (A report: missed targets do not fail the run.)"

@@ -31,9 +31,16 @@ from bookings.services.records import (
     record_event,
     transition,
 )
-from bookings.services.seats import _bookable_slot, _has_active, _lock_slots, _release_seats, _take_seats
+from bookings.services.seats import (
+    _bookable_slot,
+    _has_active,
+    _lock_slots,
+    _release_seats,
+    _take_seats,
+    _why_not,
+)
 from bookings.services.waitlist import promote_waitlist
-from bookings.states import ACTIVE, BookingStatus, assert_transition
+from bookings.states import ACTIVE, BookingStatus, SlotStatus, assert_transition
 
 S = BookingStatus
 
@@ -77,7 +84,12 @@ def book(actor: User, slot_id: Any, party_size: Any, note: Any, now: datetime) -
     if holds:
         raise AlreadyBooked()
     offering = slot.offering
-    _take_seats(slot, party_size, now + timedelta(minutes=schedule.min_notice_minutes if schedule else 0))
+    earliest = now + timedelta(minutes=schedule.min_notice_minutes if schedule else 0)
+    if slot.status != SlotStatus.OPEN or slot.starts_at <= earliest or slot.seats_taken + party_size > slot.capacity:
+        # As read a moment ago: refused without the UPDATE and the re-read (a full slot's rush is mostly these);
+        # a slot that looks bookable is checked again by the UPDATE under its row lock.
+        raise _why_not(slot, party_size, earliest)
+    _take_seats(slot, party_size, earliest)
     booking = _insert_booking_returning(dict(
         slot_id=slot.id, offering_id=offering.id, store_id=offering.store_id, resident_id=actor.id,
         starts_at=slot.starts_at, party_size=party_size, note=(note or "").strip(),
