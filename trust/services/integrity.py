@@ -35,7 +35,8 @@ from trust.models_score import BusinessIntegrity, IntegrityWeek
 from trust.states import DisputeStatus as D
 
 __all__ = ["IntegrityLines", "IntegrityView", "integrity_history", "integrity_lines", "integrity_of",
-           "integrity_score_of", "highest_integrity_score", "recommendable", "recompute_business", "recompute_due", "recompute_merchants"]
+           "integrity_score_of", "highest_integrity_score", "recommendable", "recompute_business", "recompute_due",
+           "recompute_merchants"]
 
 LOCK_KEY = 7_340_014  # pg advisory lock: one `flask trust recompute` at a time across hosts
 WARN_EVERY = timedelta(days=7)
