@@ -4,7 +4,8 @@
 A report, not a test: it prints figures and PASS/MISS per row and exits 0 whether or not a target is met
 (non-zero only when a benchmark could not measure at all).
 
-    make bench                                    # 10,000 and 1,000,000 offerings; about 25 minutes
+    make bench                                    # 10,000 and 1,000,000 offerings; about 10 minutes
+                                                  # (3 more the first time, to generate 1M)
     make bench BENCH_SIZES="10000 200000"         # other sizes (the last one also measures in-view)
 
 It runs, one after the other, each against its own hand-written baseline in the same run:
