@@ -50,9 +50,9 @@ def create_app(config: object | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
-    from app.i18n import init_i18n, select_locale
+    from app.i18n import babel_locale, init_i18n
 
-    babel.init_app(app, locale_selector=select_locale)
+    babel.init_app(app, locale_selector=babel_locale)
     init_i18n(app)
 
     from app.auth.security import init_security

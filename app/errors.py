@@ -7,6 +7,7 @@ from typing import Any
 
 import psycopg
 from flask import Flask, flash, redirect, render_template, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
@@ -198,6 +199,9 @@ def register_error_handlers(app: Flask) -> None:
     from app.extensions import db, login_manager
 
     def rollback() -> None:
+        # The answer is written in the signed-in user's language: settle it while the user is still loaded, or
+        # the first gettext after the rollback reloads the expired user (three more round trips per refusal).
+        get_locale()
         # A rollback on a connection the server dropped raises too; drop that connection instead.
         try:
             db.session.rollback()

@@ -12,6 +12,7 @@ messages found in ``app/static/js`` (``js_catalogue``), and ``static/js/i18n.js`
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
@@ -21,7 +22,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
-from babel import support
+from babel import Locale, support
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 from flask import Blueprint, Flask, g, has_app_context, has_request_context, redirect, request
@@ -98,10 +99,21 @@ def user_locale(user: Any) -> str:
     return normalise(getattr(user, "locale", None)) or LOCALES[0]
 
 
+@functools.cache
+def parsed(tag: str) -> Locale:
+    """Babel's Locale for one of ours, parsed once (parsing zh_CN takes Babel ~0.13 ms: every notice paid it)."""
+    return Locale.parse(tag)
+
+
+def babel_locale() -> Locale:
+    """Flask-Babel's locale selector: ``select_locale``, parsed once per language rather than per request."""
+    return parsed(select_locale())
+
+
 @contextlib.contextmanager
 def in_locale_of(user: Any) -> Iterator[None]:
     """Write a notice or e-mail in its recipient's language, whoever's request causes it."""
-    with force_locale(user_locale(user)):
+    with force_locale(parsed(user_locale(user))):
         yield
 
 
@@ -114,13 +126,13 @@ def _zone(zone: str | tzinfo | None) -> tzinfo:
 def format_when(moment: datetime, zone: str | tzinfo | None = None, style: str = "daytime") -> str:
     """An instant as the store's clock reads it, in the request's language (styles: see PATTERNS)."""
     locale = current()
-    return format_datetime(moment.astimezone(_zone(zone)), PATTERNS[locale][style], locale=locale)
+    return format_datetime(moment.astimezone(_zone(zone)), PATTERNS[locale][style], locale=parsed(locale))
 
 
 def format_day(day: date, style: str = "day") -> str:
     """A calendar day (no zone) in the request's language: "day", "date", "long" or "weekday"."""
     locale = current()
-    return format_date(day, PATTERNS[locale]["longday" if style == "long" else style], locale=locale)
+    return format_date(day, PATTERNS[locale]["longday" if style == "long" else style], locale=parsed(locale))
 
 
 def format_distance(metres: float | Decimal | None) -> str:
@@ -130,8 +142,8 @@ def format_distance(metres: float | Decimal | None) -> str:
     metres = float(metres)
     if metres < 1000:
         return _("%(n)s m", n=format_decimal(round(metres / 10) * 10 if metres >= 100 else round(metres),
-                                             locale=current()))
-    return _("%(n)s km", n=format_decimal(round(metres / 1000, 1), format="#,##0.#", locale=current()))
+                                             locale=parsed(current())))
+    return _("%(n)s km", n=format_decimal(round(metres / 1000, 1), format="#,##0.#", locale=parsed(current())))
 
 
 @cache

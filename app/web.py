@@ -20,6 +20,7 @@ from app import openapi
 from app.db import MAX_ID
 from app.errors import DATABASE_ERRORS, ValidationFailed, document_error_codes
 from app.headers import init_headers
+from app.i18n import parsed
 from app.offerings.models import CATEGORY_LABELS, Category
 from geo.maps import add_pin, build_map, render_parts
 from geo.points import LngLat
@@ -46,7 +47,7 @@ def format_price(amount: Decimal | None, currency: str = "CNY") -> str:
     """Render a price paid at the store, or "Free" (in the request's language)."""
     if amount is None or Decimal(amount) == 0:
         return _("Free")
-    return format_currency(amount, currency, locale=CURRENCY_LOCALES.get(currency, "en"))
+    return format_currency(amount, currency, locale=parsed(CURRENCY_LOCALES.get(currency, "en")))
 
 
 class IdConverter(IntegerConverter):
