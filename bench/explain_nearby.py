@@ -10,7 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app import clock, create_app  # noqa: E402
+from app import clock, create_app, statements  # noqa: E402
 from app.discovery import services  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.offerings.models import Category  # noqa: E402
@@ -30,15 +30,15 @@ def main() -> None:
                                                                 categories=(Category.FOOD,))))):
             query = services.NearbyQuery(point=POINT, filters=filters, sort=sort)
             shape = services.fast_shape(query)
-            sql, names, fixed = services._fast_sql(shape)
+            statement = services._fast_sql(shape)
             now = clock.now()
-            params = {**fixed, "lng": POINT.lng, "lat": POINT.lat, "radius_m": 3000.0, "limit": 20,
-                      "moment": now, "ranked_at": now, "hide_below": services.integrity_lines().hide_below}
+            params = {"lng": POINT.lng, "lat": POINT.lat, "radius_m": 3000.0, "limit": 20, "moment": now,
+                      "ranked_at": now, "hide_below": services.integrity_lines().hide_below}
             if shape[1]:
                 params["categories"] = list(filters.categories)
-            values = [params[name] for name in names]
-            services._read(sql, values)  # warm the cache
-            plan = services._read("EXPLAIN (ANALYZE, BUFFERS) " + sql, values)
+            values = statement.values(params)
+            statements.read(statement.sql, values)  # warm the cache
+            plan = statements.read("EXPLAIN (ANALYZE, BUFFERS) " + statement.sql, values)
             print(f"\n### nearby, sort={sort}, 3 km, limit 20, {title}\n")
             print("\n".join(row[0] for row in plan))
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import threading
 import time
 from collections import deque, namedtuple
@@ -12,16 +11,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from datetime import time as wall_time
 from decimal import Decimal
-from enum import Enum
 from typing import Any
 
-from psycopg import RawCursor
 from sqlalchemy import (
     ARRAY,
     ColumnElement,
     Date,
     DateTime,
-    Engine,
     Float,
     Integer,
     Select,
@@ -42,12 +38,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Bundle
 
-from app import clock
+from app import clock, statements
 from app.discovery.models import SearchLog
 from app.extensions import db
 from app.media.services import cover_column, cover_picture
-from app.merchants.models import Business, BusinessStatus, HoursException, OpeningHours, Store, StoreStatus
-from app.offerings.models import Offering, OfferingStatus
+from app.merchants.models import Business, HoursException, OpeningHours, Store
+from app.offerings.models import Offering
+from app.offerings.services import publicly_visible
+from app.statements import Numbered, numbered
 from bookings.services import has_room_on
 from geo.points import BBox, LngLat
 from geo.queries import (
@@ -192,11 +190,6 @@ def open_now_clause(moment):
     return or_(_open_by_day(today, moment), _open_by_day(today - 1, moment, overnight_only=True))
 
 
-def _visible():
-    return and_(Offering.status == OfferingStatus.ACTIVE, Store.status == StoreStatus.ACTIVE,
-                Business.status == BusinessStatus.ACTIVE)
-
-
 def _like_escape(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -293,7 +286,7 @@ def _sort_key(query: NearbyQuery, ranked_at: datetime):
 
 def _keys_and_where(query: NearbyQuery, moment: datetime, hide_below) -> tuple[list, list]:
     keys = _sort_key(query, moment if query.ranked_at is None else query.ranked_at)
-    where = [within_radius(Offering.location, query.point, query.radius_m), _visible(),
+    where = [within_radius(Offering.location, query.point, query.radius_m), publicly_visible(),
              *_filter_clauses(query.filters, moment)]
     if query.after is not None:
         after = [v if isinstance(v, ColumnElement) else literal(v) for v in query.after]
@@ -359,7 +352,7 @@ FastStore = namedtuple("FastStore", "id name address")
 FAST_SORTS = ("distance", "relevance")
 _FAST_PARAMS = ("lng", "lat", "radius_m", "limit", "moment", "ranked_at", "hide_below", "categories", "after_k",
                 "after_id")
-_FAST_SQL: dict[tuple, tuple[str, tuple[str, ...], dict[str, Any]]] = {}
+_FAST_SQL: dict[tuple, Numbered] = {}
 
 
 def fast_shape(query: NearbyQuery) -> tuple | None:
@@ -369,11 +362,8 @@ def fast_shape(query: NearbyQuery) -> tuple | None:
     return (query.sort, bool(query.filters.categories), query.after is not None)
 
 
-_NAMED = re.compile(r"%\((\w+)\)s")
-
-
-def _fast_sql(shape: tuple) -> tuple[str, tuple[str, ...], dict[str, Any]]:
-    """The shape's SQL with PostgreSQL's own $n placeholders, the parameter named by each n, the fixed values."""
+def _fast_sql(shape: tuple) -> Numbered:
+    """The shape's statement, compiled once (``app.statements``)."""
     if shape not in _FAST_SQL:
         sort, with_categories, with_after = shape
         point = LngLat(lng=bindparam("lng", type_=Float), lat=bindparam("lat", type_=Float))
@@ -385,49 +375,13 @@ def _fast_sql(shape: tuple) -> tuple[str, tuple[str, ...], dict[str, Any]]:
                                ranked_at=bindparam("ranked_at", type_=DateTime(timezone=True)))
         statement = nearby_statement(template, bindparam("moment", type_=DateTime(timezone=True)),
                                      hide_below=bindparam("hide_below", type_=Integer))
-        compiled = statement.compile(dialect=db.engine.dialect)
-        fixed = {name: value.value if isinstance(value, Enum) else value
-                 for name, value in compiled.params.items() if name not in _FAST_PARAMS}
-        # psycopg would parse a statement this long for its %(name)s placeholders on every execution
-        # (it caches only short ones): number them once here and run it on a RawCursor.
-        names: list[str] = []
-
-        def number(match: re.Match) -> str:
-            if match.group(1) not in names:
-                names.append(match.group(1))
-            return f"${names.index(match.group(1)) + 1}"
-
-        _FAST_SQL[shape] = (_NAMED.sub(number, compiled.string).replace("%%", "%"), tuple(names), fixed)
+        _FAST_SQL[shape] = numbered(statement, _FAST_PARAMS)
     return _FAST_SQL[shape]
 
 
-def _read(sql: str, values: list) -> list[tuple]:
-    """Rows of one read-only statement with $n placeholders, in one round trip where it can be.
-
-    A request that already reads in a transaction (a signed-in resident's account was loaded), or a session bound
-    to a connection (the tests' outer transaction), reads there; otherwise a pooled connection runs it in
-    autocommit: no BEGIN and COMMIT around it.
-    """
-    session = db.session()
-    if session.in_transaction() or not isinstance(session.get_bind(), Engine):
-        with RawCursor(session.connection().connection.driver_connection) as cursor:
-            return cursor.execute(sql, values, prepare=True).fetchall()
-    pooled = db.engine.raw_connection()
-    try:
-        connection = pooled.driver_connection
-        connection.autocommit = True
-        try:
-            with RawCursor(connection) as cursor:
-                return cursor.execute(sql, values, prepare=True).fetchall()
-        finally:
-            connection.autocommit = False
-    finally:
-        pooled.close()
-
-
 def _fast_rows(query: NearbyQuery, shape: tuple, moment: datetime, ranked_at: datetime) -> list:
-    sql, names, fixed = _fast_sql(shape)
-    params = {**fixed, "lng": float(query.point.lng), "lat": float(query.point.lat),
+    statement = _fast_sql(shape)
+    params = {"lng": float(query.point.lng), "lat": float(query.point.lat),
               "radius_m": float(query.radius_m), "limit": query.limit, "moment": moment}
     if shape[0] == "relevance":
         params["ranked_at"], params["hide_below"] = ranked_at, integrity_lines().hide_below
@@ -435,7 +389,7 @@ def _fast_rows(query: NearbyQuery, shape: tuple, moment: datetime, ranked_at: da
         params["categories"] = list(query.filters.categories)
     if shape[2]:
         params["after_k"], params["after_id"] = float(query.after[0]), int(query.after[1])
-    rows = _read(sql, [params[name] for name in names])
+    rows = statements.read(statement.sql, statement.values(params))
     return [(FastOffering(*row[:8]), FastStore(*row[8:11]), *row[11:]) for row in rows]
 
 
@@ -488,7 +442,7 @@ def in_view(box: BBox, filters: Filters, moment: datetime, max_features: int = M
     A city-wide box is answered from the precomputed grid alone: counting a million live rows to
     learn that there are more than 500 took seconds (PostGIS estimates box matches badly).
     """
-    clauses = [in_bbox(Offering.location, box), _visible(), *_filter_clauses(filters, moment)]
+    clauses = [in_bbox(Offering.location, box), publicly_visible(), *_filter_clauses(filters, moment)]
     cell = cluster_cell_deg(box)
     grid_usable = filters.only_categories() and cell >= 1 / GRID_SCALE
     if grid_usable:

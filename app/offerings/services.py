@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
@@ -19,6 +19,12 @@ from app.merchants.services import can_manage_store, can_view_store_private
 from app.offerings.models import CURRENCIES, Category, Offering, OfferingStatus
 
 MAX_PRICE = Decimal("99999999.99")
+
+
+def publicly_visible() -> ColumnElement[bool]:
+    """``is_publicly_visible`` in SQL, for a statement that joins the offering's store and business."""
+    return and_(Offering.status == OfferingStatus.ACTIVE, Store.status == StoreStatus.ACTIVE,
+                Business.status == BusinessStatus.ACTIVE)
 
 
 def is_publicly_visible(offering: Offering) -> bool:

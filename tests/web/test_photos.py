@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
+from app import statements as hot
 from app.auth.models import Role, User
 from app.media import services as media
 from app.media.images import file_name
@@ -461,8 +462,6 @@ def test_experiences_without_photos_have_none(db, client, world):
 def test_nearby_stays_one_query_whatever_the_number_of_photos(db, client, world, monkeypatch):
     from sqlalchemy import event
 
-    from app.discovery import services as discovery
-
     for n in range(5):
         other = f.create_offering(world.store, title=f"Class {n}")
         media.add_photos(world.users["owner"], other, [(f"{n}.png", png(100 + n))])
@@ -473,8 +472,8 @@ def test_nearby_stays_one_query_whatever_the_number_of_photos(db, client, world,
         statements.append(statement)
 
     event.listen(engine, "before_cursor_execute", count)
-    read = discovery._read  # the fast path runs its SQL on the driver, unseen by SQLAlchemy's events
-    monkeypatch.setattr(discovery, "_read", lambda sql, values: statements.append(sql) or read(sql, values))
+    read = hot.read  # the fast path runs its SQL on the driver, unseen by SQLAlchemy's events
+    monkeypatch.setattr(hot, "read", lambda sql, values: statements.append(sql) or read(sql, values))
     try:
         items = client.get("/api/v1/offerings/nearby?lat=30.2460&lng=120.1490&radius_m=500").json["items"]
     finally:
