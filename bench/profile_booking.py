@@ -4,7 +4,8 @@ Usage: `make bench-booking` once (it fills onsite_bench_booking), then
     DATABASE_URL=$(scripts/devdb.sh url onsite_bench_booking) SECRET_KEY=x LOG_LEVEL=WARNING \
         .venv/bin/python bench/profile_booking.py [N]
 It books N (default 300) free seats in future slots for the bench's residents, each resident a slot it does not
-hold yet, and prints ms per booking, then cProfile's lines for the app's own code and the libraries that weigh.
+hold yet, and prints ms per booking, then cProfile's lines for the app's own code and the libraries that weigh
+(cumulative; SORT=tottime orders them by time spent in the function itself).
 The bookings it makes stay (the next `make bench-booking` empties the database).
 """
 
@@ -74,7 +75,7 @@ def main(count: int = 300) -> None:
         book(*pair)
     profile.disable()
     out = io.StringIO()
-    pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(400)
+    pstats.Stats(profile, stream=out).sort_stats(__import__("os").environ.get("SORT", "cumulative")).print_stats(400)
     print(f"cProfile of {len(profiled)} bookings (cumulative), the app's code and the libraries that weigh:")
     for line in out.getvalue().splitlines():
         if "ncalls" in line or any(part in line for part in SHOWN):

@@ -21,12 +21,12 @@ from app.extensions import db, limiter
 from app.fields import AMOUNT_PATTERN, Day, Flag, Number, WholeNumber
 from app.merchants.services import get_store
 from app.offerings.services import get_offering
+from app.web import json_response
 from bookings import checkin, services
 from bookings.calendar import ics_for
 from bookings.errors import CheckInError, SlotNotFound
 from bookings.models import Booking, Slot
 from bookings.states import LABELS, WhyNotBookable
-from geo.points import LngLat
 
 bp = APIBlueprint("bookings_api", __name__, url_prefix="/api/v1", tag="Bookings")
 
@@ -195,30 +195,36 @@ class NotificationOut(Schema):
 
 
 def slot_json(slot: Slot, tz: str) -> dict:
-    zone = ZoneInfo(tz)
-    return {"id": slot.id, "starts_at": slot.starts_at.astimezone(zone).isoformat(),
-            "ends_at": slot.ends_at.astimezone(zone).isoformat(), "capacity": slot.capacity,
-            "remaining": slot.remaining}
+    return _slot_body(slot.id, slot.starts_at, slot.ends_at, slot.capacity, slot.remaining, ZoneInfo(tz))
+
+
+def _slot_body(slot_id: int, starts_at: datetime, ends_at: datetime, capacity: int, remaining: int,
+               zone: ZoneInfo) -> dict:
+    return {"id": slot_id, "starts_at": starts_at.astimezone(zone).isoformat(),
+            "ends_at": ends_at.astimezone(zone).isoformat(), "capacity": capacity, "remaining": remaining}
 
 
 def booking_json(booking: Booking) -> dict:
     """A booking as the API shows it (and as an idempotent replay stores it)."""
-    store = booking.store
-    point = LngLat.from_element(store.location)
-    cutoff = services.cutoff_of(booking).astimezone(ZoneInfo(store.timezone))
+    return view_json(services.view_of(booking))
+
+
+def view_json(view: services.BookingView) -> dict:
+    zone = ZoneInfo(view.timezone)
     return {
-        "id": booking.id, "status": booking.status, "status_label": str(LABELS.get(booking.status, booking.status)),
-        "payment_status": booking.payment_status, "slot": slot_json(booking.slot, store.timezone),
-        "offering": {"id": booking.offering_id, "title": booking.offering.title},
-        "store": {"id": store.id, "name": store.name, "address": store.address, "lat": point.lat,
-                  "lng": point.lng, "timezone": store.timezone},
-        "party_size": booking.party_size, "note": booking.note,
-        "unit_price": {"amount": f"{booking.unit_price:.2f}", "currency": booking.currency},
-        "price_due_at_store": {"amount": f"{booking.price_due:.2f}", "currency": booking.currency},
-        "code": booking.code, "free_cancellation_until": cutoff.isoformat(),
-        "is_late_cancel": booking.is_late_cancel, "cancel_reason": booking.cancel_reason,
+        "id": view.id, "status": view.status, "status_label": str(LABELS.get(view.status, view.status)),
+        "payment_status": view.payment_status,
+        "slot": _slot_body(view.slot_id, view.starts_at, view.ends_at, view.capacity, view.remaining, zone),
+        "offering": {"id": view.offering_id, "title": view.title},
+        "store": {"id": view.store_id, "name": view.store_name, "address": view.address, "lat": view.lat,
+                  "lng": view.lng, "timezone": view.timezone},
+        "party_size": view.party_size, "note": view.note,
+        "unit_price": {"amount": f"{view.unit_price:.2f}", "currency": view.currency},
+        "price_due_at_store": {"amount": f"{view.price_due:.2f}", "currency": view.currency},
+        "code": view.code, "free_cancellation_until": view.free_cancellation_until.astimezone(zone).isoformat(),
+        "is_late_cancel": view.is_late_cancel, "cancel_reason": view.cancel_reason,
         "late_cancel_notice": (_("Cancelled after the free-cancellation cut-off: this counts as a late cancel.")
-                               if booking.is_late_cancel else None),
+                               if view.is_late_cancel else None),
     }
 
 
@@ -276,12 +282,11 @@ def create_booking(body):
         replay = services.claim_idempotency_key(actor(), key.strip(), services.request_fingerprint(body), clock.now())
         if replay is not None:
             return replay[1], replay[0]
-    booking = services.book(actor(), body["slot_id"], body["party_size"], body["note"], clock.now())
-    result = booking_json(booking)
+    result = view_json(services.place(actor(), body["slot_id"], body["party_size"], body["note"], clock.now()))
     if key is not None:
         services.remember_response(actor(), key.strip(), 201, result)
     db.session.commit()
-    return result, 201
+    return json_response(result, 201)  # the body BookingOut documents, without a second pass through it
 
 
 @bp.get("/bookings")

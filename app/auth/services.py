@@ -14,15 +14,16 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app import clock
+from app import clock, statements
 from app.auth.models import ApiToken, LoginSession, RememberToken, Role, User
 from app.auth.passwords import password_problem
 from app.errors import Unauthenticated, ValidationFailed
 from app.extensions import db
 from app.i18n import format_when, in_locale_of, normalise
+from app.statements import Numbered, adopt, loaded_columns, numbered
 from bookings.services import notify_account
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
@@ -195,19 +196,22 @@ def issue_token(user: User) -> str:
     return raw
 
 
+_TOKEN_USER: list[Numbered] = []
+
+
 def user_for_token(raw: str) -> User | None:
     """Return the active user a valid, unexpired bearer token belongs to."""
     if not raw or len(raw) > 200:
         return None
-    # One round trip: every API request pays for this.
-    return db.session.scalar(
-        select(User).join(ApiToken, ApiToken.user_id == User.id).where(
-            ApiToken.token_hash == _digest(raw),
-            ApiToken.revoked_at.is_(None),
-            ApiToken.expires_at > clock.now(),
-            User.is_active_account.is_(True),
-        )
-    )
+    # One round trip, and no ORM load: every API request pays for this.
+    if not _TOKEN_USER:
+        _TOKEN_USER.append(numbered(
+            select(*loaded_columns(User)).join(ApiToken, ApiToken.user_id == User.id).where(
+                ApiToken.token_hash == bindparam("digest"), ApiToken.revoked_at.is_(None),
+                ApiToken.expires_at > bindparam("now"), User.is_active_account.is_(True))))
+    statement = _TOKEN_USER[0]
+    rows = statements.in_session(statement.sql, statement.values({"digest": _digest(raw), "now": clock.now()}))
+    return adopt(User, rows[0]) if rows else None
 
 
 # -- cookie logins ------------------------------------------------------------------------------------

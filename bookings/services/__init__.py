@@ -33,7 +33,7 @@ from bookings.services.idempotency import (
     remember_response,
     request_fingerprint,
 )
-from bookings.services.lifecycle import book, cancel, cutoff_of, reschedule
+from bookings.services.lifecycle import book, cancel, cutoff_of, place, reschedule
 from bookings.services.merchant import confirm, mark_no_show, overturn_no_show, reject
 from bookings.services.notices import (
     inbox_notice,
@@ -45,11 +45,13 @@ from bookings.services.notices import (
     zones_of,
 )
 from bookings.services.queries import (
+    BookingView,
     bookings_of_resident,
     bookings_of_store_day,
     can_work_store,
     get_booking,
     has_room_on,
+    view_of,
     waiting_of,
     waitlist_of,
 )
@@ -61,7 +63,7 @@ __all__ = [
     "MAX_SLOT_RANGE", "SyncResult", "bookable_from", "cancel_slot", "change_offering", "get_schedule",
     "list_slots", "offerings_without_schedule", "set_schedule", "slots_to_book", "sync_slots", "why_not_bookable",
     # lifecycle, and the rows every family shares
-    "CODE_ALPHABET", "MAX_PARTY", "book", "cancel", "cutoff_of", "new_code", "record_event", "reschedule",
+    "CODE_ALPHABET", "MAX_PARTY", "book", "cancel", "cutoff_of", "new_code", "place", "record_event", "reschedule",
     "transition",
     # merchant
     "confirm", "mark_no_show", "overturn_no_show", "reject",
@@ -75,6 +77,6 @@ __all__ = [
     "inbox_notice", "mark_notifications_read", "notifications_of", "notify_account", "queue_notice", "unread_count",
     "zones_of",
     # queries
-    "bookings_of_resident", "bookings_of_store_day", "can_work_store", "get_booking", "has_room_on",
-    "waiting_of", "waitlist_of",
+    "BookingView", "bookings_of_resident", "bookings_of_store_day", "can_work_store", "get_booking", "has_room_on",
+    "view_of", "waiting_of", "waitlist_of",
 ]

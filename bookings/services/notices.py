@@ -7,13 +7,14 @@ from typing import Any
 
 from flask_babel import gettext as _
 from psycopg.types.json import Jsonb
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import CTE, Insert, Select, func, insert, literal, select, union_all, update
 
-from app import clock
+from app import clock, statements
 from app.auth.models import User
 from app.extensions import db
 from app.i18n import format_when, in_locale_of
 from app.merchants.models import Store
+from app.statements import Numbered, numbered, typed
 from bookings.models import Booking, BookingEvent, Notification, OutboxEmail, Slot
 
 # A notice that is about no booking reads in the site's city, the zone a new store gets.
@@ -88,39 +89,53 @@ def _notify(user: User, kind: str, title: str, body: str, booking: Booking | Non
     _notify_all([(user, kind, title, body, booking)])
 
 
-_QUEUE_SQL: dict[tuple[int, bool], tuple[str, dict[str, Any]]] = {}
+_QUEUE_SQL: dict[tuple[int, bool], Numbered] = {}
+_NOTICE_COLUMNS = ("user_id", "kind", "title", "body", "booking_id", "created_at")
+_EMAIL_COLUMNS = ("to_email", "subject", "body", "created_at", "attempts")
+_EVENT_COLUMNS = ("booking_id", "actor_id", "from_status", "to_status", "reason", "data", "created_at")
 
 
-def _queue_sql(count: int, with_event: bool) -> tuple[str, dict[str, Any]]:
-    """The one statement that queues ``count`` inbox rows and e-mails (and a booking event): the outbox INSERT with
-    the others as data-modifying CTEs, compiled once per shape (a multi-row INSERT is never in SQLAlchemy's cache)."""
+def queue_parts(count: int, with_event: bool, booked: CTE | None = None) -> tuple[list[CTE], Insert]:
+    """The inserts that queue ``count`` inbox rows and e-mails (and a booking's audit event) in one statement: the
+    inbox rows and the event as data-modifying CTEs, and the outbox INSERT (the caller runs it, or makes it a CTE).
+
+    With ``booked`` (a CTE returning the ``id`` of the booking the same statement inserts) the rows are about that
+    booking and none is written when it returns no row; without it ``booking_{i}`` and ``event_booking`` name it.
+    """
+    def rows(selects: list[Select]) -> Select:
+        selects = [part.select_from(booked) if booked is not None else part for part in selects]
+        return selects[0] if len(selects) == 1 else union_all(*selects)
+
+    notice, email, event = Notification.__table__.c, OutboxEmail.__table__.c, BookingEvent.__table__.c
+    about = (lambda name: booked.c.id) if booked is not None else (lambda name: typed(name, notice.booking_id))
+    ctes = [insert(Notification).from_select(_NOTICE_COLUMNS, rows([select(
+        typed(f"user_{i}", notice.user_id), typed(f"kind_{i}", notice.kind), typed(f"title_{i}", notice.title),
+        typed(f"body_{i}", notice.body), about(f"booking_{i}"), typed("now", notice.created_at))
+        for i in range(count)])).cte("queued_notifications")]
+    if with_event:
+        ctes.append(insert(BookingEvent).from_select(_EVENT_COLUMNS, rows([select(
+            about("event_booking"), typed("event_actor", event.actor_id), typed("event_from", event.from_status),
+            typed("event_to", event.to_status), typed("event_reason", event.reason), typed("event_data", event.data),
+            typed("now", event.created_at))])).cte("queued_event"))
+    outbox = insert(OutboxEmail).from_select(_EMAIL_COLUMNS, rows([select(
+        typed(f"email_{i}", email.to_email), typed(f"subject_{i}", email.subject), typed(f"mail_{i}", email.body),
+        typed("now", email.created_at), literal(0, email.attempts.type)) for i in range(count)]))
+    return ctes, outbox
+
+
+def _queue_sql(count: int, with_event: bool) -> Numbered:
+    """``queue_parts`` as one statement, compiled once per shape (a multi-row INSERT is never in SQLAlchemy's cache)."""
     if (count, with_event) not in _QUEUE_SQL:
-        inbox = insert(Notification).values([
-            {"user_id": bindparam(f"user_{i}"), "kind": bindparam(f"kind_{i}"), "title": bindparam(f"title_{i}"),
-             "body": bindparam(f"body_{i}"), "booking_id": bindparam(f"booking_{i}"), "created_at": bindparam("now")}
-            for i in range(count)]).cte("queued_notifications")
-        ctes = [inbox]
-        if with_event:
-            ctes.append(insert(BookingEvent).values(
-                booking_id=bindparam("event_booking"), actor_id=bindparam("event_actor"),
-                from_status=bindparam("event_from"), to_status=bindparam("event_to"),
-                reason=bindparam("event_reason"), data=bindparam("event_data"), created_at=bindparam("now"),
-            ).cte("queued_event"))
-        statement = insert(OutboxEmail).values([
-            {"to_email": bindparam(f"email_{i}"), "subject": bindparam(f"subject_{i}"),
-             "body": bindparam(f"mail_{i}"), "created_at": bindparam("now"), "attempts": 0}
-            for i in range(count)]).add_cte(*ctes)
-        compiled = statement.compile(dialect=db.engine.dialect)
-        _QUEUE_SQL[count, with_event] = (compiled.string, {name: value for name, value in compiled.params.items()
-                                                           if value is not None})
+        ctes, outbox = queue_parts(count, with_event)
+        _QUEUE_SQL[count, with_event] = numbered(outbox.add_cte(*ctes))
     return _QUEUE_SQL[count, with_event]
 
 
-def _notify_all(messages: list[tuple[User, str, str, str, Booking | None]], event: dict[str, Any] | None = None
-                ) -> None:
-    """Queue several messages, and a booking's audit event (``records.event_values``), in one round trip."""
-    sql, params = _queue_sql(len(messages), event is not None)
-    params = {**params, "now": clock.now()}
+def queue_values(messages: list[tuple[Any, str, str, str, Booking | None]], event: dict[str, Any] | None = None
+                 ) -> dict[str, Any]:
+    """``queue_parts``' values for the messages (recipient, kind, title, body, booking), each recipient having
+    ``id``, ``email`` and ``locale``, and the event (``records.event_values``)."""
+    params: dict[str, Any] = {"now": clock.now()}
     for i, (user, kind, title, body, booking) in enumerate(messages):
         with in_locale_of(user):
             subject = _subject(title)
@@ -129,4 +144,11 @@ def _notify_all(messages: list[tuple[User, str, str, str, Booking | None]], even
                        f"subject_{i}": subject, f"mail_{i}": body})
     if event is not None:
         params.update({f"event_{key}": value for key, value in event.items()}, event_data=Jsonb(event["data"]))
-    db.session.connection().exec_driver_sql(sql, params)
+    return params
+
+
+def _notify_all(messages: list[tuple[User, str, str, str, Booking | None]], event: dict[str, Any] | None = None
+                ) -> None:
+    """Queue several messages, and a booking's audit event (``records.event_values``), in one round trip."""
+    statement = _queue_sql(len(messages), event is not None)
+    statements.in_session(statement.sql, statement.values(queue_values(messages, event)))

@@ -3,7 +3,9 @@ uses to ask whether an experience still has room on a day."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
@@ -18,6 +20,57 @@ from app.merchants.services import can_view_store_private
 from app.offerings.models import Offering
 from bookings.models import Booking, Schedule, Slot, WaitlistEntry
 from bookings.states import SlotStatus, WaitlistStatus
+from geo.points import LngLat
+
+
+@dataclass(frozen=True)
+class BookingView:
+    """What a resident's booking shows (the API's booking body), whether read through the ORM (``view_of``) or
+    put together by the booking's own statements (``lifecycle.place``)."""
+
+    id: int
+    status: str
+    payment_status: str
+    slot_id: int
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int
+    remaining: int
+    offering_id: int
+    title: str
+    store_id: int
+    store_name: str
+    address: str
+    lat: float
+    lng: float
+    timezone: str
+    party_size: int
+    note: str
+    unit_price: Decimal
+    currency: str
+    price_due: Decimal
+    code: str
+    free_cancellation_until: datetime
+    is_late_cancel: bool = False
+    cancel_reason: str | None = None
+
+
+def view_of(booking: Booking) -> BookingView:
+    slot, offering, store = booking.slot, booking.offering, booking.store
+    point = LngLat.from_element(store.location)
+    return BookingView(
+        id=booking.id, status=booking.status, payment_status=booking.payment_status, slot_id=slot.id,
+        starts_at=slot.starts_at, ends_at=slot.ends_at, capacity=slot.capacity, remaining=slot.remaining,
+        offering_id=booking.offering_id, title=offering.title, store_id=store.id, store_name=store.name,
+        address=store.address, lat=point.lat, lng=point.lng, timezone=store.timezone, party_size=booking.party_size,
+        note=booking.note, unit_price=booking.unit_price, currency=booking.currency, price_due=booking.price_due,
+        code=booking.code, free_cancellation_until=cutoff_at(slot.starts_at, offering.cancel_cutoff_hours),
+        is_late_cancel=booking.is_late_cancel, cancel_reason=booking.cancel_reason)
+
+
+def cutoff_at(starts_at: datetime, cutoff_hours: int) -> datetime:
+    """Until when cancelling a visit that starts at ``starts_at`` is free."""
+    return starts_at - timedelta(hours=cutoff_hours)
 
 
 def can_work_store(actor: User | None, store: Store) -> bool:

@@ -27,11 +27,16 @@ def _lock_slots(*slot_ids: int) -> dict[int, Slot]:
 
 
 def _why_not(slot: Slot, party_size: int, earliest: datetime) -> Exception:
-    if slot.status != SlotStatus.OPEN:
+    return why_refused(slot.status, slot.starts_at, slot.remaining, party_size, earliest)
+
+
+def why_refused(status: str, starts_at: datetime, remaining: int, party_size: int, earliest: datetime) -> Exception:
+    """The refusal for a party a slot in this state cannot seat."""
+    if status != SlotStatus.OPEN:
         return SlotClosed()
-    if slot.starts_at <= earliest:
+    if starts_at <= earliest:
         return SlotInPast()
-    return SlotFull(details={"remaining": slot.remaining, "party_size": party_size})
+    return SlotFull(details={"remaining": remaining, "party_size": party_size})
 
 
 def _take_seats(slot: Slot, party_size: int, earliest: datetime) -> None:
@@ -60,9 +65,14 @@ def _has_active(resident_id: int, slot_id: int) -> bool:
         Booking.slot_id == slot_id, Booking.resident_id == resident_id, Booking.status.in_(ACTIVE)))))
 
 
-def _bookable_slot(slot_id: Any) -> Slot:
+def check_slot_id(slot_id: Any) -> None:
+    """:raises ValidationFailed: unless ``slot_id`` could name a slot."""
     if isinstance(slot_id, bool) or not isinstance(slot_id, int) or not 0 < slot_id < 2**31:
         raise ValidationFailed(details={"slot_id": _("must be a slot id.")})
+
+
+def _bookable_slot(slot_id: Any) -> Slot:
+    check_slot_id(slot_id)
     slot = db.session.get(Slot, slot_id)
     if slot is None:
         raise SlotNotFound()

@@ -18,7 +18,16 @@ from app import clock
 from app.extensions import db
 from app.merchants.models import BusinessStatus
 from app.offerings.models import OfferingStatus
-from bookings.models import Booking, Schedule, ScheduleTime, Slot, WaitlistEntry
+from bookings.models import (
+    Booking,
+    BookingEvent,
+    Notification,
+    OutboxEmail,
+    Schedule,
+    ScheduleTime,
+    Slot,
+    WaitlistEntry,
+)
 from bookings.services import CODE_ALPHABET
 from tests import factories as f
 from tests.web._bookings_world import ACTORS, World, booking_state, build_world, hour, read, scalar
@@ -221,6 +230,38 @@ def test_book_answers_201_with_the_booking(api, world):
     assert body["is_late_cancel"] is False and body["late_cancel_notice"] is None
     assert count_bookings(slot_id=world.free_slot.id) == 1
     assert scalar(select(Slot.seats_taken).where(Slot.id == world.free_slot.id)) == 3
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_CN"])
+@pytest.mark.parametrize("approval", [False, True])
+def test_the_new_booking_reads_back_as_booked(api, world, lang, approval):
+    """The booking's answer is put together from its own two statements; reading it back through the ORM gives the
+    same body, and the statement left its notices, e-mails and audit event with it."""
+    slot = world.free_slot
+    if approval:
+        api("owner")("PUT", f"/api/v1/offerings/{world.offering.id}/schedule", {"requires_approval": True})
+        slot = world.slot  # the schedule change leaves the booked slot (only)
+    guest, owner = api("other_resident"), world.users["owner"]
+    mailed = {user.email: scalar(select(func.count()).where(OutboxEmail.to_email == user.email))
+              for user in (world.users["other_resident"], owner)}
+    booked = guest.post(f"/api/v1/bookings?lang={lang}", {"slot_id": slot.id, "party_size": 1, "note": " Window seat "})
+    assert booked.status_code == 201, booked.get_data(as_text=True)
+    body = booked.get_json()
+    assert body == guest.get(f"/api/v1/bookings/{body['id']}?lang={lang}").get_json()
+    assert body["status"] == ("pending" if approval else "confirmed") and body["note"] == "Window seat"
+    who = {user.id: name for name, user in world.users.items() if user is not None}
+    notices = read(select(Notification.user_id, Notification.kind, Notification.title)
+                   .where(Notification.booking_id == body["id"]).order_by(Notification.id))
+    assert [(who[user], kind) for user, kind, _title in notices] == [("other_resident", "booked"),
+                                                                     ("owner", "new_booking")]
+    assert all("Pottery taster" in title for _user, _kind, title in notices)
+    for email, before in mailed.items():
+        subjects = [subject for subject, in read(select(OutboxEmail.subject).where(OutboxEmail.to_email == email)
+                                                 .order_by(OutboxEmail.id))]
+        assert len(subjects) == before + 1 and "Pottery taster" in subjects[-1]
+    assert read(select(BookingEvent.actor_id, BookingEvent.from_status, BookingEvent.to_status, BookingEvent.reason,
+                       BookingEvent.data).where(BookingEvent.booking_id == body["id"])) == [
+        (world.users["other_resident"].id, None, body["status"], "booked", {"party_size": 1})]
 
 
 def test_book_a_pending_experience(api, world):
