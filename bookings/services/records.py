@@ -8,7 +8,6 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
 from app.auth.models import User
@@ -83,27 +82,6 @@ def transition(booking: Booking, dst: BookingStatus, actor: User | None, reason:
     record_event(booking, booking.status, dst, actor, reason, **data)
     booking.status = dst
     db.session.flush()
-
-
-def _insert_booking_returning(values: dict[str, Any]) -> Booking:
-    """Insert a booking in one round trip: a clashing code is skipped (``ON CONFLICT (code) DO
-    NOTHING``) and retried; a racing twin trips the partial unique index.
-
-    :raises AlreadyBooked: when another request booked the same slot for the resident first (the
-        transaction is then over; the caller's error handling rolls it back, seats included).
-    """
-    for _attempt in range(5):
-        statement = (pg_insert(Booking).values(code=new_code(), **values)
-                     .on_conflict_do_nothing(index_elements=[Booking.code]).returning(Booking))
-        try:
-            booking = db.session.scalars(statement).first()
-        except IntegrityError as exc:
-            if getattr(getattr(exc.orig, "diag", None), "constraint_name", "") == "ux_bookings_active_per_resident":
-                raise AlreadyBooked() from None
-            raise
-        if booking is not None:
-            return booking
-    raise Conflict(_("Could not issue a booking code; try again."), code="code_collision")
 
 
 def _insert_booking(booking: Booking) -> None:

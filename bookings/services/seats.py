@@ -26,10 +26,6 @@ def _lock_slots(*slot_ids: int) -> dict[int, Slot]:
     return {slot.id: slot for slot in rows}
 
 
-def _why_not(slot: Slot, party_size: int, earliest: datetime) -> Exception:
-    return why_refused(slot.status, slot.starts_at, slot.remaining, party_size, earliest)
-
-
 def why_refused(status: str, starts_at: datetime, remaining: int, party_size: int, earliest: datetime) -> Exception:
     """The refusal for a party a slot in this state cannot seat."""
     if status != SlotStatus.OPEN:
@@ -51,7 +47,7 @@ def _take_seats(slot: Slot, party_size: int, earliest: datetime) -> None:
         .execution_options(synchronize_session=False)).scalar()
     if taken is None:
         db.session.refresh(slot)
-        raise _why_not(slot, party_size, earliest)
+        raise why_refused(slot.status, slot.starts_at, slot.remaining, party_size, earliest)
     set_committed_value(slot, "seats_taken", taken)
 
 
