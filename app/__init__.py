@@ -50,6 +50,9 @@ def create_app(config: object | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    from app.ratelimits import run_limiter_where_it_may_limit
+
+    run_limiter_where_it_may_limit(app)
     from app.i18n import babel_locale, init_i18n
 
     babel.init_app(app, locale_selector=babel_locale)

@@ -16,6 +16,7 @@ from typing import Any
 from flask import Flask, abort, current_app, request
 
 from app.errors import ValidationFailed
+from app.ratelimits import limited
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # PostgreSQL text cannot hold NUL; strings that carry one are refused (422) before any view runs.
@@ -73,17 +74,6 @@ def body_required(view: Callable | None, method: str) -> bool:
         return True
     fields = getattr(schema, "fields", None)
     return fields is None or any(field.required for field in fields.values())
-
-
-def _limited(app: Flask, view: Callable) -> bool:
-    """Whether Flask-Limiter may answer 429 for this view (a decorated limit, or a default for all)."""
-    from flask_limiter.util import get_qualified_name
-
-    from app.extensions import limiter
-
-    manager = limiter.limit_manager
-    return (get_qualified_name(view) in limiter._marked_for_limiting
-            or bool(manager._default_limits or manager._application_limits))
 
 
 def _numeric_bounds(node: Any) -> None:
@@ -201,7 +191,7 @@ def complete_spec(spec: dict, app: Flask) -> dict:
             if "requestBody" in operation:
                 operation["requestBody"]["required"] = body_required(view, method)
                 extra.update({"400": "MalformedJson", "413": "PayloadTooLarge", "415": "UnsupportedMediaType"})
-            if view is not None and _limited(app, view):
+            if view is not None and limited(app, view):
                 extra["429"] = "RateLimited"
             for status, name in extra.items():
                 responses.setdefault(status, {"$ref": f"#/components/responses/{name}"})
