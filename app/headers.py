@@ -83,6 +83,12 @@ def content_security_policy(nonce: str | None, tiles: str | None) -> str:
     return "; ".join(f"{name} {value}" for name, value in directives.items())
 
 
+@lru_cache(maxsize=8)
+def _policy_without_nonce(tiles: str | None) -> str:
+    """The policy of a response with no inline script or style (every API answer): the same every time."""
+    return content_security_policy(None, tiles)
+
+
 class SecureOverHttpsSessionInterface(SecureCookieSessionInterface):
     """Signed-cookie sessions that also mark every cookie of the response Secure on an HTTPS request.
 
@@ -112,8 +118,9 @@ def init_headers(app: Flask) -> None:
         if request.endpoint in STAMPED_ENDPOINTS and response.mimetype == "text/html":
             response.set_data(with_nonce(response.get_data(as_text=True)))
         headers = response.headers
-        headers["Content-Security-Policy"] = content_security_policy(
-            g.get("csp_nonce"), tile_source(current_app.config.get("TILE_URL")))
+        nonce, tiles = g.get("csp_nonce"), tile_source(current_app.config.get("TILE_URL"))
+        headers["Content-Security-Policy"] = content_security_policy(nonce, tiles) if nonce else \
+            _policy_without_nonce(tiles)
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")  # tile servers ask for one

@@ -8,8 +8,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
+import werkzeug.urls  # noqa: F401  (registers the "werkzeug.url_quote" codec error handler)
 from babel.numbers import format_currency
-from flask import Flask, abort, current_app, request
+from flask import Flask, Request, abort, current_app, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 from folium.plugins import MarkerCluster
@@ -61,6 +62,23 @@ class IdConverter(IntegerConverter):
         return number
 
 
+class OnsiteRequest(Request):
+    """Flask's request, whose query string may hold raw bytes that are not UTF-8 (a client need not escape them):
+    they are percent-encoded on arrival, as werkzeug keeps invalid escapes, so ``request.args`` and
+    ``request.full_path`` read it instead of failing with a UnicodeDecodeError (the view's read, then the error
+    handler's: a 500)."""
+
+    def __init__(self, environ: dict, *args: Any, **kwargs: Any) -> None:
+        super().__init__(environ, *args, **kwargs)
+        try:
+            self.query_string.decode()
+        except UnicodeDecodeError:
+            self.query_string = self.query_string.decode(errors="werkzeug.url_quote").encode()
+
+
+BODY_METHODS = frozenset(("POST", "PUT", "PATCH", "DELETE"))
+
+
 def _unstorable(text: str) -> bool:
     """Tell whether PostgreSQL text cannot hold this string: a NUL, or a lone surrogate UTF-8 cannot encode."""
     if "\x00" in text:
@@ -77,14 +95,20 @@ def unstorable_fields() -> dict[str, list[str]]:
 
     :raises werkzeug.exceptions.BadRequest: when the JSON body nests too deep to parse.
     """
-    bad = [key for key, value in [*request.args.items(multi=True), *request.form.items(multi=True)]
-           if _unstorable(key) or _unstorable(value)]
+    # The query string is decoded with errors replaced, so it can only hold a NUL (%00) PostgreSQL refuses; a form
+    # exists only in a body.
+    query = request.query_string
+    fields = request.args.items(multi=True) if b"%00" in query or b"\x00" in query else []
+    if request.method in BODY_METHODS:
+        fields = [*fields, *request.form.items(multi=True)]
+    bad = [key for key, value in fields if _unstorable(key) or _unstorable(value)]
     if request.is_json:
         try:
             body = request.get_json(silent=True)  # malformed JSON is left to the view's own parsing
         except RecursionError:
             abort(400)
-        stack = [("", body)]
+        # Strict JSON writes a NUL or a lone surrogate only as a \u escape: a body without one needs no walk.
+        stack = [("", body)] if b"\\u" in request.get_data(cache=True) else []
         while stack:  # a loop, not recursion: the body may be nested nearly as deep as the parser allows
             path, value = stack.pop()
             if isinstance(value, str) and _unstorable(value):
@@ -103,6 +127,7 @@ def unstorable_fields() -> dict[str, list[str]]:
 
 def init_web(app: Flask) -> None:
     """Register template helpers and response headers (before any blueprint)."""
+    app.request_class = OnsiteRequest
     app.url_map.converters["int"] = IdConverter
     app.jinja_env.globals.update(
         csrf_token=generate_csrf,
@@ -115,7 +140,7 @@ def init_web(app: Flask) -> None:
     @app.before_request
     def refuse_unstorable_text() -> None:
         # Every route would otherwise meet these only as a database error, i.e. a 500.
-        if request.method in ("POST", "PUT", "PATCH", "DELETE") or request.args:
+        if request.method in BODY_METHODS or request.query_string:
             bad = unstorable_fields()
             if bad:
                 raise ValidationFailed("Some fields hold characters that cannot be stored.", details=bad)

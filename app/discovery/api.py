@@ -257,7 +257,7 @@ def _searcher() -> int:
     if current_user.is_authenticated:
         who = f"user:{current_user.id}"
     else:
-        who = f"anon:{request.remote_addr}:{request.user_agent.string[:200]}"
+        who = f"anon:{request.remote_addr}:{request.headers.get('User-Agent', '')[:200]}"
     return searcher_key(who, current_app.config["SECRET_KEY"])
 
 

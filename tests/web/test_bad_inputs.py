@@ -145,3 +145,15 @@ def test_bad_inputs_are_refused_with_a_registered_code_and_never_a_500(app, caps
     with capsys.disabled():
         print(f"\nbad inputs: {tried} requests, {len(problems)} problems")
     assert not problems, "\n".join(problems[:60])
+
+
+def test_raw_bytes_that_are_not_utf8_in_a_query_string_are_read_percent_encoded(client):
+    # A client need not escape a query string's bytes; a WSGI server hands them on as latin-1 text.
+    raw = {"QUERY_STRING": "lat=30.25&lng=120.16&q=caf\xe9\xff&lang=\xed\xa0\x80"}
+    nearby = client.get("/api/v1/offerings/nearby", environ_overrides=raw)
+    assert nearby.status_code == 200 and nearby.get_json()["items"] == []  # no title holds "caf%E9%FF"
+    page = client.get("/explore", environ_overrides=raw)
+    assert page.status_code == 200
+    assert "caf%E9%FF" in page.get_data(as_text=True)  # the search box and the page's own links keep it
+    refused = client.get("/api/v1/offerings/nearby", environ_overrides={"QUERY_STRING": "lat=\xff&lng=120.16"})
+    assert refused.status_code == 422 and refused.get_json()["error"]["details"]["lat"]
