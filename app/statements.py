@@ -79,17 +79,29 @@ def loaded_columns(model: type) -> list[Any]:
     return [prop.columns[0] for prop in inspect(model).column_attrs]
 
 
+_SHAPES: dict[type, tuple[Any, tuple[str, ...], tuple[int, ...]]] = {}
+
+
+def _shape(model: type) -> tuple[Any, tuple[str, ...], tuple[int, ...]]:
+    """``model``'s mapper, its column attributes' keys (``loaded_columns``' order) and its primary key's places."""
+    if model not in _SHAPES:
+        mapper = inspect(model)
+        keys = tuple(prop.key for prop in mapper.column_attrs)
+        primary = tuple(keys.index(mapper.get_property_by_column(column).key) for column in mapper.primary_key)
+        _SHAPES[model] = (mapper, keys, primary)
+    return _SHAPES[model]
+
+
 def adopt(model: type, row: tuple) -> Any:
     """The session's ``model`` instance for a row of ``loaded_columns(model)``, as if the ORM had loaded it (it
     is in the identity map, nothing pending), without the ORM's cost of loading it."""
+    mapper, keys, primary = _shape(model)
     session = db.session()
-    mapper = inspect(model)
-    keys = [prop.key for prop in mapper.column_attrs]
-    known = session.identity_map.get(mapper.identity_key_from_primary_key([row[keys.index(column.key)]
-                                                                          for column in mapper.primary_key]))
+    known = session.identity_map.get(mapper.identity_key_from_primary_key([row[i] for i in primary]))
     if known is not None:
         return known
-    instance = model(**dict(zip(keys, row, strict=True)))
+    instance = mapper.class_manager.new_instance()  # as the ORM's loading does: no __init__, no change events
+    instance.__dict__.update(zip(keys, row, strict=True))
     make_transient_to_detached(instance)
     session.add(instance)
     return instance
@@ -111,15 +123,25 @@ def in_session(sql: str, values: list[Any]) -> list[tuple]:
         return cursor.fetchall() if result is not None and result.status == TUPLES_OK else []
 
 
-def read(sql: str, values: list[Any]) -> list[tuple]:
-    """Rows of one read-only statement, in one round trip where it can be.
+def _working(session: Any) -> bool:
+    """Whether the session's transaction has reached the database (holds a connection) or has changes to flush.
+    A session begins its transaction on its first use, an ``adopt`` included, but takes a connection only when
+    it first needs one."""
+    transaction = session.get_transaction()
+    return transaction is not None and (bool(transaction._connections) or bool(session.new or session.dirty
+                                                                              or session.deleted))
 
-    A request that already reads in a transaction (a signed-in resident's account was loaded), or a session bound
-    to a connection (the tests' outer transaction), reads there; otherwise a pooled connection runs it in
-    autocommit: no BEGIN and COMMIT around it.
+
+def alone(sql: str, values: list[Any]) -> list[tuple]:
+    """Rows of one statement, in one round trip where it can be.
+
+    A request that already works in a transaction (a signed-in resident's account was loaded, an idempotency key
+    was claimed), or a session bound to a connection (the tests' outer transaction), runs it there; otherwise a
+    pooled connection runs it in autocommit, where a single statement is its own transaction: no BEGIN and COMMIT
+    around it. For reads, and for a write that is whole in one statement (a booking with its notices).
     """
     session = db.session()
-    if session.in_transaction() or not isinstance(session.get_bind(), Engine):
+    if _working(session) or not isinstance(session.get_bind(), Engine):
         return in_session(sql, values)
     pooled = db.engine.raw_connection()
     try:
@@ -127,9 +149,13 @@ def read(sql: str, values: list[Any]) -> list[tuple]:
         connection.autocommit = True
         try:
             with _disconnects(connection, pooled.invalidate), RawCursor(connection) as cursor:
-                return cursor.execute(sql, values, prepare=True).fetchall()
+                cursor.execute(sql, values, prepare=True)
+                return cursor.fetchall() if cursor.pgresult.status == TUPLES_OK else []
         finally:
             if not connection.closed:
                 connection.autocommit = False
     finally:
         pooled.close()
+
+
+read = alone  # the name the hot reads (nearby search) call it by

@@ -203,14 +203,15 @@ def user_for_token(raw: str) -> User | None:
     """Return the active user a valid, unexpired bearer token belongs to."""
     if not raw or len(raw) > 200:
         return None
-    # One round trip, and no ORM load: every API request pays for this.
+    # One round trip, and no ORM load: every API request pays for this. Outside any transaction (alone), so a
+    # request whose work is one statement (a booking) needs no BEGIN and COMMIT.
     if not _TOKEN_USER:
         _TOKEN_USER.append(numbered(
             select(*loaded_columns(User)).join(ApiToken, ApiToken.user_id == User.id).where(
                 ApiToken.token_hash == bindparam("digest"), ApiToken.revoked_at.is_(None),
                 ApiToken.expires_at > bindparam("now"), User.is_active_account.is_(True))))
     statement = _TOKEN_USER[0]
-    rows = statements.in_session(statement.sql, statement.values({"digest": _digest(raw), "now": clock.now()}))
+    rows = statements.alone(statement.sql, statement.values({"digest": _digest(raw), "now": clock.now()}))
     return adopt(User, rows[0]) if rows else None
 
 
