@@ -32,11 +32,7 @@ def main() -> None:
             shape = services.fast_shape(query)
             statement = services._fast_sql(shape)
             now = clock.now()
-            params = {"lng": POINT.lng, "lat": POINT.lat, "radius_m": 3000.0, "limit": 20, "moment": now,
-                      "ranked_at": now, "hide_below": services.integrity_lines().hide_below}
-            if shape[1]:
-                params["categories"] = list(filters.categories)
-            values = statement.values(params)
+            values = statement.values(services.fast_params(query, shape, now, now))
             statements.read(statement.sql, values)  # warm the cache
             plan = statements.read("EXPLAIN (ANALYZE, BUFFERS) " + statement.sql, values)
             print(f"\n### nearby, sort={sort}, 3 km, limit 20, {title}\n")

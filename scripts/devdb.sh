@@ -3,7 +3,7 @@
 #
 # Usage:
 #   scripts/devdb.sh url [NAME]    ensure database NAME (default: onsite) exists with
-#                                  the postgis and pg_trgm extensions; print ONLY its
+#                                  the postgis, pg_trgm and btree_gist extensions; print ONLY its
 #                                  SQLAlchemy URL (postgresql+psycopg://...) on stdout
 #   scripts/devdb.sh start         ensure the private cluster runs
 #   scripts/devdb.sh stop          stop the private cluster (harmless if not running)
@@ -340,8 +340,9 @@ private_url() {
     log "creating database $name"
     cpsql postgres -c "CREATE DATABASE \"$name\"" || die "CREATE DATABASE $name failed"
   fi
-  cpsql "$name" -c 'CREATE EXTENSION IF NOT EXISTS postgis' -c 'CREATE EXTENSION IF NOT EXISTS pg_trgm' ||
-    die "could not create the postgis/pg_trgm extensions in $name.
+  cpsql "$name" -c 'CREATE EXTENSION IF NOT EXISTS postgis' -c 'CREATE EXTENSION IF NOT EXISTS pg_trgm' \
+    -c 'CREATE EXTENSION IF NOT EXISTS btree_gist' ||
+    die "could not create the postgis/pg_trgm/btree_gist extensions in $name.
   Install them:  sudo apt-get install -y postgresql-$PG_VER-postgis-3"
   release_lock
   printf 'postgresql+psycopg://postgres@127.0.0.1:%s/%s\n' "$PORT" "$name"
@@ -388,15 +389,16 @@ epsql() { # libpq url, psql args...
 
 external_ensure_extensions() { # libpq url, db name
   local url=$1 db=$2 err ver
-  if ! err=$(epsql "$url" -c 'CREATE EXTENSION IF NOT EXISTS postgis' -c 'CREATE EXTENSION IF NOT EXISTS pg_trgm' 2>&1); then
+  if ! err=$(epsql "$url" -c 'CREATE EXTENSION IF NOT EXISTS postgis' -c 'CREATE EXTENSION IF NOT EXISTS pg_trgm' \
+    -c 'CREATE EXTENSION IF NOT EXISTS btree_gist' 2>&1); then
     ver=$(epsql "$url" -tA -c 'SHOW server_version_num' 2>/dev/null || true)
     if [[ $ver =~ ^[0-9]+$ ]]; then ver=$((ver / 10000)); else ver='<version>'; fi
     log "psql said: $err"
-    die "could not enable postgis/pg_trgm in database '$db' on $(mask "$url").
+    die "could not enable postgis/pg_trgm/btree_gist in database '$db' on $(mask "$url").
   On that database server install PostGIS and contrib, e.g.:
       sudo apt-get install -y postgresql-$ver-postgis-3
   then, as a superuser:
-      psql -d $db -c 'CREATE EXTENSION postgis; CREATE EXTENSION pg_trgm;'
+      psql -d $db -c 'CREATE EXTENSION postgis; CREATE EXTENSION pg_trgm; CREATE EXTENSION btree_gist;'
   Or unset DATABASE_URL so that $SELF runs its own private PostGIS cluster."
   fi
 }

@@ -196,8 +196,9 @@ def _like_escape(term: str) -> str:
 
 def _filter_clauses(filters: Filters, moment: datetime) -> list:
     clauses = []
-    if isinstance(filters.categories, ColumnElement):  # the fast path's named array parameter
-        clauses.append(Offering.category == func.any(filters.categories))
+    if isinstance(filters.categories, ColumnElement):  # the fast path's named parameter: an array, or one category
+        clauses.append(Offering.category == (func.any(filters.categories)
+                                             if isinstance(filters.categories.type, ARRAY) else filters.categories))
     elif filters.categories:
         clauses.append(Offering.category.in_(filters.categories))
     for term in filters.terms:
@@ -350,8 +351,8 @@ FastOffering = namedtuple("FastOffering", "id title category price_amount curren
                                           "rating_count")
 FastStore = namedtuple("FastStore", "id name address")
 FAST_SORTS = ("distance", "relevance")
-_FAST_PARAMS = ("lng", "lat", "radius_m", "limit", "moment", "ranked_at", "hide_below", "categories", "after_k",
-                "after_id")
+_FAST_PARAMS = ("lng", "lat", "radius_m", "limit", "moment", "ranked_at", "hide_below", "category", "categories",
+                "after_k", "after_id")
 _FAST_SQL: dict[tuple, Numbered] = {}
 
 
@@ -359,7 +360,10 @@ def fast_shape(query: NearbyQuery) -> tuple | None:
     """The fast path's key for the queries it answers; None for the others."""
     if query.sort not in FAST_SORTS or not query.filters.only_categories():
         return None
-    return (query.sort, bool(query.filters.categories), query.after is not None)
+    categories = len(query.filters.categories)
+    # One category is a shape of its own: `category = $n` is an index condition of ix_offerings_category_location,
+    # which walks that category's rows nearest first; `= ANY($n)` cannot be one in a GiST index.
+    return (query.sort, "one" if categories == 1 else "many" if categories else "", query.after is not None)
 
 
 def _fast_sql(shape: tuple) -> Numbered:
@@ -367,7 +371,8 @@ def _fast_sql(shape: tuple) -> Numbered:
     if shape not in _FAST_SQL:
         sort, with_categories, with_after = shape
         point = LngLat(lng=bindparam("lng", type_=Float), lat=bindparam("lat", type_=Float))
-        categories = bindparam("categories", type_=ARRAY(String)) if with_categories else ()
+        categories = (bindparam("category", type_=String) if with_categories == "one"
+                      else bindparam("categories", type_=ARRAY(String)) if with_categories else ())
         after = (bindparam("after_k", type_=Float), bindparam("after_id", type_=Integer)) if with_after else None
         template = NearbyQuery(point=point, radius_m=bindparam("radius_m", type_=Float),
                                filters=Filters(categories=categories), sort=sort,
@@ -379,16 +384,24 @@ def _fast_sql(shape: tuple) -> Numbered:
     return _FAST_SQL[shape]
 
 
-def _fast_rows(query: NearbyQuery, shape: tuple, moment: datetime, ranked_at: datetime) -> list:
-    statement = _fast_sql(shape)
+def fast_params(query: NearbyQuery, shape: tuple, moment: datetime, ranked_at: datetime) -> dict:
+    """The values of the shape's statement for this query."""
     params = {"lng": float(query.point.lng), "lat": float(query.point.lat),
               "radius_m": float(query.radius_m), "limit": query.limit, "moment": moment}
     if shape[0] == "relevance":
         params["ranked_at"], params["hide_below"] = ranked_at, integrity_lines().hide_below
-    if shape[1]:
+    if shape[1] == "one":
+        params["category"] = query.filters.categories[0]
+    elif shape[1]:
         params["categories"] = list(query.filters.categories)
     if shape[2]:
         params["after_k"], params["after_id"] = float(query.after[0]), int(query.after[1])
+    return params
+
+
+def _fast_rows(query: NearbyQuery, shape: tuple, moment: datetime, ranked_at: datetime) -> list:
+    statement = _fast_sql(shape)
+    params = fast_params(query, shape, moment, ranked_at)
     rows = statements.read(statement.sql, statement.values(params))
     return [(FastOffering(*row[:8]), FastStore(*row[8:11]), *row[11:]) for row in rows]
 

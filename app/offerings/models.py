@@ -94,6 +94,9 @@ class Offering(Rated, db.Model):
               postgresql_ops={"search_text": "gin_trgm_ops"}),
         # The highest rating score, read by every "Best match" search (app/discovery/services.py).
         Index("ix_offerings_rating_score", "rating_score"),
+        # One-category nearby searches walk this category's rows nearest first (btree_gist: category = $n is an
+        # index condition of the GiST walk; migration e2f3a4b5c010).
+        Index("ix_offerings_category_location", "category", "location", postgresql_using="gist"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

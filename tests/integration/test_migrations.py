@@ -140,7 +140,7 @@ def test_upgrade_from_empty_to_head_matches_models_and_downgrades_to_nothing(mig
             gist = set(conn.scalars(text(
                 "SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND indexdef LIKE '%USING gist%'"
             )).all())
-        assert {"idx_stores_location", "idx_offerings_location"} <= gist
+        assert {"idx_stores_location", "idx_offerings_location", "ix_offerings_category_location"} <= gist
 
         # Down to base: every table of ours is gone, PostGIS's stays.
         downgrade(revision="base")

@@ -98,5 +98,8 @@ def test_other_shapes_take_the_reference():
     assert services.fast_shape(services.NearbyQuery(point=point, filters=services.Filters(q="tea"))) is None
     assert services.fast_shape(services.NearbyQuery(point=point, sort="rating", after=(1.0, 2))) is None
     assert services.fast_shape(services.NearbyQuery(point=point, filters=services.Filters(open_now=True))) is None
-    assert services.fast_shape(services.NearbyQuery(point=point)) == ("distance", False, False)
-    assert services.fast_shape(services.NearbyQuery(point=point, sort="relevance")) == ("relevance", False, False)
+    assert services.fast_shape(services.NearbyQuery(point=point)) == ("distance", "", False)
+    assert services.fast_shape(services.NearbyQuery(point=point, sort="relevance")) == ("relevance", "", False)
+    one, two = services.Filters(categories=("food_tasting",)), services.Filters(categories=("food_tasting", "sports"))
+    assert services.fast_shape(services.NearbyQuery(point=point, filters=one)) == ("distance", "one", False)
+    assert services.fast_shape(services.NearbyQuery(point=point, filters=two)) == ("distance", "many", False)
