@@ -15,7 +15,8 @@ What it does, in one run (see bench/README.md):
      bearer token from app.auth.services.issue_token;
   2. serve the baseline (bench/baseline_booking_app.py) and Onsite (wsgi:app), each with
      gunicorn, 2 sync workers, on a free loopback port; warm each up with 100 bookings;
-  3. every round, one server under load at a time (which goes first alternates):
+  3. every round, one server under load at a time (which goes first alternates), each run after an ANALYZE and
+     a CHECKPOINT:
      scenario A, burst: 2,000 distinct residents try to book one fresh slot of capacity 50
      at once; scenario B, distinct slots: 1,000 residents book 1,000 fresh slots at once.
      The client is stdlib http.client in 64 threads released together by a Barrier, each
@@ -421,7 +422,9 @@ def measure(url: str, fixture: Fixture, args: argparse.Namespace) -> dict[str, d
                     jobs = [(token, fixture.burst_slots[name][r]) for token in tokens[:args.residents]]
                 else:
                     jobs = list(zip(tokens[:args.slots], fixture.distinct_slots[name][r], strict=True))
-                sql(url, "CHECKPOINT")
+                # Fresh statistics, as autovacuum keeps them on a live system: the tables were analyzed empty,
+                # and a plan made for an empty bookings table scans it whole (each round adds thousands of rows).
+                sql(url, "ANALYZE", "CHECKPOINT")
                 run = fire(server.port, PATHS[name], jobs, args.threads, f"{name} {scenario} round {r + 1}",
                            CpuMeter(server, url))
                 runs[name][scenario].append(run)
