@@ -12,7 +12,6 @@ from functools import partial
 from typing import Any
 
 from flask import Flask, request
-from flask_limiter import Limiter
 from flask_limiter.util import get_qualified_name
 
 from app.extensions import limiter
@@ -58,11 +57,8 @@ def run_limiter_where_it_may_limit(app: Flask) -> None:
 
         return hook_where_it_may_limit
 
-    def ours(hook: Any) -> bool:
-        target = hook.func if isinstance(hook, partial) else hook
-        return getattr(target, "__self__", None) is limiter or (
-            isinstance(hook, partial) and hook.args[:1] == (limiter,)
-            and hook.func is Limiter._Limiter__inject_headers)
+    def ours(hook: Any) -> bool:  # limiter's bound methods, and partial(Limiter.__inject_headers, limiter)
+        return getattr(hook, "__self__", None) is limiter or (isinstance(hook, partial) and hook.args[:1] == (limiter,))
 
     found = 0
     for hooks, passthrough in ((app.before_request_funcs, False), (app.after_request_funcs, True),

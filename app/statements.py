@@ -157,5 +157,3 @@ def alone(sql: str, values: list[Any]) -> list[tuple]:
     finally:
         pooled.close()
 
-
-read = alone  # the name the hot reads (nearby search) call it by

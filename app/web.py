@@ -76,7 +76,7 @@ class OnsiteRequest(Request):
             self.query_string = self.query_string.decode(errors="werkzeug.url_quote").encode()
 
 
-BODY_METHODS = frozenset(("POST", "PUT", "PATCH", "DELETE"))
+WRITE_METHODS = frozenset(("POST", "PUT", "PATCH", "DELETE"))  # may carry a form or JSON to check
 
 
 def _unstorable(text: str) -> bool:
@@ -99,7 +99,7 @@ def unstorable_fields() -> dict[str, list[str]]:
     # exists only in a body.
     query = request.query_string
     fields = request.args.items(multi=True) if b"%00" in query or b"\x00" in query else []
-    if request.method in BODY_METHODS:
+    if request.method in WRITE_METHODS:
         fields = [*fields, *request.form.items(multi=True)]
     bad = [key for key, value in fields if _unstorable(key) or _unstorable(value)]
     if request.is_json:
@@ -140,7 +140,7 @@ def init_web(app: Flask) -> None:
     @app.before_request
     def refuse_unstorable_text() -> None:
         # Every route would otherwise meet these only as a database error, i.e. a 500.
-        if request.method in BODY_METHODS or request.query_string:
+        if request.method in WRITE_METHODS or request.query_string:
             bad = unstorable_fields()
             if bad:
                 raise ValidationFailed("Some fields hold characters that cannot be stored.", details=bad)

@@ -33,8 +33,8 @@ def main() -> None:
             statement = services._fast_sql(shape)
             now = clock.now()
             values = statement.values(services.fast_params(query, shape, now, now))
-            statements.read(statement.sql, values)  # warm the cache
-            plan = statements.read("EXPLAIN (ANALYZE, BUFFERS) " + statement.sql, values)
+            statements.alone(statement.sql, values)  # warm the cache
+            plan = statements.alone("EXPLAIN (ANALYZE, BUFFERS) " + statement.sql, values)
             print(f"\n### nearby, sort={sort}, 3 km, limit 20, {title}\n")
             print("\n".join(row[0] for row in plan))
 

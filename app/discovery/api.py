@@ -16,6 +16,7 @@ from flask import current_app, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
+from marshmallow import missing
 
 from app import clock
 from app.discovery import services
@@ -227,19 +228,22 @@ def item_json(item: services.NearbyItem) -> dict:
 
 _NUMBER = re.compile(r"-?\d{1,3}(\.\d{1,15})?")
 _COUNT = re.compile(r"\d{1,6}")
-_FAST_KEYS = frozenset(("lat", "lng", "radius_m", "limit", "sort", "category"))
+_PLAIN_KEYS = frozenset(("lat", "lng", "radius_m", "limit", "sort", "category"))
 _CATEGORIES = frozenset(Category)
+_NEARBY_FIELDS = NearbyArgs().fields
+_DEFAULTS = {name: field.load_default for name, field in _NEARBY_FIELDS.items() if field.load_default is not missing}
+_BOUNDS = {name: next((v.min, v.max) for v in _NEARBY_FIELDS[name].validators if isinstance(v, Range))
+           for name in ("lat", "lng", "radius_m", "limit")}
 
 
 def _plain_nearby_args() -> dict | None:
     """The arguments of the commonest searches (position, radius, limit, sort, categories; each well formed and in
-    range) exactly as NearbyArgs loads them, without its cost (a tenth of a search's CPU); None for any other query,
-    which the schema then parses, and answers when it is wrong."""
+    NearbyArgs' range) exactly as NearbyArgs loads them, its defaults included, without its cost (a tenth of a
+    search's CPU); None for any other query, which the schema then parses, and answers when it is wrong."""
     query = request.args
-    if not query.keys() <= _FAST_KEYS:
+    if not query.keys() <= _PLAIN_KEYS:
         return None
-    args: dict = {"radius_m": services.DEFAULT_RADIUS_M, "sort": "relevance", "limit": services.DEFAULT_LIMIT,
-                  "open_now": False}
+    args = dict(_DEFAULTS)
     for key, values in query.lists():
         if key == "category":
             if not all(value in _CATEGORIES for value in values):
@@ -249,22 +253,17 @@ def _plain_nearby_args() -> dict | None:
         if len(values) != 1:
             return None
         value = values[0]
-        if key in ("lat", "lng"):
-            if not _NUMBER.fullmatch(value):
-                return None
-            number = float(value)
-            if abs(number) > (90 if key == "lat" else 180):
-                return None
-        elif key == "sort":
+        if key == "sort":
             if value not in services.SORTS:
                 return None
-            number = value
-        else:
-            if not _COUNT.fullmatch(value):
-                return None
-            number = int(value)
-            if not 1 <= number <= (services.MAX_RADIUS_M if key == "radius_m" else services.MAX_LIMIT):
-                return None
+            args[key] = value
+            continue
+        if not (_NUMBER if key in ("lat", "lng") else _COUNT).fullmatch(value):
+            return None
+        number = float(value) if key in ("lat", "lng") else int(value)
+        low, high = _BOUNDS[key]
+        if not low <= number <= high:
+            return None
         args[key] = number
     return args if "lat" in args and "lng" in args else None
 

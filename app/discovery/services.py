@@ -402,7 +402,7 @@ def fast_params(query: NearbyQuery, shape: tuple, moment: datetime, ranked_at: d
 def _fast_rows(query: NearbyQuery, shape: tuple, moment: datetime, ranked_at: datetime) -> list:
     statement = _fast_sql(shape)
     params = fast_params(query, shape, moment, ranked_at)
-    rows = statements.read(statement.sql, statement.values(params))
+    rows = statements.alone(statement.sql, statement.values(params))
     return [(FastOffering(*row[:8]), FastStore(*row[8:11]), *row[11:]) for row in rows]
 
 
