@@ -35,6 +35,7 @@ from sqlalchemy import (
     select,
     text,
     tuple_,
+    union_all,
 )
 from sqlalchemy.orm import Bundle
 
@@ -250,27 +251,66 @@ def best_match_ceiling(query: NearbyQuery):
     return title + FRESH_WEIGHT + RATING_WEIGHT * rating + INTEGRITY_WEIGHT * integrity
 
 
-def _best_match_reach(query: NearbyQuery, where: list, score):
+def _reach_candidates(query: NearbyQuery, keys: list, where: list):
+    """SQL: the nearest candidates (REACH_CANDIDATES, or REACH_PER_RESULT per result of the page; the KNN index:
+    cheap) with their sort key ``k0`` and KNN distance ``knn``, as a CTE."""
+    knn = nearest_first(Offering.location, query.point)
+    return (select(Offering.id.label("id"), keys[0].label("k0"), cast(knn, Float).label("knn"))
+            .join(Store, Offering.store_id == Store.id).join(Business, Store.business_id == Business.id)
+            .where(*where).order_by(knn).limit(_candidate_count(query)).cte("candidates"))
+
+
+def _candidate_count(query: NearbyQuery):
+    return func.greatest(REACH_CANDIDATES, REACH_PER_RESULT * (query.limit + 1))
+
+
+def _best_match_reach(query: NearbyQuery, candidates):
     """SQL: a radius (metres) within which the page's "Best match" results all lie, often far below the one asked.
 
     A result's score is its proximity, 1 / (1 + d / PROXIMITY_M), plus at most ``best_match_ceiling``. Among the
-    nearest candidates (REACH_CANDIDATES, or REACH_PER_RESULT per result of the page; the KNN index: cheap), the
-    (limit + 1)-th best score T is reached by a page's worth of results; anything farther than where proximity
-    falls to T - ceiling scores below T, so it cannot be on the page. Without such a T (few candidates) or when
-    the ceiling exceeds it: the radius asked.
+    nearest ``candidates`` (``_reach_candidates``), the (limit + 1)-th best score T is reached by a page's worth of
+    results; anything farther than where proximity falls to T - ceiling scores below T, so it cannot be on the
+    page. Without such a T (few candidates) or when the ceiling exceeds it: the radius asked.
     """
-    candidates = (select(score.label("score"))
-                  .join(Store, Offering.store_id == Store.id).join(Business, Store.business_id == Business.id)
-                  .where(*where).order_by(nearest_first(Offering.location, query.point))
-                  .limit(func.greatest(REACH_CANDIDATES, REACH_PER_RESULT * (query.limit + 1)))
-                  .subquery("candidates"))
-    threshold = (select(candidates.c.score).order_by(candidates.c.score.desc())
+    threshold = (select(-candidates.c.k0).order_by(candidates.c.k0)
                  .offset(query.limit).limit(1).scalar_subquery())
     gap = threshold - best_match_ceiling(query)
     # NULL (no threshold) or a ceiling above it: the radius asked (LEAST ignores NULL). 1% and a metre of slack:
     # the bound is on the sphere's KNN distance, the radius test on the spheroid.
     reach = PROXIMITY_M / func.nullif(func.greatest(gap, 0.0), 0.0) * 1.01 - PROXIMITY_M * 1.01 + 1.0
     return func.least(cast(query.radius_m, Float), reach)
+
+
+def _best_match_bounds(query: NearbyQuery, keys: list, where: list) -> tuple:
+    """SQL: the nearest candidates (CTE), the reach (CTE, column ``m``), and whether the candidates hold every row
+    within the reach: fewer than asked for (all there are), or the farthest lies beyond it (a KNN walk misses
+    nothing nearer than the last row it returned)."""
+    candidates = _reach_candidates(query, keys, where)
+    reach = select(_best_match_reach(query, candidates).label("m")).cte("reach")
+    held = (select(or_(func.count() < _candidate_count(query),
+                       func.max(candidates.c.knn) > select(reach.c.m).scalar_subquery()))
+            .select_from(candidates).scalar_subquery())
+    return candidates, reach, held
+
+
+def _best_match_page(query: NearbyQuery, where: list, keys: list):
+    """SQL: the ids and sort keys of a "Best match" page (plus one row), without scoring the whole radius.
+
+    Everything on the page lies within the reach (``_best_match_reach``). When the candidates already hold every
+    row that near (``_best_match_bounds``), the page is chosen among them. Otherwise (the ceiling of what ratings
+    and integrity add reaches past them) the index's box test at the reach finds them, and the exact test stays
+    at the radius asked, so the box's corners beyond the reach only add rows that rank lower. PostgreSQL runs
+    only the branch whose one-time filter holds.
+    """
+    candidates, reach, held = _best_match_bounds(query, keys, where)
+    among_candidates = (select(candidates.c.id, candidates.c.k0).where(held)
+                        .order_by(candidates.c.k0, candidates.c.id).limit(query.limit + 1))
+    box = Offering.location.op("&&")(func._ST_Expand(geography_point(query.point),
+                                                              select(reach.c.m).scalar_subquery()))
+    in_box = (select(Offering.id.label("id"), keys[0].label("k0"))
+              .join(Store, Offering.store_id == Store.id).join(Business, Store.business_id == Business.id)
+              .where(not_(held), *where, box).order_by(keys[0], Offering.id).limit(query.limit + 1))
+    return union_all(among_candidates, in_box).subquery("page")
 
 
 def _sort_key(query: NearbyQuery, ranked_at: datetime):
@@ -297,10 +337,11 @@ def _keys_and_where(query: NearbyQuery, moment: datetime, hide_below) -> tuple[l
     return keys, where
 
 
-def best_match_reach_m(query: NearbyQuery, moment: datetime) -> float:
-    """How far (metres) a "Best match" page looks: ``_best_match_reach`` evaluated, for tests and benchmarks."""
-    keys, where = _keys_and_where(query, moment, None)
-    return db.session.execute(select(_best_match_reach(query, where, -keys[0]))).scalar_one()
+def best_match_bounds(query: NearbyQuery, moment: datetime) -> tuple[float, bool]:
+    """How far (metres) a "Best match" page looks, and whether its nearest candidates already hold it (no box scan
+    needed): ``_best_match_page``'s two decisions evaluated, for tests and benchmarks."""
+    _candidates, reach, held = _best_match_bounds(query, *_keys_and_where(query, moment, None))
+    return tuple(db.session.execute(select(reach.c.m, held)).one())
 
 
 def nearby_statement(query: NearbyQuery, moment: datetime, hide_below=None, bounded: bool = True) -> Select:
@@ -310,28 +351,25 @@ def nearby_statement(query: NearbyQuery, moment: datetime, hide_below=None, boun
     looks only as far as ``_best_match_reach`` (False: every candidate in the radius, the tests' reference).
     """
     keys, where = _keys_and_where(query, moment, hide_below)
-    if query.sort == "relevance" and bounded:
-        # The index's box test at the reach (computed once: one use); the exact test stays at the radius asked,
-        # so the box's corners beyond the reach only add candidates that rank lower.
-        reach = _best_match_reach(query, list(where), -keys[0])
-        where.append(Offering.location.op("&&")(func._ST_Expand(geography_point(query.point),
-                                                                 select(reach).scalar_subquery())))
     shown = (distance_m(Offering.location, query.point).label("distance_m"),
              open_now_clause(moment).label("open_now"), lng_of(Offering.location).label("lng"),
              lat_of(Offering.location).label("lat"), cover_column(Offering.id).label("cover"))
     # The page is chosen on ids and sort keys alone; what a result shows (open now, the cover, ...) is then
     # computed for its rows only, not for every candidate in the radius.
-    inner = (select(Offering.id.label("id"), *[key.label(f"k{index}") for index, key in enumerate(keys)])
-             .join(Store, Offering.store_id == Store.id).join(Business, Store.business_id == Business.id)
-             .where(*where))
-    if query.sort == "distance":
-        # PostgreSQL walks the GiST index in KNN order only when ORDER BY is the distance alone,
-        # so the inner query orders by it and keeps every row tied with the last one; the outer
-        # query then breaks those ties by id over a page's worth of rows.
-        inner = inner.order_by(keys[0]).fetch(query.limit + 1, with_ties=True)
+    if query.sort == "relevance" and bounded:
+        page = _best_match_page(query, where, keys)
     else:
-        inner = inner.order_by(*keys, Offering.id).limit(query.limit + 1)
-    page = inner.subquery("page")
+        inner = (select(Offering.id.label("id"), *[key.label(f"k{index}") for index, key in enumerate(keys)])
+                 .join(Store, Offering.store_id == Store.id).join(Business, Store.business_id == Business.id)
+                 .where(*where))
+        if query.sort == "distance":
+            # PostgreSQL walks the GiST index in KNN order only when ORDER BY is the distance alone,
+            # so the inner query orders by it and keeps every row tied with the last one; the outer
+            # query then breaks those ties by id over a page's worth of rows.
+            inner = inner.order_by(keys[0]).fetch(query.limit + 1, with_ties=True)
+        else:
+            inner = inner.order_by(*keys, Offering.id).limit(query.limit + 1)
+        page = inner.subquery("page")
     key_columns = [page.c[f"k{index}"] for index in range(len(keys))]
     return (
         select(OFFERING_SHOWN, STORE_SHOWN, *shown, *key_columns)

@@ -61,7 +61,7 @@ def test_fast_path_matches_the_exhaustive_reference_on_random_positions_and_filt
     db.session.execute(text("ANALYZE offerings"))
     rng = random.Random(17)
     categories = list(Category)
-    served = paged = bounded = 0
+    served = paged = bounded = held = 0
     for _ in range(40):
         point = LngLat(lng=HANGZHOU.lng + rng.uniform(-0.15, 0.15) / squeeze,
                        lat=HANGZHOU.lat + rng.uniform(-0.13, 0.13) / squeeze)
@@ -76,7 +76,9 @@ def test_fast_path_matches_the_exhaustive_reference_on_random_positions_and_filt
         assert fast.next_key == reference.next_key
         served += bool(fast.items)
         if sort == "relevance":
-            bounded += services.best_match_reach_m(query, MOMENT) < query.radius_m
+            reach_m, held_by_candidates = services.best_match_bounds(query, MOMENT)
+            bounded += reach_m < query.radius_m
+            held += held_by_candidates
         if fast.next_key is not None:  # and the next page, after the cursor
             following = services.NearbyQuery(point=query.point, radius_m=query.radius_m, filters=query.filters,
                                              limit=query.limit, after=fast.next_key, sort=sort,
@@ -87,7 +89,10 @@ def test_fast_path_matches_the_exhaustive_reference_on_random_positions_and_filt
             assert not {i.offering.id for i in second.items} & {i.offering.id for i in fast.items}
             paged += 1
     assert served > 20 and paged > 5  # the positions mostly land among offerings: the comparison compares something
-    print(f"{sort}, squeeze {squeeze}: the reach was shorter than the radius {bounded} times in 40")
+    print(f"{sort}, squeeze {squeeze}: the reach was shorter than the radius {bounded} times in 40, "
+          f"the page was among the nearest candidates {held} times")
+    if sort == "relevance":  # the page came both from the nearest candidates and from the box at the reach
+        assert held >= 3 and 40 - held >= 3
     if sort == "relevance" and squeeze > 1:
         assert bounded >= 3  # and in the dense city the reach was shorter than the radius: the bound was tested
 
