@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g, request
 from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
 from markupsafe import Markup
 
 # Pages rendered by APIFlask, not by our templates: their inline <script>/<style> get the nonce here.
@@ -93,8 +94,23 @@ class SecureOverHttpsSessionInterface(SecureCookieSessionInterface):
     """Signed-cookie sessions that also mark every cookie of the response Secure on an HTTPS request.
 
     The session cookie is saved after every ``after_request`` hook has run (flask-login's remember
-    cookie included), so this is the one place that sees them all.
+    cookie included), so this is the one place that sees them all. A request without a session cookie (an API
+    client, a first visit) gets its empty session without building a signing serializer, and the serializer is
+    built once per key, not once per request.
     """
+
+    _serializers: dict[tuple, URLSafeTimedSerializer | None] = {}
+
+    def get_signing_serializer(self, app) -> URLSafeTimedSerializer | None:
+        keys = (app.secret_key, *(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        if keys not in self._serializers:
+            self._serializers[keys] = super().get_signing_serializer(app)
+        return self._serializers[keys]
+
+    def open_session(self, app, request):
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
 
     def save_session(self, app, session, response) -> None:
         super().save_session(app, session, response)

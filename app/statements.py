@@ -140,8 +140,12 @@ def alone(sql: str, values: list[Any]) -> list[tuple]:
     pooled connection runs it in autocommit, where a single statement is its own transaction: no BEGIN and COMMIT
     around it. For reads, and for a write that is whole in one statement (a booking with its notices).
     """
-    session = db.session()
-    if _working(session) or not isinstance(session.get_bind(), Engine):
+    scoped = db.session
+    if scoped.registry.has():  # else nothing has used the session yet: no need to make one to learn that
+        session = scoped()
+        if _working(session) or not isinstance(session.get_bind(), Engine):
+            return in_session(sql, values)
+    elif not isinstance(scoped.session_factory.kw.get("bind") or db.engine, Engine):  # bound to a connection
         return in_session(sql, values)
     pooled = db.engine.raw_connection()
     try:

@@ -7,7 +7,7 @@ import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from functools import wraps
+from functools import lru_cache, wraps
 
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import Boolean, Decimal, Float, Integer, List, Nested, String
@@ -188,7 +188,12 @@ def _filters(args: dict) -> services.Filters:
 
 
 def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="nearby-cursor")
+    return _cursor_serializer(current_app.config["SECRET_KEY"])
+
+
+@lru_cache(maxsize=4)
+def _cursor_serializer(secret_key: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret_key, salt="nearby-cursor")
 
 
 def _fingerprint(args: dict) -> str:
