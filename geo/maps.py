@@ -23,11 +23,16 @@ Coordinates are named ``lat`` / ``lng``; folium itself takes ``[lat, lng]`` list
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+from string import Formatter
 from typing import Any
 
+import branca.element
 import folium
+import xyzservices
 from branca.element import Element, Figure, Link
 from folium.elements import JSCSSMixin
+from jinja2 import Template
 from markupsafe import Markup, escape
 
 __all__ = [
@@ -181,6 +186,52 @@ def _check_header(root: Element, header: str) -> None:
         raise ValueError(f"map header loads external resource {match.group(1)!r}")
 
 
+class _Verbatim:
+    """A template source with no Jinja syntax in it, rendered as Jinja would: itself, less one trailing newline."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source[:-1] if source.endswith("\n") else source
+
+    def render(self, *_args: Any, **_kwargs: Any) -> str:
+        return self.source
+
+
+@lru_cache(maxsize=64)
+def _compiled(source: str) -> Template:
+    return Template(source)
+
+
+def _element_template(source: str) -> Template | _Verbatim:
+    """What branca makes of an element's template source, without compiling the same thing again and again.
+
+    folium renders each part of a map (the map, its tiles, a cluster layer, ...) to JavaScript and wraps the text
+    in a new branca ``Element``, which compiles it as a Jinja template: text with a fresh id in it, so nothing to
+    cache, and nothing to fill in either. Such text (no ``{{``, ``{%``, ``{#``, and no carriage return, which Jinja
+    would turn into a newline) renders as itself; any other source is compiled once.
+    """
+    if not any(mark in source for mark in ("{{", "{%", "{#", "\r")):
+        return _Verbatim(source)
+    return _compiled(source)
+
+
+branca.element.Template = _element_template
+
+# The placeholders a tile URL may hold for folium to hand it over as it is (xyzservices fills in any other).
+_TILE_PLACEHOLDERS = frozenset(("s", "x", "y", "z", "r"))
+
+
+@lru_cache(maxsize=8)
+def _tiles(tile_url: str, attribution: str | None) -> str | xyzservices.TileProvider:
+    """The tiles as folium takes them without searching xyzservices' providers for a name (a URL is never one;
+    the search flattens every provider, a third of a map's cost): a provider of this URL, when it holds no other
+    placeholder; else the URL itself."""
+    fields = {field for _text, field, _spec, _conversion in Formatter().parse(tile_url) if field is not None}
+    if not fields <= _TILE_PLACEHOLDERS:
+        return tile_url
+    return xyzservices.TileProvider(name="".join(tile_url.lower().split()), url=tile_url,
+                                    attribution=attribution or "")
+
+
 def build_map(
     center: tuple[float, float] | None,
     zoom: int,
@@ -205,7 +256,7 @@ def build_map(
         m = folium.Map(
             location=location,
             zoom_start=zoom,
-            tiles=tile_url,
+            tiles=_tiles(tile_url, attribution),
             attr=attribution or None,
             **kwargs,
         )

@@ -205,3 +205,38 @@ def test_add_pin_escapes_text_and_keeps_markup():
     assert marker.location == [52.52, 13.405]
     assert marker.options["draggable"] is True
     assert f"var {marker.get_name()} = L.marker(" in script
+
+
+def _without_ids(parts: dict) -> str:
+    return re.sub(r"[0-9a-f]{32}", "ID", parts["header"] + parts["html"] + parts["script"])
+
+
+@pytest.mark.parametrize("url", [TILE_URL, "https://{s}.tiles.example.test/{z}/{x}/{y}{r}.png",
+                                 "https://tiles.example.test/{z}/{x}/{y}.png?key={apikey}"])
+def test_a_tile_url_renders_as_folium_renders_it_itself(url):
+    """build_map hands folium a provider of the URL (no search through xyzservices' names) when it can: the page
+    is the same as folium makes of the bare URL."""
+    ours = render_parts(build_map(BERLIN, 12, url, "&copy; Example", height="100%", control_scale=True))
+    theirs = folium.Map(location=list(BERLIN), zoom_start=12, tiles=url, attr="&copy; Example", height="100%",
+                        control_scale=True)
+    assert _without_ids(ours) == _without_ids(render_parts(theirs))
+    assert f'"{url}"' in ours["script"]  # as written, placeholders and all: Leaflet fills them in
+
+
+@pytest.mark.parametrize("source", [
+    "<b>{{ this.get_name() }}</b>", "{% if true %}yes{% endif %}\n", "a {# note #} b", "line\r\nnext\n",
+    "var map_1 = L.map(\"map_1\", {\n  \"zoom\": 3\n});\n", "trailing\n\n", "", "{ a: {b: 1}}"])
+def test_element_templates_render_as_jinja_renders_them(source):
+    from branca.element import Element
+    from jinja2 import Template
+
+    element = Element(source)
+    assert element.render() == Template(source).render(this=element, kwargs={})
+
+
+def test_branca_compiles_a_template_source_once_and_renders_it_for_every_element():
+    from branca.element import Element
+
+    first, second = Element("<b>{{ this.get_name() }}</b>"), Element("<b>{{ this.get_name() }}</b>")
+    assert first._template is second._template
+    assert first.render() == f"<b>{first.get_name()}</b>" != second.render()  # each element renders itself
