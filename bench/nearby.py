@@ -11,10 +11,11 @@ What it does, in one run (see bench/README.md):
   1. for each size of --sizes (BENCH_SIZES), its own database onsite_bench_<size> (from scripts/devdb.sh, or
      BENCH_DATABASE_URL): migrate; unless it already holds exactly that generated size, empty it and load the
      synthetic experiences with ``flask demo generate``;
-  2. serve baseline_app.py, then Onsite (gunicorn, 2 workers, search log on), and drive each with wrk on
-     loopback (16 connections, 2 threads, a random point in the demo city's 30 km box for every request,
-     3 s warm-up) for every variant: the default order and sort=distance, without and with a category, and
-     the explore page; at the largest size also in-view with the whole city in view;
+  2. serve baseline_app.py and Onsite (gunicorn, 2 workers each, search log on) and drive them in turn with wrk
+     on loopback (16 connections, 2 threads, a random point in the demo city's 30 km box for every request, 3 s
+     warm-up), variant by variant, the baseline's run and then Onsite's: the default order and sort=distance,
+     without and with a category, and the explore page; at the largest size also in-view with the whole city
+     in view;
   3. print the table: each row with its baseline, ratio, target and PASS/MISS.
 """
 
@@ -338,24 +339,25 @@ def compare(expected: list[list] | str, got: list[list] | str) -> str:
 
 def measure_stage(wrk: str, url: str, scripts: dict[str, Path], args: argparse.Namespace, size: int,
                   with_in_view: bool) -> dict:
-    """Measure the baseline, then Onsite (one server under load at a time), every variant on each."""
+    """Measure every variant on the baseline and then on Onsite, back to back (both servers up, one under load at
+    a time): this machine's speed drifts over minutes, so a ratio compares two runs a few seconds apart, not
+    every baseline run against every Onsite run a few minutes later."""
     stage: dict = {"offerings": size, "baseline": {}, "onsite": {}, "agree": {}}
-    expected = {}
     wait_db_idle(url)
-    with baseline_server(url) as baseline:
+    with baseline_server(url) as baseline, onsite_server(url) as onsite:
         for name, extra in VARIANTS.items():
-            expected[name] = sample_answers(baseline, BASELINE_PATH + extra)
+            stage["agree"][name] = compare(sample_answers(baseline, BASELINE_PATH + extra),
+                                           sample_answers(onsite, NEARBY_PATH + extra))
+            log(f"{size:,} offerings, nearby {name}, Onsite vs baseline: {stage['agree'][name]}")
+            wait_db_idle(url)
             stage["baseline"][name] = measure(wrk, baseline, scripts[f"baseline {name}"],
                                               f"baseline nearby {name} @ {size:,}", args)
-        stage["baseline"]["explore"] = measure(wrk, baseline, scripts["baseline explore"],
-                                               f"baseline /explore @ {size:,}", args)
-    with onsite_server(url) as onsite:
-        for name, extra in VARIANTS.items():
-            stage["agree"][name] = compare(expected[name], sample_answers(onsite, NEARBY_PATH + extra))
-            log(f"{size:,} offerings, nearby {name}, Onsite vs baseline: {stage['agree'][name]}")
             wait_db_idle(url)
             stage["onsite"][name] = measure(wrk, onsite, scripts[f"nearby {name}"],
                                             f"onsite nearby {name} @ {size:,}", args)
+        wait_db_idle(url)
+        stage["baseline"]["explore"] = measure(wrk, baseline, scripts["baseline explore"],
+                                               f"baseline /explore @ {size:,}", args)
         wait_db_idle(url)
         stage["onsite"]["explore"] = measure(wrk, onsite, scripts["explore"], f"onsite /explore @ {size:,}", args)
         if with_in_view:
