@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from string import Formatter
+from types import SimpleNamespace
 from typing import Any
 
 import branca.element
@@ -187,7 +188,10 @@ def _check_header(root: Element, header: str) -> None:
 
 
 class _Verbatim:
-    """A template source with no Jinja syntax in it, rendered as Jinja would: itself, less one trailing newline."""
+    """A template source with no Jinja syntax in it, rendered as Jinja would: itself, less one trailing newline.
+    It defines no macros: its ``module`` holds none (what branca's ``Div`` and ``MacroElement`` look for)."""
+
+    module = SimpleNamespace()
 
     def __init__(self, source: str) -> None:
         self.source = source[:-1] if source.endswith("\n") else source

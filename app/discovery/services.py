@@ -305,8 +305,8 @@ def _best_match_page(query: NearbyQuery, where: list, keys: list):
     candidates, reach, held = _best_match_bounds(query, keys, where)
     among_candidates = (select(candidates.c.id, candidates.c.k0).where(held)
                         .order_by(candidates.c.k0, candidates.c.id).limit(query.limit + 1))
-    box = Offering.location.op("&&")(func._ST_Expand(geography_point(query.point),
-                                                              select(reach.c.m).scalar_subquery()))
+    reach_m = select(reach.c.m).scalar_subquery()
+    box = Offering.location.op("&&")(func._ST_Expand(geography_point(query.point), reach_m))
     in_box = (select(Offering.id.label("id"), keys[0].label("k0"))
               .join(Store, Offering.store_id == Store.id).join(Business, Store.business_id == Business.id)
               .where(not_(held), *where, box).order_by(keys[0], Offering.id).limit(query.limit + 1))

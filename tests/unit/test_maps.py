@@ -240,3 +240,14 @@ def test_branca_compiles_a_template_source_once_and_renders_it_for_every_element
     first, second = Element("<b>{{ this.get_name() }}</b>"), Element("<b>{{ this.get_name() }}</b>")
     assert first._template is second._template
     assert first.render() == f"<b>{first.get_name()}</b>" != second.render()  # each element renders itself
+
+
+def test_a_plain_text_element_defines_no_macros_as_jinja_would_not():
+    """branca's Div and MacroElement look up the header, html and script macros of their template's module."""
+    from branca.element import Element
+    from jinja2 import Template
+
+    element = Element("<div id='plain'></div>\n")
+    for macro in ("header", "html", "script"):
+        assert element._template.module.__dict__.get(macro) is None
+        assert Template("<div id='plain'></div>\n").module.__dict__.get(macro) is None

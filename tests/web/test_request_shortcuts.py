@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 
-import pytest
 from flask import session
 from flask.sessions import SecureCookieSessionInterface
 
@@ -13,7 +12,7 @@ from app import statements
 from tests import factories as f
 
 
-def test_plain_functions_and_methods_are_run_as_they_are_and_coroutines_still_go_to_flask(app):
+def test_plain_functions_and_methods_are_run_as_they_are_and_coroutines_still_go_to_flask(app, monkeypatch):
     def view():
         return "ok"
 
@@ -29,10 +28,12 @@ def test_plain_functions_and_methods_are_run_as_they_are_and_coroutines_still_go
     assert app.ensure_sync(hooks.hook) == hooks.hook
     partial = functools.partial(view)
     assert app.ensure_sync(partial) is partial  # no code of its own: Flask's own check, which unwraps it
-    with pytest.raises(RuntimeError, match="async"):  # Flask's answer without asgiref: not run as a plain function
-        app.ensure_sync(coroutine_view)
-    with pytest.raises(RuntimeError, match="async"):
-        app.ensure_sync(functools.partial(coroutine_view))
+    converted = []
+    monkeypatch.setattr(app, "async_to_sync", lambda func: converted.append(func) or "wrapped")
+    assert app.ensure_sync(coroutine_view) == "wrapped"  # Flask's own conversion, not run as a plain function
+    coroutine_partial = functools.partial(coroutine_view)
+    assert app.ensure_sync(coroutine_partial) == "wrapped"
+    assert converted == [coroutine_view, coroutine_partial]
 
 
 def test_the_session_cookie_reads_as_flasks_own_interface_reads_it(app):
