@@ -26,6 +26,15 @@ FILE_NAME = re.compile(rf"[0-9a-f]{{{DIGEST_CHARS}}}-[0-9]{{1,5}}\.{EXTENSION}")
 UPLOAD_ENDPOINTS = {"media.upload_offering_photos", "media.upload_store_photos", "offerings.new",
                     "media_api.upload_offering_photo", "media_api.upload_store_photo"}
 FORM_OVERHEAD = 64 * 1024
+PHOTO_UPLOADS = "onsite.photo_uploads"  # app.extensions: endpoint -> how many photos its requests may carry
+
+
+def allow_photo_uploads(app: Flask, endpoints, photos: int) -> None:
+    """Let requests to ``endpoints`` be as large as ``photos`` photos and their form, above MAX_CONTENT_LENGTH.
+
+    Every package that takes photos declares its endpoints here; one hook (``init_media``) serves them all.
+    """
+    app.extensions.setdefault(PHOTO_UPLOADS, {}).update(dict.fromkeys(endpoints, photos))
 
 
 def init_media(app: Flask) -> None:
@@ -33,12 +42,16 @@ def init_media(app: Flask) -> None:
 
     The limit is raised before any other hook reads the body (the CSRF check parses the form).
     """
-    def allow_photo_uploads() -> None:
-        if request.endpoint in UPLOAD_ENDPOINTS:
-            request.max_content_length = max(current_app.config["MAX_CONTENT_LENGTH"] or 0,
-                                             current_app.config["MAX_PHOTO_BYTES"] * MAX_PHOTOS + FORM_OVERHEAD)
+    allow_photo_uploads(app, UPLOAD_ENDPOINTS, MAX_PHOTOS)
+    photos_by_endpoint = app.extensions[PHOTO_UPLOADS]
 
-    app.before_request_funcs.setdefault(None, []).insert(0, allow_photo_uploads)
+    def raise_upload_limit() -> None:
+        photos = photos_by_endpoint.get(request.endpoint)
+        if photos is not None:
+            request.max_content_length = max(current_app.config["MAX_CONTENT_LENGTH"] or 0,
+                                             current_app.config["MAX_PHOTO_BYTES"] * photos + FORM_OVERHEAD)
+
+    app.before_request_funcs.setdefault(None, []).insert(0, raise_upload_limit)
     app.jinja_env.globals.update(cover_of=services.cover_of, photo_picture=services.photo_picture,
                                  MAX_PHOTOS=MAX_PHOTOS)
 

@@ -21,9 +21,11 @@ from app.auth.models import Role, User
 from app.media import services as media
 from app.media.images import file_name
 from app.media.models import MAX_PHOTOS, Photo, StoredImage
+from app.media.routes import PHOTO_UPLOADS
 from app.merchants.models import Store
 from app.offerings.models import Offering
 from tests import factories as f
+from trust.models import MAX_DISPUTE_PHOTOS, MAX_REVIEW_PHOTOS
 
 ACTORS = ["anonymous", "resident", "owner", "other_owner", "staff", "other_staff", "admin"]
 MANAGERS = {"owner", "admin"}  # staff at the counter check visitors in; they do not change the shop window
@@ -379,6 +381,17 @@ def test_upload_requests_may_be_larger_than_other_requests_but_not_without_bound
     monkeypatch.setitem(app.config, "MAX_PHOTO_BYTES", 1000)  # an upload request: MAX_PHOTOS of them, and a form
     too_big = _upload_api(client, path, b"\xff" * (MAX_PHOTOS * 1000 + 70 * 1024), "huge.jpg", headers)
     assert too_big.status_code == 413 and too_big.json["error"]["code"] == "payload_too_large"
+
+
+def test_one_hook_raises_the_upload_limit_for_every_package_that_takes_photos(app):
+    photos = app.extensions[PHOTO_UPLOADS]
+    assert set(photos) <= {rule.endpoint for rule in app.url_map.iter_rules()}  # a renamed view would lose it
+    assert (photos["media_api.upload_offering_photo"], photos["trust_reviews_api.add_photos"],
+            photos["trust_disputes.answer"]) == (MAX_PHOTOS, MAX_REVIEW_PHOTOS, MAX_DISPUTE_PHOTOS)
+    hooks = [hook for hook in app.before_request_funcs[None]
+             if hook.__module__.startswith(("app.media", "trust."))]
+    assert [hook.__name__ for hook in hooks] == ["raise_upload_limit"]
+    assert app.before_request_funcs[None][0] is hooks[0]  # before the CSRF check reads the form
 
 
 def test_api_upload_must_be_multipart_with_a_photo(db, client, world):

@@ -15,6 +15,7 @@ from app import clock
 from app.auth.security import actor, api_auth
 from app.extensions import db, limiter
 from app.fields import Amount, Flag, amount_schema
+from app.media.routes import allow_photo_uploads
 from app.media.services import picture
 from app.merchants.services import get_store
 from trust import services
@@ -416,12 +417,5 @@ UPLOAD_ENDPOINTS = {"trust_disputes_api.add_photos", "trust_disputes.open_form",
 
 @bp.record_once
 def _allow_photo_uploads(state) -> None:
-    """Dispute photo uploads may carry four photos (the media pipeline checks each one's size)."""
-    app = state.app
-
-    def allow() -> None:
-        if request.endpoint in UPLOAD_ENDPOINTS:
-            request.max_content_length = max(app.config["MAX_CONTENT_LENGTH"] or 0,
-                                             app.config["MAX_PHOTO_BYTES"] * MAX_DISPUTE_PHOTOS + 64 * 1024)
-
-    app.before_request_funcs.setdefault(None, []).insert(0, allow)
+    """A dispute's photo uploads may carry MAX_DISPUTE_PHOTOS photos (the media pipeline checks each one's size)."""
+    allow_photo_uploads(state.app, UPLOAD_ENDPOINTS, MAX_DISPUTE_PHOTOS)

@@ -17,6 +17,7 @@ from app.db import MAX_ID
 from app.extensions import db, limiter
 from app.fields import WholeNumber
 from app.media.api import Picture
+from app.media.routes import allow_photo_uploads
 from app.merchants.services import get_store
 from app.offerings.services import get_offering
 from trust import services
@@ -309,13 +310,6 @@ UPLOAD_ENDPOINTS = {"trust_reviews_api.add_photos", "trust_reviews.write"}
 
 @bp.record_once
 def _allow_photo_uploads(state) -> None:
-    """Review photo uploads may carry four photos (the media pipeline checks each one's size)."""
-    app = state.app
-
-    def allow() -> None:
-        if request.endpoint in UPLOAD_ENDPOINTS:
-            request.max_content_length = max(app.config["MAX_CONTENT_LENGTH"] or 0,
-                                             app.config["MAX_PHOTO_BYTES"] * MAX_REVIEW_PHOTOS + 64 * 1024)
-
-    app.before_request_funcs.setdefault(None, []).insert(0, allow)
+    """A review's photo uploads may carry MAX_REVIEW_PHOTOS photos (the media pipeline checks each one's size)."""
+    allow_photo_uploads(state.app, UPLOAD_ENDPOINTS, MAX_REVIEW_PHOTOS)
 
