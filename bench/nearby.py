@@ -16,7 +16,10 @@ What it does, in one run (see bench/README.md):
      warm-up), variant by variant, the baseline's run and then Onsite's: the default order and sort=distance,
      without and with a category, and the explore page; at the largest size also in-view with the whole city
      in view;
-  3. print the table: each row with its baseline, ratio, target and PASS/MISS.
+  3. at the largest size, again on a copy of its data where experiences have reviews and merchants integrity
+     scores (onsite_bench_<size>_rated): the default order, without and with a category. The generated data
+     has neither, which is "Best match"'s best case (see RATED_SQL);
+  4. print the table: each row with its baseline, ratio, target and PASS/MISS.
 """
 
 from __future__ import annotations
@@ -70,6 +73,20 @@ VARIANTS = {  # name: query string after lat/lng
     "sort=distance": "&sort=distance",
     "sort=distance + category": f"&sort=distance&category={CATEGORY}",
 }
+# The orders whose results ratings and integrity scores move, measured again on rated data.
+RATED_VARIANTS = ("default", "default + category")
+# Rated data, derived from the ids (so every run rates alike): 2 experiences in 5 reviewed (1-37 reviews, a
+# Bayesian score of 3.8-4.8), 6 merchants in 10 with an integrity score (60-100). Generated data has neither, so
+# "Best match"'s ceiling of what they add is freshness alone (0.3) and it looks only a few hundred metres out;
+# here the ceiling is 1.2, more than proximity varies within 3 km, and every row in the radius can rank.
+RATED_SQL = (
+    "UPDATE offerings SET rating_count = 1 + id % 37,"
+    " rating_avg = round(3.5 + 1.5 * ((id::bigint * 7919) % 1000) / 1000.0, 2),"
+    " rating_score = round(3.8 + ((id::bigint * 7919) % 1000) / 1000.0, 2) WHERE id % 5 < 2",
+    "INSERT INTO business_integrity (business_id, score, visits, parts, counts, computed_at)"
+    " SELECT id, 60 + (id::bigint * 31) % 41, 50, '[]', '{}', now() FROM businesses WHERE id % 10 < 6"
+    " ON CONFLICT (business_id) DO UPDATE SET score = excluded.score",
+)
 NEARBY_PATH = "/api/v1/offerings/nearby?lat=%.6f&lng=%.6f"
 BASELINE_PATH = "/nearby?lat=%.6f&lng=%.6f"
 EXPLORE_PATH = "/explore?lat=%.6f&lng=%.6f"  # Onsite and baseline alike: the page with 50 results
@@ -338,23 +355,27 @@ def compare(expected: list[list] | str, got: list[list] | str) -> str:
 
 
 def measure_stage(wrk: str, url: str, scripts: dict[str, Path], args: argparse.Namespace, size: int,
-                  with_in_view: bool) -> dict:
+                  with_in_view: bool, variants: tuple[str, ...] = tuple(VARIANTS), label: str = "") -> dict:
     """Measure every variant on the baseline and then on Onsite, back to back (both servers up, one under load at
     a time): this machine's speed drifts over minutes, so a ratio compares two runs a few seconds apart, not
     every baseline run against every Onsite run a few minutes later."""
     stage: dict = {"offerings": size, "baseline": {}, "onsite": {}, "agree": {}}
     wait_db_idle(url)
+    at = f"{size:,}{label}"
     with baseline_server(url) as baseline, onsite_server(url) as onsite:
-        for name, extra in VARIANTS.items():
+        for name in variants:
+            extra = VARIANTS[name]
             stage["agree"][name] = compare(sample_answers(baseline, BASELINE_PATH + extra),
                                            sample_answers(onsite, NEARBY_PATH + extra))
-            log(f"{size:,} offerings, nearby {name}, Onsite vs baseline: {stage['agree'][name]}")
+            log(f"{at} offerings, nearby {name}, Onsite vs baseline: {stage['agree'][name]}")
             wait_db_idle(url)
             stage["baseline"][name] = measure(wrk, baseline, scripts[f"baseline {name}"],
-                                              f"baseline nearby {name} @ {size:,}", args)
+                                              f"baseline nearby {name} @ {at}", args)
             wait_db_idle(url)
             stage["onsite"][name] = measure(wrk, onsite, scripts[f"nearby {name}"],
-                                            f"onsite nearby {name} @ {size:,}", args)
+                                            f"onsite nearby {name} @ {at}", args)
+        if variants != tuple(VARIANTS):
+            return stage
         wait_db_idle(url)
         stage["baseline"]["explore"] = measure(wrk, baseline, scripts["baseline explore"],
                                                f"baseline /explore @ {size:,}", args)
@@ -410,9 +431,9 @@ class Row:
 def table_rows(stages: list[dict]) -> list[Row]:
     small, large = stages[0], stages[-1]
     rows = []
-    for stage in stages:
-        n = f"{stage['offerings']:,}"
-        for name in [*VARIANTS, "explore"]:
+    for stage in [*stages, *([large["rated"]] if "rated" in large else [])]:
+        n = f"{stage['offerings']:,}" + (" rated" if stage is large.get("rated") else "")
+        for name in [*stage["onsite"]]:
             o, b = stage["onsite"][name], stage["baseline"][name]
             ratio = div(o.rps, b.rps)
             path = "GET /explore (HTML, 50 results)" if name == "explore" else f"GET nearby, {name}"
@@ -476,7 +497,7 @@ def report(stages: list[dict], args: argparse.Namespace, context: dict) -> list[
     print_table(rows, "Nearby search, explore page and map (baseline: bench/baseline_app.py, same query)")
     if args.json:
         data = {"context": context, "rows": [r.__dict__ for r in rows],
-                "stages": [{k: v for k, v in st.items() if k not in ("onsite", "baseline")}
+                "stages": [{k: v for k, v in st.items() if k not in ("onsite", "baseline", "rated")}
                            | {side: {name: r.__dict__ for name, r in st[side].items()}
                               for side in ("onsite", "baseline")}
                            | ({"in_view": st["in_view"].__dict__, "in_view_1": st["in_view_1"].__dict__}
@@ -512,6 +533,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--duration", type=int, default=10, help="seconds per measured wrk run (default 10)")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON to PATH")
+    parser.add_argument("--no-rated", action="store_true", help="skip the largest size's second pass on rated data")
     args = parser.parse_args(argv)
     try:
         args.sizes = [int(size.replace(",", "").replace("_", "")) for size in args.sizes.split()]
@@ -551,6 +573,27 @@ def prepare_stage(size: int, fresh: bool) -> tuple[str, bool, float]:
     return url, False, load_s
 
 
+def prepare_rated(url: str, size: int, fresh: bool) -> tuple[str, bool]:
+    """A copy of the stage's database with RATED_SQL applied (kept, like the stages', for the next run): its URL
+    and whether it was reused."""
+    rated = bench_database_url(f"onsite_bench_{size}_rated", override_var="BENCH_RATED_DATABASE_URL")
+    source, name = (sql(u, "SELECT current_database()")[0][0] for u in (url, rated))
+    marker = f"onsite bench: {size} offerings, seed 1, rated"
+    noted = sql(rated, "SELECT shobj_description(oid, 'pg_database') FROM pg_database "
+                       "WHERE datname = current_database()")
+    if noted[0][0] == marker and not fresh:
+        flask(rated, "db", "upgrade")
+        log(f"{size:,} rated offerings: reusing {masked(rated)}")
+        sql(rated, "TRUNCATE search_logs")
+        return rated, True
+    log(f"{size:,} rated offerings: copying {source} to {name} and rating it")
+    wait_db_idle(url)
+    sql(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+    sql(rated, *RATED_SQL, "VACUUM (ANALYZE) offerings, business_integrity", "CHECKPOINT",
+        f"COMMENT ON DATABASE \"{name}\" IS '{marker}'")
+    return rated, False
+
+
 def run(args: argparse.Namespace) -> None:
     wrk = ensure_wrk()
     stages = []
@@ -579,6 +622,15 @@ def run(args: argparse.Namespace) -> None:
                 guard_database(url, on=False)
             stage.update(database=masked(url).rsplit("/", 1)[-1], reused=reused, load_s=load_s, grid_s=grid_s)
             stages.append(stage)
+            if largest and not args.no_rated:
+                rated, reused = prepare_rated(url, size, args.fresh or not stage["reused"])
+                try:
+                    guard_database(rated, on=True)
+                    stage["rated"] = measure_stage(wrk, rated, scripts, args, size, with_in_view=False,
+                                                   variants=RATED_VARIANTS, label=" rated")
+                finally:
+                    guard_database(rated, on=False)
+                stage["rated"].update(database=masked(rated).rsplit("/", 1)[-1], reused=reused)
     report(stages, args, context)
 
 
