@@ -574,23 +574,30 @@ def prepare_stage(size: int, fresh: bool) -> tuple[str, bool, float]:
 
 
 def prepare_rated(url: str, size: int, fresh: bool) -> tuple[str, bool]:
-    """A copy of the stage's database with RATED_SQL applied (kept, like the stages', for the next run): its URL
-    and whether it was reused."""
-    rated = bench_database_url(f"onsite_bench_{size}_rated", override_var="BENCH_RATED_DATABASE_URL")
-    source, name = (sql(u, "SELECT current_database()")[0][0] for u in (url, rated))
+    """A copy of the stage's database with RATED_SQL applied, on the same server (kept, like the stages', for the
+    next run): its URL and whether it was reused. BENCH_RATED_DATABASE_URL names another database to use; it is
+    dropped and made again, so never point it at one you care about."""
+    rated = os.environ.get("BENCH_RATED_DATABASE_URL") or re.sub(r"/[^/?]*(\?|$)", rf"/onsite_bench_{size}_rated\1",
+                                                                   url.split("://", 1)[1], count=1)
+    if "://" not in rated:
+        rated = url.split("://", 1)[0] + "://" + rated
+    source, name = sql(url, "SELECT current_database()")[0][0], rated.split("?")[0].rsplit("/", 1)[-1]
+    if name == source:
+        raise BenchError(f"BENCH_RATED_DATABASE_URL names the stage's own database {source}")
     marker = f"onsite bench: {size} offerings, seed 1, rated"
-    noted = sql(rated, "SELECT shobj_description(oid, 'pg_database') FROM pg_database "
-                       "WHERE datname = current_database()")
-    if noted[0][0] == marker and not fresh:
+    noted = dict(sql(url, "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database"))
+    if noted.get(name) == marker and not fresh:
         flask(rated, "db", "upgrade")
         log(f"{size:,} rated offerings: reusing {masked(rated)}")
         sql(rated, "TRUNCATE search_logs")
         return rated, True
     log(f"{size:,} rated offerings: copying {source} to {name} and rating it")
     wait_db_idle(url)
-    sql(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+    identifier = name.replace('"', '""')
+    sql(url, f'DROP DATABASE IF EXISTS "{identifier}" WITH (FORCE)',
+        f'CREATE DATABASE "{identifier}" TEMPLATE "{source}"')
     sql(rated, *RATED_SQL, "VACUUM (ANALYZE) offerings, business_integrity", "CHECKPOINT",
-        f"COMMENT ON DATABASE \"{name}\" IS '{marker}'")
+        f"COMMENT ON DATABASE \"{identifier}\" IS '{marker}'")
     return rated, False
 
 
