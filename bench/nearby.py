@@ -55,6 +55,7 @@ from _common import (
     sql,
     stop_all,
 )
+from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(ROOT))
 
@@ -355,7 +356,8 @@ def compare(expected: list[list] | str, got: list[list] | str) -> str:
 
 
 def measure_stage(wrk: str, url: str, scripts: dict[str, Path], args: argparse.Namespace, size: int,
-                  with_in_view: bool, variants: tuple[str, ...] = tuple(VARIANTS), label: str = "") -> dict:
+                  with_in_view: bool, variants: tuple[str, ...] = tuple(VARIANTS), label: str = "",
+                  with_explore: bool = True) -> dict:
     """Measure every variant on the baseline and then on Onsite, back to back (both servers up, one under load at
     a time): this machine's speed drifts over minutes, so a ratio compares two runs a few seconds apart, not
     every baseline run against every Onsite run a few minutes later."""
@@ -374,7 +376,7 @@ def measure_stage(wrk: str, url: str, scripts: dict[str, Path], args: argparse.N
             wait_db_idle(url)
             stage["onsite"][name] = measure(wrk, onsite, scripts[f"nearby {name}"],
                                             f"onsite nearby {name} @ {at}", args)
-        if variants != tuple(VARIANTS):
+        if not with_explore:
             return stage
         wait_db_idle(url)
         stage["baseline"]["explore"] = measure(wrk, baseline, scripts["baseline explore"],
@@ -577,11 +579,9 @@ def prepare_rated(url: str, size: int, fresh: bool) -> tuple[str, bool]:
     """A copy of the stage's database with RATED_SQL applied, on the same server (kept, like the stages', for the
     next run): its URL and whether it was reused. BENCH_RATED_DATABASE_URL names another database to use; it is
     dropped and made again, so never point it at one you care about."""
-    rated = os.environ.get("BENCH_RATED_DATABASE_URL") or re.sub(r"/[^/?]*(\?|$)", rf"/onsite_bench_{size}_rated\1",
-                                                                   url.split("://", 1)[1], count=1)
-    if "://" not in rated:
-        rated = url.split("://", 1)[0] + "://" + rated
-    source, name = sql(url, "SELECT current_database()")[0][0], rated.split("?")[0].rsplit("/", 1)[-1]
+    rated = os.environ.get("BENCH_RATED_DATABASE_URL") or make_url(url).set(
+        database=f"onsite_bench_{size}_rated").render_as_string(hide_password=False)
+    source, name = sql(url, "SELECT current_database()")[0][0], make_url(rated).database
     if name == source:
         raise BenchError(f"BENCH_RATED_DATABASE_URL names the stage's own database {source}")
     marker = f"onsite bench: {size} offerings, seed 1, rated"
@@ -634,7 +634,7 @@ def run(args: argparse.Namespace) -> None:
                 try:
                     guard_database(rated, on=True)
                     stage["rated"] = measure_stage(wrk, rated, scripts, args, size, with_in_view=False,
-                                                   variants=RATED_VARIANTS, label=" rated")
+                                                   variants=RATED_VARIANTS, label=" rated", with_explore=False)
                 finally:
                     guard_database(rated, on=False)
                 stage["rated"].update(database=masked(rated).rsplit("/", 1)[-1], reused=reused)
