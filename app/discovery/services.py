@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import (
     ARRAY,
+    REAL,
     ColumnElement,
     Date,
     DateTime,
@@ -34,7 +35,9 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    true,
     tuple_,
+    union,
     union_all,
 )
 from sqlalchemy.orm import Bundle
@@ -60,7 +63,7 @@ from geo.queries import (
     nearest_first,
     within_radius,
 )
-from trust.services import highest_integrity_score, integrity_lines, integrity_score_of, recommendable
+from trust.services import integrity_lines, integrity_score_of, recommendable
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +84,8 @@ FRESH_WEIGHT = 0.3  # times 2^(-age / half-life): what a brand-new experience ga
 FRESH_HALF_LIFE_DAYS = 14.0
 RATING_WEIGHT = 0.5  # times (Bayesian rating - 4): +0.4 at 4.8, -0.5 at 3.0; 0 while unrated
 INTEGRITY_WEIGHT = 0.5  # times (integrity score - 80) / 20: +0.5 at 100, -0.5 at 60; 0 while the merchant is new
-# Nearest candidates that bound how far "Best match" looks (_best_match_reach): at least this many, and this many
+TIER_STEP = 0.1  # offerings.standing_tier: what rating and integrity add (standing_bonus), in tenths rounded up
+# Nearest candidates that bound how far "Best match" looks (_best_match_tiers): at least this many, and this many
 # per result of the page. More find a higher bound (a shorter reach) but cost more to score.
 REACH_CANDIDATES = 60
 REACH_PER_RESULT = 3
@@ -221,6 +225,15 @@ def _filter_clauses(filters: Filters, moment: datetime) -> list:
     return clauses
 
 
+def standing_bonus():
+    """SQL: what an experience's rating and its merchant's integrity score add to its "Best match" score: the
+    lasting part of it, kept in tenths (rounded up) as ``offerings.standing_tier`` by the database's
+    ``offering_standing_tier`` (migration f3a4b5c6d011, with these same weights; a test holds the two together)."""
+    rating = case((Offering.rating_count > 0, func.coalesce(cast(Offering.rating_score, Float), 4.0) - 4.0), else_=0.0)
+    integrity = func.coalesce((cast(integrity_score_of(Store.business_id), Float) - 80.0) / 20.0, 0.0)
+    return RATING_WEIGHT * rating + INTEGRITY_WEIGHT * integrity
+
+
 def best_match_score(query: NearbyQuery, ranked_at: datetime):
     """SQL: the "Best match" score, higher first: proximity, plus title relevance when words are given,
     plus freshness, plus the Bayesian rating and the merchant's integrity score (see the constants above)."""
@@ -235,82 +248,127 @@ def best_match_score(query: NearbyQuery, ranked_at: datetime):
     age_s = cast(extract("epoch", ranked_at - Offering.created_at), Float)
     age_days = func.greatest(0.0, age_s / 86400.0)
     score = score + FRESH_WEIGHT * func.power(2.0, -age_days / FRESH_HALF_LIFE_DAYS)
-    rating = case((Offering.rating_count > 0, func.coalesce(cast(Offering.rating_score, Float), 4.0) - 4.0), else_=0.0)
-    integrity = func.coalesce((cast(integrity_score_of(Store.business_id), Float) - 80.0) / 20.0, 0.0)
-    return cast(score + RATING_WEIGHT * rating + INTEGRITY_WEIGHT * integrity, Float)
+    return cast(score + standing_bonus(), Float)
 
 
-def best_match_ceiling(query: NearbyQuery):
-    """SQL: a bound on what anything gains in "Best match" beyond proximity: the most the title and freshness
-    give, plus the rating and integrity terms of the highest rating score and the highest integrity score anywhere
-    (two index probes)."""
-    rating = func.greatest(0.0, func.coalesce(cast(select(func.max(Offering.rating_score)).scalar_subquery(), Float),
-                                              4.0) - 4.0)
-    integrity = func.greatest(0.0, func.coalesce((cast(highest_integrity_score(), Float) - 80.0) / 20.0, 0.0))
-    title = TITLE_WEIGHT if query.filters.terms else 0.0
-    return title + FRESH_WEIGHT + RATING_WEIGHT * rating + INTEGRITY_WEIGHT * integrity
+def _lowest_tier(hide_below):
+    """SQL: the lowest standing tier a recommendable experience can have: a rating score of 1 (the lowest star)
+    and a merchant just at the integrity score's lower line (or none: a new merchant adds 0)."""
+    line = integrity_lines().hide_below if hide_below is None else hide_below
+    lowest = RATING_WEIGHT * (1.0 - 4.0) + INTEGRITY_WEIGHT * func.least(cast(line, Float) - 80.0, 0.0) / 20.0
+    return cast(func.floor(lowest / TIER_STEP), Integer)
 
 
-def _reach_candidates(query: NearbyQuery, keys: list, where: list):
-    """SQL: the nearest candidates (REACH_CANDIDATES, or REACH_PER_RESULT per result of the page; the KNN index:
-    cheap) with their sort key ``k0`` and KNN distance ``knn``, as a CTE."""
+def _walk(query: NearbyQuery, keys: list, where: list, limit, tier=None):
+    """SQL: the nearest rows matching ``where`` (of one standing ``tier``), walked in a GiST index's KNN order: id,
+    tier, sort key ``k0`` and KNN distance ``knn``."""
     knn = nearest_first(Offering.location, query.point)
-    return (select(Offering.id.label("id"), keys[0].label("k0"), cast(knn, Float).label("knn"))
+    order = [knn]
+    if tier is not None:
+        # Ordered by the tier's distance too (0 here), which only ix_offerings_tier[_category]_location gives: the
+        # planner, which cannot know how many rows a tier holds, would otherwise walk the location index and step
+        # over every other tier's rows, the whole radius for an empty tier.
+        where = [*where, Offering.standing_tier == tier]
+        order.insert(0, Offering.standing_tier.op("<->")(tier))
+    return (select(Offering.id.label("id"), Offering.standing_tier.label("tier"), keys[0].label("k0"),
+                   cast(knn, Float).label("knn"))
             .join(Store, Offering.store_id == Store.id).join(Business, Store.business_id == Business.id)
-            .where(*where).order_by(knn).limit(_candidate_count(query)).cte("candidates"))
+            .where(*where).order_by(*order).limit(limit))
 
 
 def _candidate_count(query: NearbyQuery):
     return func.greatest(REACH_CANDIDATES, REACH_PER_RESULT * (query.limit + 1))
 
 
-def _best_match_reach(query: NearbyQuery, candidates):
-    """SQL: a radius (metres) within which the page's "Best match" results all lie, often far below the one asked.
+def _best_match_tiers(query: NearbyQuery, keys: list, where: list, hide_below):
+    """SQL: the candidates (CTE: id, tier, ``k0``) and, per standing tier, how far its rows can still reach the page
+    and whether the candidates already hold every row of it that near (CTE: ``tier``, reach ``m``, ``held``).
 
-    A result's score is its proximity, 1 / (1 + d / PROXIMITY_M), plus at most ``best_match_ceiling``. Among the
-    nearest ``candidates`` (``_reach_candidates``), the (limit + 1)-th best score T is reached by a page's worth of
-    results; anything farther than where proximity falls to T - ceiling scores below T, so it cannot be on the
-    page. Without such a T (few candidates) or when the ceiling exceeds it: the radius asked.
+    A result's score is its proximity, 1 / (1 + d / PROXIMITY_M), plus at most the title's weight, freshness's and
+    its tier's top (``standing_tier`` tenths). The candidates are the nearest rows of any tier
+    (REACH_CANDIDATES, or REACH_PER_RESULT per result of the page) and each tier's nearest page's worth; the
+    (limit + 1)-th best score among them, T, is reached by a page's worth of results, so a row of a tier whose
+    proximity would have to exceed what T - that tier's ceiling needs cannot be on the page: beyond the tier's
+    reach. Without such a T (fewer candidates) or when a ceiling exceeds it: the radius asked.
+
+    The candidates hold a tier's rows within its reach when its own walk ended early (all there are) or beyond the
+    reach (a KNN walk misses nothing nearer than the last row it returned), or the nearest walk did.
     """
-    threshold = (select(-candidates.c.k0).order_by(candidates.c.k0)
-                 .offset(query.limit).limit(1).scalar_subquery())
-    gap = threshold - best_match_ceiling(query)
+    limit = query.limit + 1
+    nearest = _walk(query, keys, where, _candidate_count(query)).cte("nearest")
+    # Only the tiers between the lowest and highest any experience has (two probes of ix_offerings_standing_tier):
+    # on unrated data, one. Real like the column: btree_gist compares a real with a real only.
+    lowest = func.greatest(_lowest_tier(hide_below), cast(select(func.min(Offering.standing_tier)).scalar_subquery(),
+                                                          Integer))
+    highest = cast(select(func.max(Offering.standing_tier)).scalar_subquery(), Integer)
+    series = select(cast(func.generate_series(lowest, highest), REAL).label("tier")).subquery("series")
+    nearest_done = select(func.count() < _candidate_count(query)).select_from(nearest).scalar_subquery()
+    nearest_far = select(func.max(nearest.c.knn)).scalar_subquery()
+    title = TITLE_WEIGHT if query.filters.terms else 0.0
+    # 1e-9: the tier is rounded up from the same sum in another order.
+    ceiling = title + FRESH_WEIGHT + TIER_STEP * cast(series.c.tier, Float) + 1e-9
+    # A tier's own walk (to find a higher T) only when the nearest walk holds less than everything in the radius
+    # and less than a page's worth of the tier, and the tier's best (at the door) beats the page the nearest walk
+    # alone gives. On unrated data: never.
+    near = select(func.count()).where(nearest.c.tier == series.c.tier).scalar_subquery()
+    nearest_page = select(-nearest.c.k0).order_by(nearest.c.k0).offset(query.limit).limit(1).scalar_subquery()
+    walks = and_(near < limit, not_(nearest_done), or_(nearest_page.is_(None), 1.0 + ceiling > nearest_page))
+    tiers = select(series.c.tier, ceiling.label("ceiling"), walks.label("walks")).cte("tiers")
+    of_tier = _walk(query, keys, [*where, tiers.c.walks], limit, tier=tiers.c.tier).lateral("of_tier")
+    tier_walks = select(of_tier).select_from(tiers).join(of_tier, true()).cte("tier_walks")
+    candidates = union(select(nearest.c.id, nearest.c.tier, nearest.c.k0),
+                       select(tier_walks.c.id, tier_walks.c.tier, tier_walks.c.k0)).cte("candidates")
+    threshold = (select(-candidates.c.k0).order_by(candidates.c.k0).offset(query.limit).limit(1)
+                 .scalar_subquery())
+    gap = threshold - tiers.c.ceiling
     # NULL (no threshold) or a ceiling above it: the radius asked (LEAST ignores NULL). 1% and a metre of slack:
     # the bound is on the sphere's KNN distance, the radius test on the spheroid.
     reach = PROXIMITY_M / func.nullif(func.greatest(gap, 0.0), 0.0) * 1.01 - PROXIMITY_M * 1.01 + 1.0
-    return func.least(cast(query.radius_m, Float), reach)
+    reaches = select(tiers.c.tier, tiers.c.walks,
+                     func.greatest(func.least(cast(query.radius_m, Float), reach), 0.0).label("m")).subquery("reaches")
+    walked = (select(tier_walks.c.tier, func.count().label("n"), func.max(tier_walks.c.knn).label("far"))
+              .group_by(tier_walks.c.tier).subquery("walked"))
+    # The tier's walk ran and ended early, or went beyond the reach; or the nearest walk did. Never NULL: a tier
+    # not known to be held is searched.
+    held = func.coalesce(or_(and_(reaches.c.walks, func.coalesce(walked.c.n, 0) < limit),
+                             walked.c.far > reaches.c.m, nearest_done, nearest_far > reaches.c.m), False)
+    plan = (select(reaches.c.tier, reaches.c.m, held.label("held"))
+            .select_from(reaches.outerjoin(walked, walked.c.tier == reaches.c.tier)).cte("tier_reach"))
+    return candidates, plan
 
 
-def _best_match_bounds(query: NearbyQuery, keys: list, where: list) -> tuple:
-    """SQL: the nearest candidates (CTE), the reach (CTE, column ``m``), and whether the candidates hold every row
-    within the reach: fewer than asked for (all there are), or the farthest lies beyond it (a KNN walk misses
-    nothing nearer than the last row it returned)."""
-    candidates = _reach_candidates(query, keys, where)
-    reach = select(_best_match_reach(query, candidates).label("m")).cte("reach")
-    held = (select(or_(func.count() < _candidate_count(query),
-                       func.max(candidates.c.knn) > select(reach.c.m).scalar_subquery()))
-            .select_from(candidates).scalar_subquery())
-    return candidates, reach, held
+def best_match_bounds(query: NearbyQuery, moment: datetime) -> tuple[int, float]:
+    """How many standing tiers a "Best match" page searches with the index's box scan (the others are held by the
+    candidates) and the farthest of their reaches (metres; 0 without any): ``_best_match_page``'s decisions,
+    evaluated for tests and benchmarks."""
+    keys, where = _keys_and_where(query, moment, None)
+    _candidates, plan = _best_match_tiers(query, keys, where, None)
+    boxes, farthest = db.session.execute(select(func.count(), func.max(plan.c.m)).where(not_(plan.c.held))).one()
+    return int(boxes), float(farthest or 0.0)
 
 
-def _best_match_page(query: NearbyQuery, where: list, keys: list):
+def _best_match_page(query: NearbyQuery, where: list, keys: list, hide_below):
     """SQL: the ids and sort keys of a "Best match" page (plus one row), without scoring the whole radius.
 
-    Everything on the page lies within the reach (``_best_match_reach``). When the candidates already hold every
-    row that near (``_best_match_bounds``), the page is chosen among them. Otherwise (the ceiling of what ratings
-    and integrity add reaches past them) the index's box test at the reach finds them, and the exact test stays
-    at the radius asked, so the box's corners beyond the reach only add rows that rank lower. PostgreSQL runs
-    only the branch whose one-time filter holds.
+    Everything on the page lies within its tier's reach (``_best_match_tiers``). A tier whose rows that near are
+    all among the candidates gives those; any other is searched with the index's box test at its reach, on
+    (standing_tier[, category], location), and the exact test stays at the radius asked, so the box's corners
+    beyond the reach only add rows that rank lower. PostgreSQL runs the box scan only for the tiers not held; on
+    unrated data (every row in tier 0) the nearest walk holds the page, as before tiers.
     """
-    candidates, reach, held = _best_match_bounds(query, keys, where)
-    among_candidates = (select(candidates.c.id, candidates.c.k0).where(held)
-                        .order_by(candidates.c.k0, candidates.c.id).limit(query.limit + 1))
-    reach_m = select(reach.c.m).scalar_subquery()
-    box = Offering.location.op("&&")(func._ST_Expand(geography_point(query.point), reach_m))
-    in_box = (select(Offering.id.label("id"), keys[0].label("k0"))
-              .join(Store, Offering.store_id == Store.id).join(Business, Store.business_id == Business.id)
-              .where(not_(held), *where, box).order_by(keys[0], Offering.id).limit(query.limit + 1))
-    return union_all(among_candidates, in_box).subquery("page")
+    candidates, plan = _best_match_tiers(query, keys, where, hide_below)
+    limit = query.limit + 1
+    among_candidates = (select(candidates.c.id, candidates.c.k0)
+                        .join(plan, and_(plan.c.tier == candidates.c.tier, plan.c.held)))
+    box = Offering.location.op("&&")(func._ST_Expand(geography_point(query.point), plan.c.m))
+    # The tier's rows in the box, walked nearest first (so in the tier's index), then ranked. OFFSET 0 keeps
+    # PostgreSQL from merging the walk into the ranking, and so from choosing another index for it.
+    walk = (_walk(query, keys, [not_(plan.c.held), *where, box], None, tier=plan.c.tier).correlate(plan).offset(0)
+            .subquery("walk"))
+    in_box = select(walk.c.id, walk.c.k0).order_by(walk.c.k0, walk.c.id).limit(limit).lateral("in_box")
+    boxed = select(in_box.c.id, in_box.c.k0).select_from(plan).join(in_box, true())
+    both = union_all(among_candidates, boxed).subquery("both")
+    return select(both.c.id, both.c.k0).order_by(both.c.k0, both.c.id).limit(limit).subquery("page")
 
 
 def _sort_key(query: NearbyQuery, ranked_at: datetime):
@@ -337,13 +395,6 @@ def _keys_and_where(query: NearbyQuery, moment: datetime, hide_below) -> tuple[l
     return keys, where
 
 
-def best_match_bounds(query: NearbyQuery, moment: datetime) -> tuple[float, bool]:
-    """How far (metres) a "Best match" page looks, and whether its nearest candidates already hold it (no box scan
-    needed): ``_best_match_page``'s two decisions evaluated, for tests and benchmarks."""
-    _candidates, reach, held = _best_match_bounds(query, *_keys_and_where(query, moment, None))
-    return tuple(db.session.execute(select(reach.c.m, held)).one())
-
-
 def nearby_statement(query: NearbyQuery, moment: datetime, hide_below=None, bounded: bool = True) -> Select:
     """The SELECT behind ``nearby``: one page plus one row, sort keys labelled ``k0``, ``k1``, …
 
@@ -357,7 +408,7 @@ def nearby_statement(query: NearbyQuery, moment: datetime, hide_below=None, boun
     # The page is chosen on ids and sort keys alone; what a result shows (open now, the cover, ...) is then
     # computed for its rows only, not for every candidate in the radius.
     if query.sort == "relevance" and bounded:
-        page = _best_match_page(query, where, keys)
+        page = _best_match_page(query, where, keys, hide_below)
     else:
         inner = (select(Offering.id.label("id"), *[key.label(f"k{index}") for index, key in enumerate(keys)])
                  .join(Store, Offering.store_id == Store.id).join(Business, Store.business_id == Business.id)

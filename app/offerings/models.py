@@ -9,7 +9,19 @@ from enum import StrEnum
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from geoalchemy2 import Geography
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Numeric, SmallInteger, String, Text, func
+from sqlalchemy import (
+    REAL,
+    CheckConstraint,
+    DateTime,
+    FetchedValue,
+    ForeignKey,
+    Index,
+    Numeric,
+    SmallInteger,
+    String,
+    Text,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import clock
@@ -92,11 +104,15 @@ class Offering(Rated, db.Model):
         CheckConstraint("rating_avg BETWEEN 1 AND 5", name="rating_range"),
         Index("ix_offerings_search_text_trgm", "search_text", postgresql_using="gin",
               postgresql_ops={"search_text": "gin_trgm_ops"}),
-        # The highest rating score, read by every "Best match" search (app/discovery/services.py).
-        Index("ix_offerings_rating_score", "rating_score"),
         # One-category nearby searches walk this category's rows nearest first (btree_gist: category = $n is an
         # index condition of the GiST walk; migration e2f3a4b5c010).
         Index("ix_offerings_category_location", "category", "location", postgresql_using="gist"),
+        # "Best match" searches each standing tier nearest first, as far as that tier can still reach the page
+        # (migration f3a4b5c6d011).
+        Index("ix_offerings_tier_location", "standing_tier", "location", postgresql_using="gist"),
+        Index("ix_offerings_tier_category_location", "standing_tier", "category", "location",
+              postgresql_using="gist"),
+        Index("ix_offerings_standing_tier", "standing_tier"),  # the lowest and highest tier any experience has
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -115,6 +131,10 @@ class Offering(Rated, db.Model):
     # What text search matches: title, store name, category and the start of the description,
     # lower-cased; kept by the services (search_text_for) and indexed with pg_trgm.
     search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # What the rating and the merchant's integrity score add to "Best match", in tenths rounded up; kept by
+    # triggers (migration f3a4b5c6d011) wherever either changes, never written by the app.
+    # A whole number held as real: see the migration.
+    standing_tier: Mapped[float] = mapped_column(REAL, server_default="0", server_onupdate=FetchedValue())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=clock.now, server_default=func.now(), onupdate=clock.now

@@ -570,10 +570,11 @@ def test_nearest_first_uses_the_gist_index_not_a_seq_scan(db, filters):
     assert on_offerings, shown
     assert not [node for node in on_offerings if node["Node Type"] == "Seq Scan"], \
         f"sequential scan of offerings:\n{shown}"
-    # One category walks that category's rows nearest first (category = $n is a condition of the GiST walk);
-    # the planner may walk either GiST index by distance otherwise.
-    indexes = {"ix_offerings_category_location"} if "categories" in filters else \
-        {"idx_offerings_location", "ix_offerings_category_location"}
+    # One category walks that category's rows nearest first (category = $n is a condition of the GiST walk, in
+    # either index holding it); the planner may walk any GiST index by distance otherwise.
+    with_category = {"ix_offerings_category_location", "ix_offerings_tier_category_location"}
+    indexes = with_category if "categories" in filters else \
+        {"idx_offerings_location", "ix_offerings_tier_location", *with_category}
     knn = [node for node in on_offerings if node["Node Type"] == "Index Scan"
            and node.get("Index Name") in indexes and node.get("Order By")]
     assert knn, f"no KNN index scan on {indexes}:\n{shown}"

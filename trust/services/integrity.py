@@ -35,7 +35,7 @@ from trust.models_score import BusinessIntegrity, IntegrityWeek
 from trust.states import DisputeStatus as D
 
 __all__ = ["IntegrityLines", "IntegrityView", "integrity_history", "integrity_lines", "integrity_of",
-           "integrity_score_of", "highest_integrity_score", "recommendable", "recompute_business", "recompute_due",
+           "integrity_score_of", "recommendable", "recompute_business", "recompute_due",
            "recompute_merchants"]
 
 LOCK_KEY = 7_340_014  # pg advisory lock: one `flask trust recompute` at a time across hosts
@@ -372,11 +372,6 @@ def integrity_score_of(business_id_column):
     """SQL: the merchant's stored score (NULL: new, or never computed), for ranking."""
     return (select(BusinessIntegrity.score).where(BusinessIntegrity.business_id == business_id_column)
             .scalar_subquery())
-
-
-def highest_integrity_score():
-    """SQL: the highest stored score of any merchant (NULL when none has one): a bound for ranking."""
-    return select(func.max(BusinessIntegrity.score)).scalar_subquery()
 
 
 def recommendable(business_id_column, hide_below: int | None = None):
