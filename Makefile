@@ -106,7 +106,7 @@ backup: ## dump database DB_NAME (default onsite) to instance/backups/<DB_NAME>-
 restore: ## load FILE=… into database DB_NAME (default onsite, created if missing); refuses one that has tables
 	@DB_NAME="$(or $(DB_NAME),onsite)" scripts/backup.sh restore "$(FILE)"
 
-bench: $(VENV)/.installed ## the performance table: nearby, explore, in-view at BENCH_SIZES (default 10000 1000000), "Best match" on rated data, and bookings, each vs a hand-written baseline (~12 min, +5 min to generate 1M once; needs wrk)
+bench: $(VENV)/.installed ## the performance table: nearby, explore, in-view at BENCH_SIZES (default 10000 1000000), "Best match" on rated data, and bookings, each vs a hand-written baseline (~12 min, +5 min to generate 1M and +13 min to rate a copy of it, once; needs wrk)
 	@$(BIN)/python bench/all.py $(BENCH_ARGS)
 
 bench-nearby: $(VENV)/.installed ## nearby search, explore page, in-view at BENCH_SIZES, then "Best match" on rated data, vs a hand-written baseline (own DB per size, ~4 min each; needs wrk)
