@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -28,10 +29,33 @@ from app.config import TestConfig
 from app.conversations import services
 from app.extensions import db
 app = create_app(TestConfig())
+print("ready", flush=True)
+sys.stdin.readline()  # the test's go: the stream is open by now
 with app.app_context():
     services.send_message(db.session.get(User, int(sys.argv[1])), int(sys.argv[2]), sys.argv[3], clock.now())
     db.session.commit()
 """
+
+
+@contextmanager
+def another_process(user_id: int, thread_id: int, body: str):
+    """A process that sends ``body`` when told (``go()``), started and ready (the app imported and made) before
+    the stream opens: a stream lives 5 s here, and starting Python with the app can take longer on a busy
+    machine."""
+    with subprocess.Popen([sys.executable, "-c", SEND_FROM_ANOTHER_PROCESS, str(user_id), str(thread_id), body],
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=os.environ.copy()) as sender:
+        try:
+            assert sender.stdout.readline().strip() == "ready"
+
+            def go() -> None:
+                sender.stdin.write("go\n")
+                sender.stdin.flush()
+                assert sender.wait(timeout=60) == 0
+
+            yield go
+        finally:
+            if sender.poll() is None:
+                sender.kill()
 
 
 @pytest.fixture
@@ -90,18 +114,17 @@ class Stream:
 
 def test_a_message_sent_by_another_process_arrives_live(app, thread):
     _send(app, thread["resident"], thread["thread"], "first")
-    stream = Stream(app, thread["thread"], thread["clerk_auth"])
-    try:
-        assert stream.take(1) == [1]  # what was there before the stream opened
-        started = time.monotonic()
-        subprocess.run([sys.executable, "-c", SEND_FROM_ANOTHER_PROCESS, str(thread["resident"]),
-                        str(thread["thread"]), "from the other process"], check=True, env=os.environ.copy(),
-                       timeout=60)
-        assert stream.take(1) == [2]
-        assert time.monotonic() - started < 30  # live, not at the stream's end
-        assert stream.events.empty()
-    finally:
-        stream.close()
+    with another_process(thread["resident"], thread["thread"], "from the other process") as go:
+        stream = Stream(app, thread["thread"], thread["clerk_auth"])
+        try:
+            assert stream.take(1) == [1]  # what was there before the stream opened
+            started = time.monotonic()
+            go()
+            assert stream.take(1) == [2]
+            assert time.monotonic() - started < 30  # live, not at the stream's end
+            assert stream.events.empty()
+        finally:
+            stream.close()
 
 
 def test_reconnect_with_last_event_id_loses_nothing_and_repeats_nothing(app, thread):
@@ -144,27 +167,27 @@ def test_the_stream_is_for_the_two_sides_only(app, thread):
 
 
 def test_the_store_inbox_stream_says_when_any_of_its_threads_changes(app, thread):
-    response = app.test_client().get(f"/api/v1/stores/{thread['store']}/conversations/stream",
-                                     headers=thread["clerk_auth"], buffered=False)
-    assert response.status_code == 200 and response.mimetype == "text/event-stream"
-    events: queue.Queue = queue.Queue()
+    with another_process(thread["resident"], thread["thread"], "a new question") as go:
+        response = app.test_client().get(f"/api/v1/stores/{thread['store']}/conversations/stream",
+                                         headers=thread["clerk_auth"], buffered=False)
+        assert response.status_code == 200 and response.mimetype == "text/event-stream"
+        events: queue.Queue = queue.Queue()
 
-    def read() -> None:
-        for chunk in response.response:
-            text = chunk.decode() if isinstance(chunk, bytes) else chunk
-            for _ in range(text.count("event: changed")):
-                events.put("changed")
+        def read() -> None:
+            for chunk in response.response:
+                text = chunk.decode() if isinstance(chunk, bytes) else chunk
+                for _ in range(text.count("event: changed")):
+                    events.put("changed")
 
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    try:
-        time.sleep(0.5)  # subscribed
-        subprocess.run([sys.executable, "-c", SEND_FROM_ANOTHER_PROCESS, str(thread["resident"]),
-                        str(thread["thread"]), "a new question"], check=True, env=os.environ.copy(), timeout=60)
-        assert events.get(timeout=10) == "changed"
-    finally:
-        reader.join(timeout=30)  # the stream ends by itself (its lifetime)
-        response.close()
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        try:
+            time.sleep(0.5)  # subscribed
+            go()
+            assert events.get(timeout=10) == "changed"
+        finally:
+            reader.join(timeout=30)  # the stream ends by itself (its lifetime)
+            response.close()
     for headers in (thread["resident_auth"], {}):
         refused = app.test_client().get(f"/api/v1/stores/{thread['store']}/conversations/stream", headers=headers)
         assert refused.status_code in (401, 404)
