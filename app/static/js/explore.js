@@ -255,7 +255,15 @@
     }).join(_("; "));
   }
 
-  function search(append) {
+  function sameAsListed(items) {  // the answer lists what is listed already, in the same order
+    var shown = Array.prototype.map.call(list.children, function (li) { return li.dataset.offeringId; });
+    return shown.length === items.length &&
+      items.every(function (item, i) { return String(item.id) === shown[i]; });
+  }
+
+  // keepIfSame: only the cursor is wanted (the page came with its results); the list is redrawn only if the
+  // answer differs, so it is not rebuilt under the resident's eyes (or hand) for nothing.
+  function search(append, keepIfSame) {
     var params = filterParams();
     params.set("lat", state.lat.toFixed(6));
     params.set("lng", state.lng.toFixed(6));
@@ -280,6 +288,11 @@
           return;
         }
         showError("");
+        if (keepIfSame && sameAsListed(result.body.items)) {
+          state.cursor = result.body.next_cursor || null;
+          more.classList.toggle("d-none", !state.cursor);
+          return;
+        }
         render(result.body.items, append, result.body.next_cursor);
       })
       .catch(function () {
@@ -503,5 +516,5 @@
 
   render(initial.items, false, null);
   refreshView();
-  if (initial.items.length === 50) search(false);  // fetch a cursor for "More results"
+  if (initial.items.length === 50) search(false, true);  // fetch a cursor for "More results"
 })();
