@@ -12,7 +12,9 @@ JOBS_EVERY ?= 60
 TEST_DB ?= onsite
 TEST_REDIS_DB ?= 1
 # Tests whose outcome depends on the hour, the date, the time zone or DST. `make test` runs them again at
-# every instant of TEST_INSTANTS (`--at`, with the machine's TZ set to that zone), so CI passes whenever it runs.
+# every instant of TEST_INSTANTS (`--at`, with the machine's TZ set to that zone), so CI passes whenever it runs;
+# an instant ending in "+demo" also runs the tests marked demo_city (each loads the whole demo city), and
+# INSTANT_ARGS leave out what does not depend on the instant but costs (the whole suite runs it).
 INSTANT_TESTS ?= tests/unit/test_clock.py tests/unit/test_schedule.py tests/unit/test_opening_hours.py \
 	tests/integration/test_bookings.py tests/integration/test_checkin.py tests/integration/test_nearby.py \
 	tests/integration/test_overnight_hours.py tests/integration/test_jobs.py tests/integration/test_demo.py \
@@ -24,8 +26,11 @@ INSTANT_TESTS ?= tests/unit/test_clock.py tests/unit/test_schedule.py tests/unit
 	tests/e2e/test_clock.py tests/e2e/test_booking_journey.py tests/e2e/test_checkin_journey.py \
 	tests/e2e/test_counter.py tests/e2e/test_explore.py
 TEST_INSTANTS ?= 2026-11-28 00:05 Asia/Shanghai;2026-11-28 06:10 Asia/Shanghai;2026-11-28 16:13 Asia/Shanghai;\
-	2026-11-28 23:55 Asia/Shanghai;2026-12-31 23:55 Asia/Shanghai;2026-03-08 01:55 America/New_York;\
-	2026-11-01 01:55 America/New_York
+	2026-12-31 23:55 Asia/Shanghai +demo;2026-03-08 01:55 America/New_York;2026-11-01 01:55 America/New_York +demo
+INSTANT_ARGS ?= --deselect tests/integration/test_nearby.py::test_nearest_first_uses_the_gist_index_not_a_seq_scan
+# How many test jobs (the whole suite, each instant) run at once; each has its own databases.
+TEST_JOBS ?= 2
+export BIN TEST_DB TEST_REDIS_DB PYTEST_ARGS INSTANT_TESTS TEST_INSTANTS INSTANT_ARGS TEST_JOBS
 export FLASK_APP := wsgi:app
 export PYTHONDONTWRITEBYTECODE := 1
 
@@ -54,19 +59,11 @@ run: $(VENV)/.installed translations ## set up and serve the app on http://127.0
 	echo "Onsite is serving on http://127.0.0.1:$(PORT), periodic jobs every $(JOBS_EVERY) s (Ctrl-C stops both; 'make stop' stops the database and Redis)" && \
 	$(BIN)/gunicorn --workers $(WEB_CONCURRENCY) --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
 
-test: $(VENV)/.installed-dev ## set up and run the whole test suite (browser tests included), then the time-dependent tests at every instant of TEST_INSTANTS
-	@$(MAKE) --no-print-directory test-env-run RUN='$(BIN)/python -m pytest $(PYTEST_ARGS)' && \
-	$(MAKE) --no-print-directory test-instants
+test: $(VENV)/.installed-dev translations ## set up and run the whole test suite (browser tests included) and the time-dependent tests at every instant of TEST_INSTANTS, TEST_JOBS at a time (logs in instance/test-logs)
+	@scripts/test.sh
 
-test-instants: $(VENV)/.installed-dev ## run INSTANT_TESTS at each instant of TEST_INSTANTS ("YYYY-MM-DD HH:MM Zone;...")
-	@IFS=';' read -ra instants <<< "$$(echo '$(TEST_INSTANTS)' | tr -s ' \t' ' ')"; failed=""; \
-	for at in "$${instants[@]}"; do \
-	  at="$$(echo "$$at" | sed 's/^ *//; s/ *$$//')"; [ -n "$$at" ] || continue; \
-	  echo "== time-dependent tests at $$at (TZ=$${at##* })"; \
-	  $(MAKE) --no-print-directory test-env-run TZ="$${at##* }" \
-	    RUN="$(BIN)/python -m pytest -q --at '$$at' $(INSTANT_TESTS)" || failed="$$failed; $$at"; \
-	done; \
-	if [ -n "$$failed" ]; then echo "time-dependent tests failed at:$${failed#;}"; exit 1; fi
+test-instants: $(VENV)/.installed-dev translations ## run INSTANT_TESTS at each instant of TEST_INSTANTS ("YYYY-MM-DD HH:MM Zone[ +demo];...")
+	@scripts/test.sh --instants-only
 
 test-env-run: $(VENV)/.installed-dev translations
 	@export TEST_DATABASE_URL="$$(scripts/devdb.sh url $(TEST_DB)_test)" \

@@ -174,6 +174,7 @@ def test_overview_counts_today_and_30_days(world, now):
     assert figures["today"]["bookings"] <= figures["days30"]["bookings"]
 
 
+@pytest.mark.demo_city
 def test_the_demo_city_has_a_verified_studio_warned_merchants_and_one_suspended(db):
     from app.demo import MERCHANT_EMAIL, load_demo_city
     from app.merchants.models import Business

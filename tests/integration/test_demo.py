@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from geoalchemy2 import Geometry
 from sqlalchemy import cast, func, select
 
@@ -38,6 +39,7 @@ def _count(db, model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
 
+@pytest.mark.demo_city
 def test_load_demo_city_fills_hangzhou(db):
     counts = load_demo_city()
 
@@ -56,6 +58,7 @@ def test_load_demo_city_fills_hangzhou(db):
     assert 0 in prices and max(prices) <= 680
 
 
+@pytest.mark.demo_city
 def test_demo_accounts_have_roles_passwords_and_the_staff_is_attached(db):
     load_demo_city()
 
@@ -81,6 +84,7 @@ def test_demo_accounts_have_roles_passwords_and_the_staff_is_attached(db):
     assert verify_password(generated, MERCHANT_PASSWORD)
 
 
+@pytest.mark.demo_city
 def test_load_demo_city_twice_creates_nothing_new(db):
     first = load_demo_city()
     sizes = {model: _count(db, model) for model in (User, Business, Store, Offering)}
@@ -116,6 +120,7 @@ def test_generate_offerings_loads_points_around_hangzhou_reproducibly(db):
     assert first_again == rows[0].title
 
 
+@pytest.mark.demo_city
 def test_cli_demo_load_prints_counts(app, db):
     result = app.test_cli_runner().invoke(args=["demo", "load"])
 
@@ -167,6 +172,7 @@ def test_cli_create_admin_without_password_or_terminal_fails_clearly(app, db):
     assert "--password" in result.output
 
 
+@pytest.mark.demo_city
 def test_demo_auditor_has_a_passed_a_failed_and_a_scheduled_audit(db):
     from trust.demo_console import AUDITOR
     from trust.models_audits import Audit

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
@@ -20,6 +21,7 @@ def _count(db, statement) -> int:
     return db.session.scalar(select(func.count()).select_from(statement.subquery()))
 
 
+@pytest.mark.demo_city
 def test_every_demo_experience_and_store_has_pictures_drawn_here(db, app, tmp_path, monkeypatch):
     monkeypatch.setitem(app.config, "UPLOAD_DIR", str(tmp_path))
     started = time.monotonic()
@@ -47,6 +49,7 @@ def test_every_demo_experience_and_store_has_pictures_drawn_here(db, app, tmp_pa
     print(f"demo city with pictures: {took:.1f} s")  # for scale; the pictures are drawn once per process
 
 
+@pytest.mark.demo_city
 def test_a_second_load_adds_nothing_and_restores_missing_files(db, app, tmp_path, monkeypatch):
     monkeypatch.setitem(app.config, "UPLOAD_DIR", str(tmp_path))
     load_demo_city()

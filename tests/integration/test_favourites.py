@@ -80,6 +80,7 @@ def _notices(user):
                                     .order_by(Notification.id)))
 
 
+@pytest.mark.demo_city
 def test_demo_resident_has_saved_experiences_and_follows_a_store(db):
     from app.auth.models import User
     from app.demo import RESIDENT_EMAIL, load_demo_city

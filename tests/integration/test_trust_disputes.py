@@ -683,6 +683,7 @@ def test_lists_for_each_side(db, shop):
 
 # -- the demo city ----------------------------------------------------------------------------------------------
 
+@pytest.mark.demo_city
 def test_the_demo_merchant_has_an_open_dispute_and_a_second_load_adds_none(db, app, tmp_path, monkeypatch):
     from app.demo import DEMO_BUSINESS_NAME, RESIDENT_EMAIL, load_demo_city
 

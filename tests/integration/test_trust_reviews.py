@@ -428,6 +428,7 @@ def test_fifty_simultaneous_helpful_votes_count_fifty(app, committed, wide_pool)
 
 # -- the demo city -----------------------------------------------------------------------------------
 
+@pytest.mark.demo_city
 def test_the_demo_city_has_reviews_with_replies_and_a_visit_to_review(db, now, uploads):
     from app.demo import DEMO_BUSINESS_NAME, RESIDENT_EMAIL, load_demo_city
 
