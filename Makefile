@@ -13,8 +13,9 @@ TEST_DB ?= onsite
 TEST_REDIS_DB ?= 1
 # Tests whose outcome depends on the hour, the date, the time zone or DST. `make test` runs them again at
 # every instant of TEST_INSTANTS (`--at`, with the machine's TZ set to that zone), so CI passes whenever it runs;
-# an instant ending in "+demo" also runs the tests marked demo_city (each loads the whole demo city), and
-# INSTANT_ARGS leave out what does not depend on the instant but costs (the whole suite runs it).
+# an instant ending in "+demo" also runs the tests marked demo_city (each loads the whole demo city; those
+# instants take longest, so they come first), and INSTANT_ARGS leave out what does not depend on the instant
+# but costs (the whole suite runs it).
 INSTANT_TESTS ?= tests/unit/test_clock.py tests/unit/test_schedule.py tests/unit/test_opening_hours.py \
 	tests/integration/test_bookings.py tests/integration/test_checkin.py tests/integration/test_nearby.py \
 	tests/integration/test_overnight_hours.py tests/integration/test_jobs.py tests/integration/test_demo.py \
@@ -25,8 +26,9 @@ INSTANT_TESTS ?= tests/unit/test_clock.py tests/unit/test_schedule.py tests/unit
 	tests/integration/test_favourites.py tests/integration/test_trust_disputes.py tests/integration/test_trust_reviews.py \
 	tests/e2e/test_clock.py tests/e2e/test_booking_journey.py tests/e2e/test_checkin_journey.py \
 	tests/e2e/test_counter.py tests/e2e/test_explore.py
-TEST_INSTANTS ?= 2026-11-28 00:05 Asia/Shanghai;2026-11-28 06:10 Asia/Shanghai;2026-11-28 16:13 Asia/Shanghai;\
-	2026-12-31 23:55 Asia/Shanghai +demo;2026-03-08 01:55 America/New_York;2026-11-01 01:55 America/New_York +demo
+TEST_INSTANTS ?= 2026-12-31 23:55 Asia/Shanghai +demo;2026-11-01 01:55 America/New_York +demo;\
+	2026-11-28 00:05 Asia/Shanghai;2026-11-28 06:10 Asia/Shanghai;2026-11-28 16:13 Asia/Shanghai;\
+	2026-03-08 01:55 America/New_York
 INSTANT_ARGS ?= --deselect tests/integration/test_nearby.py::test_nearest_first_uses_the_gist_index_not_a_seq_scan
 # How many test jobs (the whole suite, each instant) run at once; each has its own databases.
 TEST_JOBS ?= 2
